@@ -1,0 +1,1 @@
+"""hooklab.harness: real HTTP adapters, a flaky receiver and a receiver conformance harness."""

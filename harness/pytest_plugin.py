@@ -1,0 +1,1 @@
+"""The hooklab pytest plugin: fixtures that run the receiver conformance checks in-process."""
