@@ -10,6 +10,7 @@ catch one class. The tree, by what went wrong::
     │   ├── DuplicateEndpoint     an endpoint id that is already registered
     │   ├── UnknownEndpoint       an endpoint id that is not registered
     │   ├── UnknownPolicy         a retry-policy preset name that does not exist
+    │   ├── UnknownScheme         a signing-scheme name that does not exist
     │   ├── InvalidPolicy         retry-policy parameters that make no sense
     │   ├── ScenarioError         a corrupt or inconsistent simulation scenario
     │   └── DiagramError          a FlowZap diagram that does not parse
@@ -35,6 +36,7 @@ __all__ = [
     "StoreError",
     "UnknownEndpoint",
     "UnknownPolicy",
+    "UnknownScheme",
     "VerificationError",
 ]
 
@@ -103,3 +105,7 @@ class IllegalTransition(HooklabError):
 
 class StoreError(HooklabError):
     """A status or endpoint store that cannot do what was asked (locked, corrupt, missing)."""
+
+
+class UnknownScheme(ConfigError):
+    """A signing-scheme name that does not exist (see :data:`hooklab.model.signing.SCHEMES`)."""
