@@ -23,17 +23,22 @@ ends in :class:`~hooklab.model.errors.VerificationError` with the reason; a malf
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import math
-import random
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Protocol
 
-from .errors import ConfigError, InvalidSecret, UnknownScheme, VerificationError
+from .errors import ConfigError, UnknownScheme, VerificationError
+from .secrets import (
+    SECRET_PREFIX,
+    KeyKind,
+    decode_key,
+    decode_keys,
+    generate_message_id,
+    generate_secret,
+)
 
 __all__ = [
     "DEFAULT_SCHEME",
@@ -53,25 +58,21 @@ __all__ = [
     "verify",
 ]
 
-SECRET_PREFIX = "whsec_"
 DEFAULT_SCHEME = "standard"
 #: Allowed clock skew in seconds, as in the reference receivers.
 DEFAULT_TOLERANCE = 300.0
 #: Longest header value a receiver looks at; longer ones are rejected unread.
 MAX_HEADER_CHARS = 8192
-_KEY_BYTES = (24, 64)  # Standard Webhooks: the decoded key is 24-64 random bytes
-_TEXT_SECRET_CHARS = (8, 1024)  # Stripe and GitHub keys are the secret text itself
 
 _CANONICAL_INT = re.compile(r"0|[1-9][0-9]{0,15}")  # 16 digits: far beyond any real clock
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
-_BASE64_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=")
-_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class Scheme(Protocol):
     """One way of signing a message and checking its signature."""
 
     name: str
+    key_kind: KeyKind
 
     def sign(
         self, *, message_id: str, timestamp: int, body: bytes, secrets: Sequence[str]
@@ -90,83 +91,6 @@ class Scheme(Protocol):
     ) -> str:
         """The verified message id ("" if the scheme has none); else VerificationError."""
         ...
-
-
-# -- secrets -----------------------------------------------------------------------------
-
-
-def check_secret(secret: str, scheme: str = DEFAULT_SCHEME) -> str:
-    """Validate a signing secret for ``scheme`` and return it unchanged.
-
-    >>> check_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-    'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
-    >>> try:
-    ...     check_secret("whsec_c2hvcnQ=")
-    ... except InvalidSecret as exc:
-    ...     print(exc)
-    secret key is 5 bytes; standard needs 24 to 64
-    """
-    _key(secret, get_scheme(scheme).name)
-    return secret
-
-
-def _key(secret: str, scheme: str) -> bytes:
-    """The HMAC key of ``secret`` under ``scheme``; raises InvalidSecret if malformed."""
-    if not isinstance(secret, str):
-        raise InvalidSecret(f"secret must be a string, not {type(secret).__name__}")
-    return _decode_key(secret, scheme)
-
-
-@lru_cache(maxsize=256)
-def _decode_key(secret: str, scheme: str) -> bytes:
-    if scheme != "standard":
-        low, high = _TEXT_SECRET_CHARS
-        if not low <= len(secret) <= high:
-            raise InvalidSecret(
-                f"secret is {len(secret)} characters; {scheme} needs {low} to {high}"
-            )
-        if not secret.isprintable() or secret != secret.strip():
-            raise InvalidSecret("secret has control characters or surrounding whitespace")
-        return secret.encode("utf-8")
-    if not secret.startswith(SECRET_PREFIX):
-        raise InvalidSecret(f"secret must start with {SECRET_PREFIX!r} followed by base64")
-    encoded = secret[len(SECRET_PREFIX) :]
-    try:
-        key = base64.b64decode(encoded.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise InvalidSecret(f"secret after {SECRET_PREFIX!r} is not valid base64") from None
-    low, high = _KEY_BYTES
-    if not low <= len(key) <= high:
-        raise InvalidSecret(f"secret key is {len(key)} bytes; standard needs {low} to {high}")
-    return key
-
-
-def _keys(secrets: Sequence[str], scheme: str) -> list[bytes]:
-    if isinstance(secrets, str) or not secrets:
-        raise InvalidSecret("give a non-empty list of secrets (not a bare string)")
-    return [_key(secret, scheme) for secret in secrets]
-
-
-def generate_secret(rng: random.Random, nbytes: int = 24) -> str:
-    """A new Standard Webhooks secret: ``whsec_`` + base64 of ``nbytes`` bytes from ``rng``.
-
-    >>> generate_secret(random.Random(0))[:6]
-    'whsec_'
-    """
-    low, high = _KEY_BYTES
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or not low <= nbytes <= high:
-        raise InvalidSecret(f"a secret needs {low} to {high} bytes, not {nbytes!r}")
-    return SECRET_PREFIX + base64.b64encode(rng.randbytes(nbytes)).decode("ascii")
-
-
-def generate_message_id(rng: random.Random) -> str:
-    """A new message id, ``msg_`` + 24 random letters and digits from ``rng``.
-
-    >>> len(generate_message_id(random.Random(0)))
-    28
-    """
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    return "msg_" + "".join(rng.choice(alphabet) for _ in range(24))
 
 
 # -- shared helpers ------------------------------------------------------------------------
@@ -273,6 +197,7 @@ class StandardScheme:
     """Standard Webhooks ``v1`` (also Svix's, whose headers start with ``svix-``)."""
 
     name = "standard"
+    key_kind: KeyKind = "whsec"
 
     def sign(
         self, *, message_id: str, timestamp: int, body: bytes, secrets: Sequence[str]
@@ -282,7 +207,7 @@ class StandardScheme:
         signed = (message_id.encode("ascii"), b".%d." % timestamp, bytes(body))
         signatures = [
             "v1," + base64.b64encode(_hmac(key, *signed)).decode("ascii")
-            for key in _keys(secrets, self.name)
+            for key in decode_keys(secrets, self.key_kind)
         ]
         return {
             "webhook-id": message_id,
@@ -302,7 +227,7 @@ class StandardScheme:
         """Check the signature, then that the timestamp is within ``tolerance`` of ``now``."""
         _check_body(body)
         _check_clock(now, tolerance)
-        keys = _keys(secrets, self.name)
+        keys = decode_keys(secrets, self.key_kind)
         found = _header_map(headers)
         prefix = "svix" if "svix-id" in found and "webhook-id" not in found else "webhook"
         message_id = _require(found, f"{prefix}-id")
@@ -326,6 +251,7 @@ class StripeScheme:
     """Stripe's ``Stripe-Signature`` header; the key is the secret text itself."""
 
     name = "stripe"
+    key_kind: KeyKind = "text"
 
     def sign(
         self, *, message_id: str, timestamp: int, body: bytes, secrets: Sequence[str]
@@ -334,7 +260,7 @@ class StripeScheme:
         _check_message(message_id, timestamp, body)
         signed = (b"%d." % timestamp, bytes(body))
         parts = [f"t={timestamp}"] + [
-            "v1=" + _hmac(key, *signed).hex() for key in _keys(secrets, self.name)
+            "v1=" + _hmac(key, *signed).hex() for key in decode_keys(secrets, self.key_kind)
         ]
         return {"Stripe-Signature": ",".join(parts)}
 
@@ -350,7 +276,7 @@ class StripeScheme:
         """Check a ``v1`` signature, then that ``t`` is at most ``tolerance`` old; returns ""."""
         _check_body(body)
         _check_clock(now, tolerance)
-        keys = _keys(secrets, self.name)
+        keys = decode_keys(secrets, self.key_kind)
         header = _require(_header_map(headers), "stripe-signature")
         times: list[str] = []
         candidates: list[str] = []
@@ -376,6 +302,7 @@ class GitHubScheme:
     """GitHub's ``X-Hub-Signature-256``: the body alone is signed, so replays verify."""
 
     name = "github"
+    key_kind: KeyKind = "text"
 
     def sign(
         self, *, message_id: str, timestamp: int, body: bytes, secrets: Sequence[str]
@@ -386,7 +313,7 @@ class GitHubScheme:
         receiver rotating keys tries each of its secrets. ``timestamp`` is not sent.
         """
         _check_message(message_id, timestamp, body)
-        key = _keys(secrets, self.name)[0]
+        key = decode_keys(secrets, self.key_kind)[0]
         return {
             "X-GitHub-Delivery": message_id,
             "X-Hub-Signature-256": "sha256=" + _hmac(key, bytes(body)).hex(),
@@ -407,7 +334,7 @@ class GitHubScheme:
         """
         _check_body(body)
         _check_clock(now, tolerance)
-        keys = _keys(secrets, self.name)
+        keys = decode_keys(secrets, self.key_kind)
         found = _header_map(headers)
         header = "x-hub-signature-256"
         value = _require(found, header)
@@ -423,6 +350,21 @@ class GitHubScheme:
 SCHEMES: Mapping[str, Scheme] = {
     scheme.name: scheme for scheme in (StandardScheme(), StripeScheme(), GitHubScheme())
 }
+
+
+def check_secret(secret: str, scheme: str = DEFAULT_SCHEME) -> str:
+    """Validate a signing secret for ``scheme`` and return it unchanged.
+
+    >>> check_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+    >>> try:
+    ...     check_secret("whsec_c2hvcnQ=")
+    ... except ValueError as exc:  # InvalidSecret, a ConfigError
+    ...     print(exc)
+    secret key is 5 bytes; needs 24 to 64
+    """
+    decode_key(secret, get_scheme(scheme).key_kind)
+    return secret
 
 
 def get_scheme(name: str) -> Scheme:
