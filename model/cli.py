@@ -33,9 +33,11 @@ COMMAND_MODULES = (
     "hooklab.sim.plot_cli",
     "hooklab.sim.sweep_cli",
     "hooklab.harness.cli",
+    "hooklab.harness.serve_cli",
     "hooklab.harness.outbox_cli",
     "hooklab.model.commands",
     "hooklab.model.signing_cli",
+    "hooklab.model.policy_cli",
 )
 
 

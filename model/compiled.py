@@ -77,7 +77,9 @@ class CompiledMachine:
                         break
                 else:
                     return target
-        raise IllegalTransition(self.machine, self.states[state], event)
+        raise IllegalTransition(
+            self.machine, self.states[state], event, allowed=tuple(self.table[state])
+        )
 
 
 @cache

@@ -19,7 +19,7 @@ Example::
     >>> from hooklab.model.lifecycle import fire
     >>> from hooklab.model.outcomes import OutcomeKind
     >>> machine = Delivery()
-    >>> for event in ("occur", "prepare_payload", "send"):
+    >>> for event in ("occur", "prepare_payload", "post"):
     ...     _ = fire(machine, event)
     >>> fire(machine, "respond", Verdict(OutcomeKind.SUCCESS, next_delay=None))
     'delivered'
@@ -88,7 +88,7 @@ class Delivery(StateMachine):
 
     occur = edge(start.to(event_occurred), "n1->n2")
     prepare_payload = edge(event_occurred.to(payload_prepared), "n2->n3")
-    send = edge(payload_prepared.to(sending), "n3->n4") | edge(
+    post = edge(payload_prepared.to(sending), "n3->n4") | edge(
         retrying.to(sending), "n17->n4 [Retry]"
     )
     respond = (

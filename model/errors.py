@@ -96,11 +96,15 @@ class IllegalTransition(HooklabError):
     ``TypeError``).
     """
 
-    def __init__(self, machine: str, state: str, event: str) -> None:
-        super().__init__(f"{machine}: event {event!r} is not allowed in state {state!r}")
+    def __init__(
+        self, machine: str, state: str, event: str, allowed: tuple[str, ...] = ()
+    ) -> None:
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else " (a final state)"
+        super().__init__(f"{machine}: event {event!r} is not allowed in state {state!r}{hint}")
         self.machine = machine
         self.state = state
         self.event = event
+        self.allowed = allowed
 
 
 class StoreError(HooklabError):

@@ -78,8 +78,11 @@ def fire(machine: StateMachine, event: str, arg: Any = None) -> str:
     """
     before = state_of(machine)
     kwargs = {} if arg is None else {type(machine).event_argument: arg}
+    allowed = tuple(str(e.id) for e in machine.allowed_events)
+    if event not in allowed:
+        raise IllegalTransition(type(machine).__name__, before, event, allowed)
     try:
         machine.send(event, **kwargs)
-    except TransitionNotAllowed:
-        raise IllegalTransition(type(machine).__name__, before, event) from None
+    except TransitionNotAllowed:  # pragma: no cover - allowed_events already said no
+        raise IllegalTransition(type(machine).__name__, before, event, allowed) from None
     return state_of(machine)
