@@ -125,18 +125,19 @@ def _check_clock(now: float, tolerance: float) -> None:
 def _header_map(headers: Mapping[str, str]) -> dict[str, str]:
     """Lower-cased names to values; rejects duplicates, non-ASCII and oversized values."""
     try:
-        items = list(headers.items())
+        items = [(name, value) for name, value in headers.items()]
     except Exception as exc:  # a broken mapping is malformed input too
         raise VerificationError(f"headers are not readable: {exc}") from None
     found: dict[str, str] = {}
     for raw_name, raw_value in items:
-        name = _ascii(raw_name, "header name").strip().lower()
-        value = _ascii(raw_value, f"header {name}")
+        name = _ascii(raw_name, "header name").lower()
+        label = f"header {name[:64]}"
+        value = _ascii(raw_value, label)
         if name in found:
-            raise VerificationError(f"header {name} is given more than once")
+            raise VerificationError(f"{label} is given more than once")
         if len(value) > MAX_HEADER_CHARS:
-            raise VerificationError(f"header {name} is longer than {MAX_HEADER_CHARS} characters")
-        found[name] = value.strip(" \t")
+            raise VerificationError(f"{label} is longer than {MAX_HEADER_CHARS} characters")
+        found[name] = value
     return found
 
 
@@ -281,7 +282,7 @@ class StripeScheme:
         times: list[str] = []
         candidates: list[str] = []
         for item in header.split(","):
-            key, sep, value = item.strip().partition("=")
+            key, sep, value = item.partition("=")
             if not sep:
                 raise VerificationError(f"stripe-signature item is not key=value: {item[:40]!r}")
             if key == "t":
