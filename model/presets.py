@@ -1,0 +1,170 @@
+"""Named retry policies: the source diagram's and those of real webhook senders.
+
+Each preset matches the "Retry schedules" table of the project's webhook facts (delays are
+seconds between consecutive attempts; the first attempt is at t = 0):
+
+=====================  ====================================================  ========  ==========
+preset                 delays                                                attempts  last at
+=====================  ====================================================  ========  ==========
+``diagram`` (default)  60, 120, 240, 480, 960 (hooklab's choice, see below)         6   0:31:00
+``standard-webhooks``  5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400       10   75:35:05
+``svix``               5, 300, 1800, 7200, 18000, 36000, 36000                      8   27:35:05
+``hook0``              3, 10, 180, 1800, 3600, 10800, 18000, 36000 × 17            25   179:33:13
+``convoy``             min(10 · 2^n, 7200), n = 0, 1, ...                          20   20:50:30
+``convoy-linear``      100 × 9                                                     10   0:15:00
+``outpost``            30 · 2^(n−1): 30 … 15360                                    11   8:31:30
+``stripe``             60 · 2^n: 60 … 122880 (approximate, see below)              13   68:15:00
+``github``             none: no automatic retries                                   1   0:00:00
+=====================  ====================================================  ========  ==========
+
+Notes on the choices the facts leave open:
+
+- ``diagram``: the diagram says "retry up to 5 times" (6 attempts) and "wait with backoff"
+  but gives no delays. hooklab chooses exponential backoff from 60 s, doubling, no jitter.
+- ``standard-webhooks``: the spec recommends jitter without saying which; the preset has
+  none, so its schedule is exactly the spec's example.
+- ``stripe``: Stripe publishes no per-attempt list, only "up to three days with an
+  exponential back off". The preset is an APPROXIMATION: doubling from one minute inside
+  a 3-day window, so the last attempt falls at 68:15:00 and the next (136:30:00) would be
+  past the window.
+- ``convoy``: ``n`` counts retries from 0, so the first retry waits 10 s; 20 attempts as
+  in Convoy's examples (it is configurable there).
+
+Example::
+
+    >>> get_policy("svix").attempt_times()[-1]
+    99305.0
+    >>> format_hms(99305)
+    '27:35:05'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .backoff import (
+    AdditiveJitter,
+    ExponentialSchedule,
+    FixedSchedule,
+    LinearSchedule,
+    NoJitter,
+    ProportionalJitter,
+)
+from .errors import UnknownPolicy
+from .retry import RetryAfterMode, RetryPolicy
+
+__all__ = ["DEFAULT_POLICY", "PRESETS", "format_hms", "get_policy"]
+
+#: The preset a policy defaults to: the source diagram's.
+DEFAULT_POLICY = "diagram"
+
+_HOUR = 3600.0
+_DAY = 24 * _HOUR
+
+
+def _presets() -> dict[str, RetryPolicy]:
+    presets = [
+        RetryPolicy(
+            "diagram",
+            max_attempts=6,
+            backoff=ExponentialSchedule(60.0, 2.0),
+            jitter=NoJitter(),
+            description="the source diagram: first attempt + retry up to 5 times; "
+            "backoff unspecified there, hooklab's choice is 60 s doubling, no jitter",
+        ),
+        RetryPolicy(
+            "standard-webhooks",
+            max_attempts=10,
+            backoff=FixedSchedule((5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)),
+            description="Standard Webhooks spec example; jitter recommended but "
+            "unspecified, so none",
+        ),
+        RetryPolicy(
+            "svix",
+            max_attempts=8,
+            backoff=FixedSchedule((5, 300, 1800, 7200, 18000, 36000, 36000)),
+            jitter=ProportionalJitter(0.2),
+            retry_after=RetryAfterMode.CLAMP,
+            overload_penalty=60.0,
+            description="Svix: ±20 % jitter, Retry-After clamped to [d, 2d], "
+            "at least 60 s after a timeout or 429",
+        ),
+        RetryPolicy(
+            "hook0",
+            max_attempts=25,
+            max_window=8 * _DAY,
+            backoff=FixedSchedule((3, 10, 180, 1800, 3600, 10800, 18000) + (36000,) * 17),
+            jitter=AdditiveJitter(bound=900.0, fraction=0.1, floor=2.0),
+            retry_after=RetryAfterMode.MAX,
+            retry_after_cap=10 * _HOUR,
+            description="Hook0: jitter + uniform(0, clamp(0.1 d, 2 s, 900 s)), "
+            "Retry-After max(d, ra) capped at 10 h on 429 only, window 8 days",
+        ),
+        RetryPolicy(
+            "convoy",
+            max_attempts=20,
+            backoff=ExponentialSchedule(10.0, 2.0, cap=7200.0),
+            jitter=AdditiveJitter(bound=5.0),
+            description="Convoy exponential: min(10 · 2^n, 7200) + uniform(0, 5 s); "
+            "20 attempts as in its examples",
+        ),
+        RetryPolicy(
+            "convoy-linear",
+            max_attempts=10,
+            backoff=LinearSchedule(100.0),
+            description="Convoy linear default: 100 s between attempts, 10 attempts",
+        ),
+        RetryPolicy(
+            "outpost",
+            max_attempts=11,
+            backoff=ExponentialSchedule(30.0, 2.0),
+            description="Hookdeck Outpost: 30 · 2^(n-1) s, no jitter",
+        ),
+        RetryPolicy(
+            "stripe",
+            max_attempts=13,
+            max_window=3 * _DAY,
+            backoff=ExponentialSchedule(60.0, 2.0),
+            description="Stripe, APPROXIMATE: exponential over a 3-day horizon "
+            "(Stripe publishes no per-attempt list)",
+        ),
+        RetryPolicy(
+            "github",
+            max_attempts=1,
+            description="GitHub: no automatic retries (manual redelivery within 3 days)",
+        ),
+    ]
+    return {p.name: p for p in presets}
+
+
+#: Every named preset, by name (read-only).
+PRESETS: Mapping[str, RetryPolicy] = MappingProxyType(_presets())
+
+
+def get_policy(name: str) -> RetryPolicy:
+    """The preset called ``name``; :class:`UnknownPolicy` if there is none.
+
+        >>> get_policy("outpost").schedule()[-1]
+        15360.0
+    """
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(PRESETS)
+        raise UnknownPolicy(f"unknown retry policy {name!r}; known: {known}") from None
+
+
+def format_hms(seconds: float) -> str:
+    """``seconds`` as ``h:mm:ss`` (hours unbounded, rounded to the second).
+
+        >>> format_hms(272105)
+        '75:35:05'
+    """
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"cannot format {seconds!r} as h:mm:ss")
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

@@ -1,0 +1,495 @@
+"""Retry policies: when a failed attempt is retried, and after how long.
+
+A :class:`RetryPolicy` joins a retry schedule and a jitter (:mod:`hooklab.model.backoff`)
+with limits and throttling:
+
+- **limits**: ``max_attempts`` counts every attempt, the first included (the diagram's
+  "retry up to 5 times" is 6); ``max_window`` is the time after the first attempt past
+  which no attempt starts.
+- **outcome classes** (:mod:`hooklab.model.outcomes`): 2xx is delivered and 410 Gone stops,
+  so neither is retried; everything else (3xx, 4xx, 5xx, throttling, timeouts, connection
+  errors) is retried while the limits allow.
+- **overload penalty**: after a timeout or a 429 the delay is at least
+  ``overload_penalty`` seconds (Svix: 60 s).
+- **Retry-After** (already in seconds on :attr:`Outcome.retry_after
+  <hooklab.model.outcomes.Outcome.retry_after>`; :func:`~hooklab.model.outcomes.
+  parse_retry_after` reads both header forms), by ``retry_after`` mode:
+
+  ==========  =============================================================================
+  ``ignore``  the header changes nothing
+  ``clamp``   Svix: on 429/502/503/504, ``clamp(retry_after, d, 2d)``
+  ``max``     Hook0: on 429 only, ``max(d, retry_after)``
+  ==========  =============================================================================
+
+  ``retry_after_cap`` (Hook0: 10 h) bounds the header's value, never the scheduled delay.
+
+The delay after attempt ``n`` is computed in this order: the un-jittered delay ``d`` of the
+schedule, then jitter, then the overload penalty, then Retry-After; if the next attempt
+would then start past ``max_window``, there is no retry. All randomness comes from the
+``rng`` argument.
+
+Example::
+
+    >>> import random
+    >>> from hooklab.model.outcomes import classify
+    >>> policy = RetryPolicy("demo", max_attempts=3, backoff=FixedSchedule((5, 60)))
+    >>> policy.next_delay(1, classify(500), elapsed=0.2, previous_delay=None,
+    ...                   rng=random.Random(0))
+    5.0
+    >>> policy.next_delay(3, classify(500), elapsed=70.0, previous_delay=60.0,
+    ...                   rng=random.Random(0)) is None
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .backoff import (
+    AdditiveJitter,
+    ConstantSchedule,
+    DecorrelatedJitter,
+    EqualJitter,
+    ExponentialSchedule,
+    FixedSchedule,
+    FullJitter,
+    Jitter,
+    LinearSchedule,
+    NoJitter,
+    ProportionalJitter,
+    Schedule,
+    check_seconds,
+)
+from .delivery import DEFAULT_MAX_ATTEMPTS, Verdict
+from .errors import InvalidPolicy
+from .outcomes import THROTTLE_CODES, Outcome
+
+__all__ = [
+    "MAX_ATTEMPTS_LIMIT",
+    "RetryAfterMode",
+    "RetryPolicy",
+    "policy_from_config",
+]
+
+#: The largest ``max_attempts`` a policy accepts (its delays are precomputed).
+MAX_ATTEMPTS_LIMIT = 10_000
+
+
+class RetryAfterMode(StrEnum):
+    """How a policy treats a ``Retry-After`` header; see the module docstring."""
+
+    IGNORE = "ignore"
+    CLAMP = "clamp"
+    MAX = "max"
+
+
+_IGNORE, _CLAMP, _MAX = 0, 1, 2
+_MODE_CODES = {RetryAfterMode.IGNORE: _IGNORE, RetryAfterMode.CLAMP: _CLAMP,
+               RetryAfterMode.MAX: _MAX}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """A retry schedule, a jitter, limits and throttling rules; see the module docstring.
+
+    Built once, checked at once (a bad parameter raises :class:`InvalidPolicy` naming it),
+    then asked :meth:`next_delay` on the hot path; the un-jittered delays and jitter
+    windows are precomputed per attempt.
+    """
+
+    name: str
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_window: float | None = None
+    backoff: Schedule = field(default_factory=lambda: ExponentialSchedule(60.0))
+    jitter: Jitter = field(default_factory=NoJitter)
+    retry_after: RetryAfterMode = RetryAfterMode.IGNORE
+    retry_after_cap: float | None = None
+    overload_penalty: float = 0.0
+    description: str = field(default="", compare=False)
+
+    _delays: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _low: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _span: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _decorrelated: DecorrelatedJitter | None = field(init=False, repr=False, compare=False)
+    _window: float = field(init=False, repr=False, compare=False)
+    _mode: int = field(init=False, repr=False, compare=False)
+    _cap: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._check_limits()
+        self._check_throttling()
+        delays = self.backoff.delays(self.max_attempts - 1)
+        if not all(math.isfinite(d) for d in delays):
+            raise InvalidPolicy(
+                f"retry policy {self.name!r}: the schedule overflows within "
+                f"{self.max_attempts} attempts; set a cap"
+            )
+        setattr_ = object.__setattr__
+        setattr_(self, "_delays", delays)
+        if isinstance(self.jitter, DecorrelatedJitter):
+            base = self.jitter.base if self.jitter.base is not None else (
+                delays[0] if delays else 1.0)
+            cap = self.jitter.cap if self.jitter.cap is not None else max(delays, default=base)
+            if base > cap:
+                raise InvalidPolicy(
+                    f"retry policy {self.name!r}: decorrelated jitter base ({base:g}) "
+                    f"exceeds its cap ({cap:g})"
+                )
+            resolved = DecorrelatedJitter(base=max(base, 1e-9), cap=max(cap, 1e-9))
+            setattr_(self, "_decorrelated", resolved)
+            setattr_(self, "_low", ())
+            setattr_(self, "_span", ())
+        else:
+            windows = [self.jitter.window(d) for d in delays]
+            setattr_(self, "_decorrelated", None)
+            setattr_(self, "_low", tuple(w[0] for w in windows))
+            setattr_(self, "_span", tuple(w[1] for w in windows))
+        setattr_(self, "_window", math.inf if self.max_window is None else self.max_window)
+        setattr_(self, "_mode", _MODE_CODES[self.retry_after])
+        setattr_(self, "_cap", math.inf if self.retry_after_cap is None else
+                 self.retry_after_cap)
+
+    def _check_limits(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidPolicy(f"name must be a non-empty string, got {self.name!r}")
+        n = self.max_attempts
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ATTEMPTS_LIMIT:
+            raise InvalidPolicy(
+                f"max_attempts must be an integer in [1, {MAX_ATTEMPTS_LIMIT}], got {n!r}"
+            )
+        if self.max_window is not None:
+            object.__setattr__(
+                self, "max_window", check_seconds("max_window", self.max_window, positive=True)
+            )
+        if not isinstance(self.backoff, Schedule):
+            raise InvalidPolicy(f"backoff must be a Schedule, got {self.backoff!r}")
+        if not isinstance(self.jitter, Jitter):
+            raise InvalidPolicy(f"jitter must be a Jitter, got {self.jitter!r}")
+
+    def _check_throttling(self) -> None:
+        try:
+            object.__setattr__(self, "retry_after", RetryAfterMode(self.retry_after))
+        except ValueError:
+            known = ", ".join(m.value for m in RetryAfterMode)
+            raise InvalidPolicy(
+                f"retry_after must be one of {known}; got {self.retry_after!r}"
+            ) from None
+        if self.retry_after_cap is not None:
+            cap = check_seconds("retry_after_cap", self.retry_after_cap, positive=True)
+            object.__setattr__(self, "retry_after_cap", cap)
+        penalty = check_seconds("overload_penalty", self.overload_penalty)
+        object.__setattr__(self, "overload_penalty", penalty)
+        if not isinstance(self.description, str):
+            raise InvalidPolicy(f"description must be a string, got {self.description!r}")
+
+    # ------------------------------------------------------------------ hot path
+
+    def next_delay(
+        self,
+        attempt: int,
+        outcome: Outcome,
+        *,
+        elapsed: float,
+        previous_delay: float | None,
+        rng: random.Random,
+    ) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or ``None`` for no retry.
+
+        ``attempt`` (1-based) ended in ``outcome``, ``elapsed`` seconds after the first
+        attempt started; ``previous_delay`` is the wait before ``attempt`` (``None`` after
+        the first one). No retry: success, 410 Gone, attempts exhausted, or the next
+        attempt would start past ``max_window``.
+
+            >>> from hooklab.model.outcomes import classify
+            >>> p = RetryPolicy("p", max_attempts=2, backoff=ConstantSchedule(30))
+            >>> p.next_delay(1, classify(503), elapsed=1.0, previous_delay=None,
+            ...              rng=random.Random(0))
+            30.0
+        """
+        status = outcome.status_code
+        error = outcome.error
+        if error is None and (200 <= status < 300 or status == 410):
+            return None
+        if attempt >= self.max_attempts:
+            return None
+        if attempt < 1:
+            raise ValueError(f"attempt numbers start at 1, got {attempt}")
+        i = attempt - 1
+        dj = self._decorrelated
+        if dj is None:
+            delay = self._low[i]
+            span = self._span[i]
+            if span:
+                delay += span * rng.random()
+        else:
+            delay = dj.apply(0.0, rng, previous_delay)
+        penalty = self.overload_penalty
+        if penalty and delay < penalty and (status == 429 or error == "timeout"):
+            delay = penalty
+        retry_after = outcome.retry_after
+        if retry_after is not None and self._mode and error is None:
+            delay = self._throttle(delay, status, retry_after)
+        if elapsed + delay > self._window:
+            return None
+        return delay
+
+    def _throttle(self, delay: float, status: int, retry_after: float) -> float:
+        wanted = min(retry_after, self._cap)
+        if self._mode == _CLAMP:
+            if status in THROTTLE_CODES:
+                return min(max(wanted, delay), 2 * delay)
+        elif status == 429:
+            return max(delay, wanted)
+        return delay
+
+    def verdict(
+        self,
+        attempt: int,
+        outcome: Outcome,
+        *,
+        elapsed: float,
+        previous_delay: float | None,
+        rng: random.Random,
+    ) -> Verdict:
+        """The :class:`~hooklab.model.delivery.Verdict` for the Delivery machine's
+        ``respond`` event: the outcome class and :meth:`next_delay`.
+
+            >>> from hooklab.model.outcomes import classify
+            >>> RetryPolicy("p").verdict(1, classify(410), elapsed=0.0, previous_delay=None,
+            ...                          rng=random.Random(0))
+            Verdict(kind=<OutcomeKind.GONE: 'gone'>, next_delay=None)
+        """
+        delay = self.next_delay(
+            attempt, outcome, elapsed=elapsed, previous_delay=previous_delay, rng=rng
+        )
+        return Verdict(outcome.kind, delay)
+
+    # ------------------------------------------------------------------ inspection
+
+    def delay_bounds(self, attempt: int, outcome: Outcome | None = None) -> tuple[float, float]:
+        """The least and greatest delay :meth:`next_delay` can return after ``attempt``.
+
+        Without ``outcome``: for a plain failure (no overload penalty, no Retry-After).
+        With one: including its penalty and Retry-After (but not the window cut).
+
+            >>> RetryPolicy("p", backoff=ConstantSchedule(10), jitter=FullJitter()
+            ...             ).delay_bounds(1)
+            (0.0, 10.0)
+        """
+        if not 1 <= attempt < self.max_attempts:
+            raise ValueError(
+                f"policy {self.name!r} has no delay after attempt {attempt} "
+                f"(attempts 1..{self.max_attempts - 1} are retried)"
+            )
+        dj = self._decorrelated
+        if dj is None:
+            low = self._low[attempt - 1]
+            high = low + self._span[attempt - 1]
+        else:
+            assert dj.base is not None and dj.cap is not None
+            low, high = min(dj.base, dj.cap), dj.cap
+        if outcome is None:
+            return low, high
+        status, error = outcome.status_code, outcome.error
+        penalty = self.overload_penalty
+        if penalty and (status == 429 or error == "timeout"):
+            low, high = max(low, penalty), max(high, penalty)
+        if outcome.retry_after is not None and self._mode and error is None:
+            low = self._throttle(low, status, outcome.retry_after)
+            high = self._throttle(high, status, outcome.retry_after)
+        return low, high
+
+    def schedule(self) -> tuple[float, ...]:
+        """The un-jittered delays, one per retry (``max_attempts - 1`` of them).
+
+            >>> RetryPolicy("p", max_attempts=4, backoff=ExponentialSchedule(60)).schedule()
+            (60.0, 120.0, 240.0)
+        """
+        return self._delays
+
+    def attempt_times(self) -> tuple[float, ...]:
+        """When each attempt starts without jitter, in seconds after the first (which is 0).
+
+        Attempts the ``max_window`` would cut are left out.
+
+            >>> RetryPolicy("p", max_attempts=3, backoff=ConstantSchedule(5)).attempt_times()
+            (0.0, 5.0, 10.0)
+        """
+        times = [0.0]
+        for d in self._delays:
+            t = times[-1] + d
+            if t > self._window:
+                break
+            times.append(t)
+        return tuple(times)
+
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """A copy with ``changes`` applied, checked like a new policy.
+
+            >>> RetryPolicy("p").replace(max_attempts=3).schedule()
+            (60.0, 120.0)
+        """
+        allowed = {f.name for f in dataclasses.fields(self) if f.init}
+        for key in changes:
+            if key not in allowed:
+                raise InvalidPolicy(
+                    f"unknown retry policy field {key!r}; known: {', '.join(sorted(allowed))}"
+                )
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------- configuration
+
+_SCHEDULE_KEYS = {
+    "constant": ("delay",),
+    "linear": ("initial", "step", "cap"),
+    "exponential": ("base", "factor", "cap"),
+    "fixed": ("delays",),
+}
+_JITTER_KEYS = {
+    "none": (),
+    "full": (),
+    "equal": (),
+    "proportional": ("jitter_fraction",),
+    "additive": ("jitter_bound", "jitter_fraction", "jitter_floor"),
+    "decorrelated": ("jitter_base", "jitter_cap"),
+}
+_POLICY_KEYS = ("name", "description", "max_attempts", "max_window", "retry_after",
+                "retry_after_cap", "overload_penalty")
+_KNOWN_KEYS = frozenset(
+    ("preset", "schedule", "jitter", *_POLICY_KEYS,
+     *(k for keys in _SCHEDULE_KEYS.values() for k in keys),
+     *(k for keys in _JITTER_KEYS.values() for k in keys))
+)
+
+
+def policy_from_config(config: Mapping[str, Any] | str) -> RetryPolicy:
+    """A retry policy from a preset name or a TOML-style table.
+
+    The table may start from a ``preset`` and override any part of it; without one it
+    starts from the default preset (``diagram``). Keys:
+
+    - ``schedule`` = ``"fixed"`` (with ``delays``), ``"constant"`` (``delay``),
+      ``"linear"`` (``initial``, ``step``, ``cap``) or ``"exponential"`` (``base``,
+      ``factor``, ``cap``); ``delays = [...]`` alone means a fixed schedule;
+    - ``jitter`` = ``"none"``, ``"full"``, ``"equal"``, ``"proportional"``
+      (``jitter_fraction``), ``"additive"`` (``jitter_bound``, ``jitter_fraction``,
+      ``jitter_floor``) or ``"decorrelated"`` (``jitter_base``, ``jitter_cap``);
+    - ``max_attempts`` (default: the preset's, or ``len(delays) + 1`` for a new fixed
+      list), ``max_window`` (seconds, or ``false`` for none), ``retry_after``
+      (``"ignore"``, ``"clamp"``, ``"max"``), ``retry_after_cap``, ``overload_penalty``,
+      ``name`` (default: the preset's name, with ``*`` if changed; else ``"custom"``),
+      ``description``.
+
+    Unknown keys and bad values raise :class:`InvalidPolicy` naming the key; an unknown
+    preset raises :class:`~hooklab.model.errors.UnknownPolicy`.
+
+        >>> policy_from_config({"preset": "svix", "max_attempts": 4}).schedule()
+        (5.0, 300.0, 1800.0)
+        >>> policy_from_config({"delays": [5, 300, 1800]}).max_attempts
+        4
+    """
+    from .presets import DEFAULT_POLICY, get_policy
+
+    if isinstance(config, str):
+        return get_policy(config)
+    if not isinstance(config, Mapping):
+        raise InvalidPolicy(
+            f"a retry policy is a preset name or a table, got {type(config).__name__}"
+        )
+    unknown = sorted(str(k) for k in config if k not in _KNOWN_KEYS)
+    if unknown:
+        raise InvalidPolicy(
+            f"unknown retry policy key {unknown[0]!r}; known: {', '.join(sorted(_KNOWN_KEYS))}"
+        )
+    preset = config.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise InvalidPolicy(f"preset must be a preset name, got {preset!r}")
+    start = get_policy(preset if preset is not None else DEFAULT_POLICY)
+    changes: dict[str, Any] = {k: config[k] for k in _POLICY_KEYS if k in config}
+    backoff = _schedule_from(config)
+    if backoff is not None:
+        changes["backoff"] = backoff
+        if isinstance(backoff, FixedSchedule) and "max_attempts" not in config:
+            changes["max_attempts"] = len(backoff.values) + 1
+    jitter = _jitter_from(config)
+    if jitter is not None:
+        changes["jitter"] = jitter
+    for key in ("max_window", "retry_after_cap"):
+        if changes.get(key, True) is False or changes.get(key) == "none":
+            changes[key] = None
+    overridden = sorted(set(config) - {"preset", "name", "description"})
+    if "name" not in changes:
+        changes["name"] = (
+            "custom" if preset is None else start.name + ("*" if overridden else "")
+        )
+    if "description" not in changes and (preset is None or overridden):
+        changes["description"] = (
+            "" if preset is None else f"{start.description}; changed: {', '.join(overridden)}"
+        )
+    return start.replace(**changes)
+
+
+def _choice(config: Mapping[str, Any], key: str, known: Mapping[str, Any]) -> str:
+    value = config[key]
+    if value not in known:
+        raise InvalidPolicy(f"{key} must be one of {', '.join(known)}; got {value!r}")
+    return str(value)
+
+
+def _check_applicable(
+    config: Mapping[str, Any], table: Mapping[str, tuple[str, ...]], key: str, kind: str | None
+) -> None:
+    allowed = table.get(kind, ()) if kind is not None else ()
+    for other in sorted({k for keys in table.values() for k in keys}):
+        if other in config and other not in allowed:
+            if kind is None:
+                raise InvalidPolicy(f"key {other!r} needs {key} = ... to say what it sets")
+            raise InvalidPolicy(f"key {other!r} does not apply to {key} {kind!r}")
+
+
+def _schedule_from(config: Mapping[str, Any]) -> Schedule | None:
+    if "schedule" in config:
+        kind: str | None = _choice(config, "schedule", _SCHEDULE_KEYS)
+    else:
+        kind = "fixed" if "delays" in config else None
+    _check_applicable(config, _SCHEDULE_KEYS, "schedule", kind)
+    if kind is None:
+        return None
+    get = config.get
+    try:
+        if kind == "fixed":
+            return FixedSchedule(config["delays"])
+        if kind == "constant":
+            return ConstantSchedule(config["delay"])
+        if kind == "linear":
+            return LinearSchedule(config["initial"], get("step", 0.0), get("cap"))
+        return ExponentialSchedule(config["base"], get("factor", 2.0), get("cap"))
+    except KeyError as exc:
+        raise InvalidPolicy(f"schedule {kind!r} needs key {exc.args[0]!r}") from None
+
+
+def _jitter_from(config: Mapping[str, Any]) -> Jitter | None:
+    kind = _choice(config, "jitter", _JITTER_KEYS) if "jitter" in config else None
+    _check_applicable(config, _JITTER_KEYS, "jitter", kind)
+    if kind is None:
+        return None
+    get = config.get
+    try:
+        if kind == "proportional":
+            return ProportionalJitter(config["jitter_fraction"])
+        if kind == "additive":
+            return AdditiveJitter(
+                config["jitter_bound"], get("jitter_fraction"), get("jitter_floor", 0.0)
+            )
+        if kind == "decorrelated":
+            return DecorrelatedJitter(get("jitter_base"), get("jitter_cap"))
+    except KeyError as exc:
+        raise InvalidPolicy(f"jitter {kind!r} needs key {exc.args[0]!r}") from None
+    return {"none": NoJitter, "full": FullJitter, "equal": EqualJitter}[kind]()
