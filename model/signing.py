@@ -117,9 +117,10 @@ def _check_body(body: bytes) -> None:
 
 
 def _check_clock(now: float, tolerance: float) -> None:
-    for name, value in (("now", now), ("tolerance", tolerance)):
-        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{name} must be a finite number >= 0, not {value!r}")
+    if not isinstance(now, int | float) or not math.isfinite(now):
+        raise ConfigError(f"now must be a finite number of seconds, not {now!r}")
+    if not isinstance(tolerance, int | float) or not math.isfinite(tolerance) or tolerance < 0:
+        raise ConfigError(f"tolerance must be a finite number of seconds >= 0, not {tolerance!r}")
 
 
 def _header_map(headers: Mapping[str, str]) -> dict[str, str]:
@@ -234,9 +235,7 @@ class StandardScheme:
         message_id = _require(found, f"{prefix}-id")
         if not _VISIBLE_ASCII.fullmatch(message_id):
             raise VerificationError(f"{prefix}-id has spaces or control characters")
-        timestamp = _parse_timestamp(
-            _require(found, f"{prefix}-timestamp"), f"{prefix}-timestamp"
-        )
+        timestamp = _parse_timestamp(_require(found, f"{prefix}-timestamp"), f"{prefix}-timestamp")
         header = f"{prefix}-signature"
         candidates = [
             token[3:] for token in _require(found, header).split() if token.startswith("v1,")
@@ -417,6 +416,4 @@ def verify(
     ...        secrets=["It's a Secret to Everybody"], now=0, scheme="github")
     ''
     """
-    return get_scheme(scheme).verify(
-        headers, body, secrets=secrets, now=now, tolerance=tolerance
-    )
+    return get_scheme(scheme).verify(headers, body, secrets=secrets, now=now, tolerance=tolerance)
