@@ -22,6 +22,7 @@ from hooklab.sim.grid import (
 )
 from hooklab.sim.sweep import ResultTable, flatten_summary, read_table, run_sweep
 from hooklab.sim.sweep_runner import LocalRunner, make_runner
+from hooklab.sim.sweep_stats import aggregate, aggregate_rows, t_quantile
 
 
 def fake_simulation(context: Any, cell: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -322,3 +323,48 @@ def test_journal_rows_are_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyP
     rows = [json.loads(line) for line in ResultTable(out).journal.read_text().splitlines()]
     assert [row["scenario"] for row in rows] == ["s", "s"]
     assert all(isinstance(row["time_to_delivery_s_p50"], float) for row in rows)
+
+
+# --- aggregation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("confidence", "df", "table_value"),  # published two-sided Student-t critical values
+    [(0.95, 1, 12.706), (0.95, 2, 4.303), (0.95, 5, 2.571), (0.95, 30, 2.042), (0.99, 7, 3.499)],
+)
+def test_t_quantile_matches_published_tables(confidence: float, df: int, table_value: float):
+    assert t_quantile(confidence, df) == pytest.approx(table_value, abs=5e-4)
+
+
+def test_confidence_interval_covers_the_true_mean_about_95_percent_of_the_time() -> None:
+    rng = random.Random(2024)
+    rows = []
+    for cell in range(400):
+        for rep in range(5):
+            rows.append(
+                {"run_id": f"{cell}-{rep}", "scenario": "s", "cell": cell,
+                 "replication": rep, "seed": 0, "m": rng.gauss(10.0, 3.0)}
+            )  # fmt: skip
+    estimates = aggregate_rows(rows)
+    assert len(estimates) == 400
+    covered = sum(e["ci_low"] <= 10.0 <= e["ci_high"] for e in estimates) / len(estimates)
+    assert 0.92 <= covered <= 0.98  # binomial sd at n=400 is about 0.011
+
+
+def test_aggregate_groups_replications_by_cell(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    runs = _plan(replications=3)
+    out = tmp_path / "r.csv"
+    run_sweep(runs, task=fake_simulation, out=out, scenario="demo")
+    frame = aggregate(out)
+    failed = frame[frame["metric"] == "failed"]
+    assert len(failed) == 6 and set(failed["runs"]) == {3}
+    assert list(frame.columns[:3]) == ["scenario", "failure_rate", "x"]
+    first = failed.iloc[0]
+    values = [fake_simulation(None, r.cell, r.seed)["failed"] for r in runs[:3]]
+    assert first["mean"] == pytest.approx(sum(values) / 3)
+    assert (failed["ci_low"] <= failed["mean"]).all() and (
+        failed["mean"] <= failed["ci_high"]
+    ).all()
+    zero_rate = failed[failed["failure_rate"] == 0]
+    assert (zero_rate["mean"] == 0).all() and (zero_rate["std"] == 0).all()
