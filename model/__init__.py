@@ -21,6 +21,7 @@ from .errors import (
     StoreError,
     UnknownEndpoint,
     UnknownPolicy,
+    UnknownScheme,
     VerificationError,
 )
 from .lifecycle import fire
@@ -52,6 +53,7 @@ __all__ = [
     "StoreError",
     "UnknownEndpoint",
     "UnknownPolicy",
+    "UnknownScheme",
     "Verdict",
     "VerificationError",
     "classify",
