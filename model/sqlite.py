@@ -1,0 +1,105 @@
+"""The embedded SQLite database the stores share: one file, WAL mode, errors named.
+
+hooklab keeps endpoints, delivery status and (later) the durable outbox in one SQLite file,
+opened with stdlib :mod:`sqlite3`. :func:`connect` opens it the same way for every store:
+
+- WAL journal mode (readers never block the writer; several processes may share the file),
+  ``synchronous=NORMAL`` (durable at each checkpoint, safe against a process crash) and a
+  busy timeout, so two workers on one database wait for each other instead of failing;
+- autocommit mode: every write runs inside :func:`transaction`, an ``IMMEDIATE``
+  transaction that takes the write lock up front and that nests (an inner block joins the
+  outer one), so a caller can make several store calls atomic;
+- every :class:`sqlite3.Error` becomes a :class:`~hooklab.model.errors.StoreError` that
+  names the file: a corrupt file, a directory, a locked database.
+
+Each store creates its own tables on open (``CREATE TABLE IF NOT EXISTS``), so several
+stores, and later the outbox, can share one file and one connection.
+
+Example::
+
+    >>> conn = connect(":memory:")
+    >>> with transaction(conn, ":memory:"):
+    ...     _ = conn.execute("CREATE TABLE t (x)")
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .errors import StoreError
+
+__all__ = ["BUSY_TIMEOUT", "connect", "errors", "transaction"]
+
+#: Seconds a writer waits for another writer's lock before giving up.
+BUSY_TIMEOUT = 10.0
+
+
+def connect(path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
+    """Open (or create) the database at ``path`` in WAL mode; raise StoreError if it is not
+    a usable SQLite database.
+
+    The connection may be used from several threads (``check_same_thread=False``); callers
+    serialise access to it.
+    """
+    name = os.fspath(path)
+    with errors(name):
+        if name != ":memory:" and os.path.isdir(name):
+            raise StoreError(f"{name}: is a directory, not a database file")
+        conn = sqlite3.connect(
+            name, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # fails on a corrupt file
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if name != ":memory:" and str(mode).lower() != "wal":
+                raise StoreError(f"{name}: cannot switch the database to WAL mode ({mode})")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+@contextmanager
+def errors(path: str) -> Iterator[None]:
+    """Turn any :class:`sqlite3.Error` raised inside the block into a StoreError naming
+    ``path``."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: {_describe(exc)}") from exc
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, path: str) -> Iterator[sqlite3.Connection]:
+    """Run the block in one ``BEGIN IMMEDIATE`` transaction: commit on success, roll back
+    on any error. Inside an open transaction it joins that one (the outer block commits).
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    with errors(path):
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    with errors(path):
+        conn.execute("COMMIT")
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"not a valid hooklab SQLite database ({text})"
+    if "locked" in text or "busy" in text:
+        return f"database is locked by another process ({text})"
+    if "unable to open" in text:
+        return f"cannot open the database file ({text})"
+    return text
