@@ -1,0 +1,179 @@
+"""Reports: what a conformance run found, as plain records, a rich terminal view and JSON.
+
+A run returns one :class:`Report` holding one :class:`CheckResult` per check, each
+``passed``, ``failed`` or ``skipped`` (with the reason, e.g. GitHub's scheme has no
+timestamp). A failed check holds its :class:`Finding`: a title, a message, the minimal
+example Hypothesis shrank to, and a ``curl`` command that replays it. The CLI, the pytest
+plugin and notebooks read these records; none of them looks at the running engine.
+
+Example::
+
+    >>> result = CheckResult("rejects_missing_signature", "Missing signature headers get 401.",
+    ...                      "passed", (), None, 0.1)
+    >>> Report("http://127.0.0.1:8000/", "standard", None, 100, 10.0, (result,), 0.1).passed
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hooklab.model.errors import ConfigError
+
+__all__ = ["PASSED", "FAILED", "SKIPPED", "CheckResult", "Finding", "Report", "render"]
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way a receiver broke a rule, with what reproduces it."""
+
+    check: str
+    title: str
+    message: str
+    example: dict[str, Any]
+    curl: str
+    request: dict[str, Any] = field(default_factory=dict)
+    response: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as JSON-ready data."""
+        return {
+            "title": self.title,
+            "message": self.message,
+            "example": self.example,
+            "curl": self.curl,
+            "request": self.request,
+            "response": self.response,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict: ``passed``, ``failed`` (with findings) or ``skipped``."""
+
+    name: str
+    rule: str
+    status: str
+    findings: tuple[Finding, ...]
+    reason: str | None
+    duration: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data."""
+        return {
+            "name": self.name,
+            "rule": self.rule,
+            "status": self.status,
+            "reason": self.reason,
+            "duration": round(self.duration, 3),
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole run: the target, the settings and every check's result, in order."""
+
+    target: str
+    scheme: str
+    seed: int | None
+    max_examples: int
+    timeout: float
+    results: tuple[CheckResult, ...]
+    duration: float
+
+    @property
+    def passed(self) -> bool:
+        """No check failed (skipped checks do not count against the receiver)."""
+        return all(result.status != FAILED for result in self.results)
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        """The failed checks."""
+        return tuple(result for result in self.results if result.status == FAILED)
+
+    def result(self, name: str) -> CheckResult:
+        """The result of the check called ``name``."""
+        for result in self.results:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    def counts(self) -> dict[str, int]:
+        """How many checks passed, failed and were skipped."""
+        return {s: sum(r.status == s for r in self.results) for s in (PASSED, FAILED, SKIPPED)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (the ``--json`` format)."""
+        return {
+            "target": self.target,
+            "scheme": self.scheme,
+            "seed": self.seed,
+            "max_examples": self.max_examples,
+            "timeout": self.timeout,
+            "passed": self.passed,
+            "counts": self.counts(),
+            "duration": round(self.duration, 3),
+            "checks": [result.to_dict() for result in self.results],
+        }
+
+    def to_json(self) -> str:
+        """The report as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_json` to ``path``; a ConfigError names an unwritable path."""
+        target = Path(path)
+        try:
+            target.write_text(self.to_json(), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the JSON report to {str(path)!r}: "
+                              f"{exc.strerror or exc}") from None
+        return target
+
+
+_MARKS = {PASSED: "[green]✔ passed[/]", FAILED: "[bold red]✘ failed[/]",
+          SKIPPED: "[yellow]– skipped[/]"}
+
+
+def render(report: Report, console: Any = None) -> None:
+    """Print ``report`` for people: a table of checks, then each finding in a panel.
+
+    ``console`` is a ``rich.console.Console`` (default: standard output).
+    """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"hooklab check: {escape(report.target)} ({report.scheme})",
+                  title_justify="left")
+    table.add_column("check", style="bold")
+    table.add_column("result")
+    table.add_column("time", justify="right")
+    table.add_column("rule / reason")
+    for result in report.results:
+        note = result.reason if result.status == SKIPPED else result.rule
+        if result.status == FAILED:
+            note = result.findings[0].title if result.findings else result.rule
+        table.add_row(result.name, _MARKS[result.status], f"{result.duration:.2f} s",
+                      escape(note or ""))
+    console.print(table)
+    for result in report.failed:
+        for finding in result.findings:
+            example = json.dumps(finding.example, indent=2, ensure_ascii=False)
+            body = (f"{escape(finding.message)}\n\n[bold]minimal example[/]\n{escape(example)}"
+                    f"\n\n[bold]reproduce[/]\n{escape(finding.curl)}")
+            console.print(Panel(body, title=f"[red]{result.name}[/]: {escape(finding.title)}",
+                                title_align="left", border_style="red"))
+    counts = report.counts()
+    verdict = "[green]all checks passed[/]" if report.passed else "[bold red]checks failed[/]"
+    console.print(f"{verdict}: {counts[PASSED]} passed, {counts[FAILED]} failed, "
+                  f"{counts[SKIPPED]} skipped in {report.duration:.1f} s "
+                  f"(max {report.max_examples} examples per check, seed {report.seed})")
