@@ -64,10 +64,11 @@ class Lane:
         key: DeliveryKey,
         attempts: list[AttemptRecord],
         delivery: DeliveryRecord | None,
+        infer_final: bool = True,
     ) -> None:
         self.endpoint_id, self.message_id = key
         self.attempts = sorted(attempts, key=lambda a: (a.attempt, a.start))
-        self.final = _final_state(self.attempts, delivery)
+        self.final = _final_state(self.attempts, delivery, infer_final)
         last = self.attempts[-1]
         done = delivery.finished_at if delivery is not None else None
         self.finished_at = done if done is not None else last.end
@@ -79,7 +80,9 @@ class Lane:
         return self.attempts[0].start
 
 
-def _final_state(attempts: list[AttemptRecord], delivery: DeliveryRecord | None) -> str:
+def _final_state(
+    attempts: list[AttemptRecord], delivery: DeliveryRecord | None, infer: bool
+) -> str:
     if delivery is not None:
         if delivery.status == Status.DELIVERED:
             return "delivered"
@@ -87,7 +90,9 @@ def _final_state(attempts: list[AttemptRecord], delivery: DeliveryRecord | None)
     last = attempts[-1]
     if outcome_class(last) == "2xx":
         return "delivered"
-    return "pending" if last.next_attempt_at is not None else "failed"
+    if last.next_attempt_at is not None:
+        return "pending"
+    return "failed" if infer else "unknown"
 
 
 def timeline_lanes(
@@ -95,6 +100,7 @@ def timeline_lanes(
     deliveries: Iterable[DeliveryRecord] | None = None,
     *,
     endpoint: str | None = None,
+    infer_final: bool = True,
 ) -> list[Lane]:
     """The deliveries that have attempts, grouped by endpoint, then by first attempt time.
 
@@ -107,7 +113,7 @@ def timeline_lanes(
         if endpoint is None or a.endpoint_id == endpoint:
             grouped[(a.endpoint_id, a.message_id)].append(a)
     by_key = {(d.endpoint_id, d.message_id): d for d in deliveries or ()}
-    lanes = [Lane(key, items, by_key.get(key)) for key, items in grouped.items()]
+    lanes = [Lane(key, items, by_key.get(key), infer_final) for key, items in grouped.items()]
     lanes.sort(key=lambda lane: (lane.endpoint_id, lane.first_start, lane.message_id))
     return lanes
 
@@ -126,8 +132,9 @@ def _sample(lanes: list[Lane], limit: int) -> list[Lane]:
     dead letters get at least an eighth of the rows (when there are that many)."""
     if len(lanes) <= limit:
         return lanes
-    groups = {state: [lane for lane in lanes if lane.final == state] for state in FINAL_STYLES}
-    groups = {state: members for state, members in groups.items() if members}
+    groups: dict[str, list[Lane]] = defaultdict(list)
+    for lane in lanes:
+        groups[lane.final].append(lane)
     floor = max(1, limit // 8)
     quota = {state: min(len(members), floor) for state, members in groups.items()}
     spare = limit - sum(quota.values())
@@ -165,6 +172,7 @@ def plot_timeline(
     max_messages: int = 40,
     lanes: Literal["delivery", "endpoint"] = "delivery",
     title: str | None = None,
+    infer_final: bool = True,
     ax: Axes | None = None,
 ) -> Figure:
     """Plot the retry timeline of ``attempts``; returns the Figure (never shows it).
@@ -172,7 +180,9 @@ def plot_timeline(
     ``deliveries`` (optional) give each lane its final state; without them it is read from
     the last attempt. ``outages`` are windows to shade: ``(start, end)``,
     ``(endpoint_id, start, end)`` or objects with ``start``/``end``. ``endpoint`` keeps
-    one endpoint's deliveries. ``max_messages`` caps the lanes (per endpoint band with
+    one endpoint's deliveries. ``infer_final=False`` (records seen by a receiver, which
+    cannot know what the sender decided) leaves lanes without a 2xx or a delivery record
+    unmarked instead of calling them failed. ``max_messages`` caps the lanes (per endpoint band with
     ``lanes="endpoint"``); past it, an even sample is drawn and a note says so.
 
         >>> fig = plot_timeline([AttemptRecord("m", "e", 1, 0, 1, "success", 200, None, None)])
@@ -183,7 +193,7 @@ def plot_timeline(
         raise ValueError(f"lanes must be 'delivery' or 'endpoint', not {lanes!r}")
     if max_messages < 1:
         raise ValueError(f"max_messages must be at least 1, not {max_messages}")
-    all_lanes = timeline_lanes(attempts, deliveries, endpoint=endpoint)
+    all_lanes = timeline_lanes(attempts, deliveries, endpoint=endpoint, infer_final=infer_final)
     shown, bands, total = _place(all_lanes, lanes, max_messages)
     windows = [
         w for w in outage_windows(outages) if endpoint is None or w.endpoint_id in (None, endpoint)

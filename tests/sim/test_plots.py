@@ -410,3 +410,11 @@ def test_plots_never_touch_pyplot_state():
     plot_load(attempts, deliveries=deliveries)
     plot_latency({"p": deliveries})
     assert plt.get_fignums() == before
+
+
+def test_timeline_leaves_unknown_endings_unmarked_when_not_inferring():
+    attempts = [att("m1", 1, 0.0, 500), att("m2", 1, 1.0, 200)]  # as a receiver's log sees them
+    fig = plot_timeline(attempts, infer_final=False)
+    assert xy(fig, "final-delivered") == [(1.5, 1.0)]
+    gids = {ln.get_gid() for ln in fig.axes[0].get_lines()}
+    assert "final-failed" not in gids and "final-pending" not in gids

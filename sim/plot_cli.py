@@ -1,0 +1,140 @@
+"""``hooklab plot``: draw a retry timeline, load, time to delivery or a failure-rate study
+from records on disk.
+
+The records come from a simulator run (``hooklab simulate --records PATH``), from a status
+store (``--db store.sqlite``) or from the flaky receiver's request log (``--db
+requests.jsonl``); a study reads a sweep's results table (``hooklab sweep --out``). The
+figure goes to ``-o FILE.png`` or ``.svg``. A missing or malformed file is a usage error
+(exit 2) that names it.
+
+Example::
+
+    $ hooklab simulate --records run.jsonl
+    $ hooklab plot run.jsonl --kind timeline --messages 30 -o timeline.png
+    $ hooklab plot svix.jsonl diagram.jsonl --kind latency -o latency.svg
+    $ hooklab plot --db requests.jsonl --kind timeline
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KINDS", "handle_plot", "register"]
+
+#: The plots ``hooklab plot`` draws.
+KINDS = ("timeline", "load", "latency", "study")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``plot`` subcommand."""
+    parser = subparsers.add_parser(
+        "plot",
+        help="plot a retry timeline, load, time to delivery or a failure-rate study",
+        description=(
+            "Plot records written by 'hooklab simulate --records', a status store or the "
+            "flaky receiver's request log (--db), or a sweep's results table (--kind study)."
+        ),
+    )
+    parser.add_argument(
+        "records", nargs="*", metavar="RECORDS",
+        help="records file(s) from 'hooklab simulate --records' (latency: one curve each; "
+             "study: a sweep results table)",
+    )  # fmt: skip
+    parser.add_argument("--kind", choices=KINDS, default="timeline", help="what to plot")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="where to write the figure (.png, .svg or .pdf; default hooklab-KIND.png)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--db", action="append", default=[], metavar="PATH",
+        help="read a status store (SQLite) or a flaky receiver's request log "
+             "(.jsonl/.sqlite) instead of, or besides, RECORDS",
+    )  # fmt: skip
+    parser.add_argument("--endpoint", metavar="ID", help="plot only this endpoint")
+    parser.add_argument(
+        "--messages", type=int, default=40, metavar="N",
+        help="timeline: at most N lanes (per endpoint with --lanes endpoint); default 40",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lanes", choices=("delivery", "endpoint"), default="delivery",
+        help="timeline: one lane per delivery, or per endpoint with messages stacked",
+    )  # fmt: skip
+    parser.add_argument("--bin", type=float, metavar="SECONDS", help="load: bin width")
+    parser.add_argument(
+        "--label", action="append", default=[], metavar="NAME",
+        help="latency: a curve's name, once per input in order (default: file name)",
+    )  # fmt: skip
+    parser.add_argument("--title", help="the figure's title")
+    parser.set_defaults(handler=handle_plot)
+
+
+def handle_plot(args: argparse.Namespace) -> int:
+    """Run ``hooklab plot``; returns the exit code."""
+    from hooklab.model.errors import ConfigError
+
+    from .plot_sources import read_sources, read_study_table
+
+    output = Path(args.output or f"hooklab-{args.kind}.png")
+    if output.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ConfigError(f"--output {output}: use a .png, .svg or .pdf file")
+    if args.messages < 1:
+        raise ConfigError(f"--messages must be at least 1, got {args.messages}")
+    if args.bin is not None and not args.bin > 0:
+        raise ConfigError(f"--bin must be a positive number of seconds, got {args.bin}")
+    if not args.records and not args.db:
+        raise ConfigError("give a records file (RECORDS) or --db PATH")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    if args.kind == "study":
+        if args.db:
+            raise ConfigError("--kind study reads sweep results tables, not --db")
+        points = [p for path in args.records for p in read_study_table(path)]
+        fig = plots.plot_study(points, title=args.title)
+    else:
+        sources = read_sources(args.records, args.db)
+        fig = _draw(plots, args, sources)
+    plots.save_figure(fig, output)
+    print(f"wrote {output}")
+    return 0
+
+
+def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
+    from hooklab.model.errors import ConfigError
+
+    if args.kind == "latency":
+        if args.label and len(args.label) != len(sources):
+            raise ConfigError(f"--label given {len(args.label)} times for {len(sources)} inputs")
+        labels = args.label or _unique([s.label for s in sources])
+        runs = {}
+        for label, source in zip(labels, sources, strict=True):
+            runs[label] = source.deliveries_for(args.endpoint)
+        return plots.plot_latency(runs, title=args.title)
+    merged = sources[0].merge(sources[1:])
+    if args.endpoint is not None and args.endpoint not in merged.endpoints():
+        known = ", ".join(sorted(merged.endpoints())) or "none"
+        raise ConfigError(f"--endpoint {args.endpoint!r} is not in the records (known: {known})")
+    if args.kind == "timeline":
+        return plots.plot_timeline(
+            merged.attempts, deliveries=merged.deliveries, outages=merged.outages,
+            endpoint=args.endpoint, max_messages=args.messages, lanes=args.lanes,
+            title=args.title, infer_final=merged.final_known,
+        )  # fmt: skip
+    return plots.plot_load(
+        merged.attempts, deliveries=merged.deliveries, outages=merged.outages,
+        endpoint=args.endpoint, bin_s=args.bin, title=args.title,
+    )  # fmt: skip
+
+
+def _unique(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out

@@ -1,0 +1,223 @@
+"""Where ``hooklab plot`` finds its records: simulator runs, status stores, request logs.
+
+Each input becomes a :class:`PlotSource`: attempt records, delivery records when the input
+has them, outage windows when it knows them, and whether the final state of a delivery
+without a 2xx is known. The readers are the owners' own (the simulator's record export,
+:class:`~hooklab.model.status.SqliteStatusStore`,
+:func:`~hooklab.harness.request_log.read_request_log`); this module only picks one by
+looking at the file, and turns their complaints into one :class:`~hooklab.model.errors.
+ConfigError` naming the file (so the CLI exits 2).
+
+A request log sees a sender from the receiver's side: it knows each attempt, not what the
+sender decided after the last one. Its lanes end "delivered" on a 2xx and unmarked
+otherwise.
+
+Example::
+
+    >>> from hooklab.model.records import AttemptRecord
+    >>> src = PlotSource("run", [AttemptRecord("m", "e", 1, 0, 1, "success", 200, None, None)])
+    >>> src.deliveries_for(None)[0].status
+    'delivered'
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hooklab.model.errors import ConfigError, HooklabError
+from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
+
+from .plot_style import OutageWindow, outage_windows, outcome_class
+
+__all__ = [
+    "PlotSource",
+    "deliveries_from_attempts",
+    "read_db",
+    "read_records",
+    "read_sources",
+    "read_study_table",
+]
+
+
+@dataclass
+class PlotSource:
+    """The records of one input, ready to plot."""
+
+    label: str
+    attempts: list[AttemptRecord]
+    deliveries: list[DeliveryRecord] | None = None
+    outages: list[OutageWindow] = field(default_factory=list)
+    final_known: bool = True
+
+    def endpoints(self) -> set[str]:
+        """The endpoint ids present."""
+        found = {a.endpoint_id for a in self.attempts}
+        return found | {d.endpoint_id for d in self.deliveries or ()}
+
+    def deliveries_for(self, endpoint: str | None) -> list[DeliveryRecord]:
+        """Delivery records (derived from the attempts when the input has none)."""
+        items = self.deliveries
+        if items is None:
+            items = deliveries_from_attempts(self.attempts, final_known=self.final_known)
+        return [d for d in items if endpoint is None or d.endpoint_id == endpoint]
+
+    def merge(self, others: Sequence[PlotSource]) -> PlotSource:
+        """One source holding this one's records and ``others``'."""
+        if not others:
+            return self
+        every = [self, *others]
+        known = all(s.deliveries is not None for s in every)
+        deliveries = [d for s in every for d in s.deliveries or ()] if known else None
+        return PlotSource(
+            " + ".join(s.label for s in every),
+            [a for s in every for a in s.attempts],
+            deliveries,
+            [w for s in every for w in s.outages],
+            all(s.final_known for s in every),
+        )
+
+
+def deliveries_from_attempts(
+    attempts: Iterable[AttemptRecord], *, final_known: bool = True
+) -> list[DeliveryRecord]:
+    """One delivery record per (message, endpoint), read off its attempts: delivered at a
+    2xx answer; otherwise failed when no retry was scheduled and ``final_known``, else
+    pending. ``created_at`` is the first attempt's start.
+
+        >>> a = AttemptRecord("m", "e", 1, 3.0, 3.5, "server_error", 500, None, None)
+        >>> deliveries_from_attempts([a])[0][4:7]
+        ('failed', 1, 3.5)
+    """
+    grouped: dict[tuple[str, str], list[AttemptRecord]] = defaultdict(list)
+    for a in attempts:
+        grouped[(a.message_id, a.endpoint_id)].append(a)
+    out = []
+    for (message_id, endpoint_id), items in grouped.items():
+        items.sort(key=lambda a: (a.attempt, a.start))
+        last = items[-1]
+        if outcome_class(last) == "2xx":
+            status, finished = Status.DELIVERED, last.end
+        elif final_known and last.next_attempt_at is None:
+            status, finished = Status.FAILED, last.end
+        else:
+            status, finished = Status.PENDING, None
+        out.append(DeliveryRecord(message_id, endpoint_id, "", items[0].start, str(status),
+                                  len(items), finished))  # fmt: skip
+    return out
+
+
+def _existing(path: str | Path, what: str) -> Path:
+    where = Path(path)
+    if not where.exists():
+        raise ConfigError(f"{what} {str(where)!r} does not exist")
+    if not where.is_file():
+        raise ConfigError(f"{what} {str(where)!r} is not a file")
+    return where
+
+
+def read_records(path: str | Path) -> PlotSource:
+    """The records a simulator run wrote (``hooklab simulate --records PATH``).
+
+    Raises :class:`ConfigError` naming the file when it is missing or not readable as
+    records.
+    """
+    where = _existing(path, "records file")
+    try:
+        from .export import read_run
+    except ImportError as exc:  # the simulator's export has not landed in this install
+        raise ConfigError(f"cannot read simulator records here ({exc})") from None
+    try:
+        run = read_run(where)
+    except HooklabError as exc:
+        raise ConfigError(f"records file {str(where)!r}: {exc}") from None
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"records file {str(where)!r} is not hooklab records ({exc})") from None
+    return PlotSource(
+        where.stem,
+        list(run.attempts),
+        list(run.deliveries) if run.deliveries is not None else None,
+        outage_windows(getattr(run, "outages", None)),
+    )
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"--db {str(path)!r} is not a SQLite database ({exc})") from None
+    return {name for (name,) in rows}
+
+
+def read_db(path: str | Path) -> PlotSource:
+    """The records of a status store (SQLite) or a flaky receiver's request log (JSON
+    Lines or SQLite), chosen by the file's suffix and tables.
+    """
+    where = _existing(path, "--db")
+    suffix = where.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            return _request_log(where)
+        tables = _sqlite_tables(where)
+        if "deliveries" in tables and "attempts" in tables:
+            return _status_store(where)
+        if "requests" in tables:
+            return _request_log(where)
+    except ConfigError:
+        raise
+    except HooklabError as exc:
+        raise ConfigError(f"--db {str(where)!r}: {exc}") from None
+    raise ConfigError(
+        f"--db {str(where)!r} is neither a hooklab status store nor a request log "
+        f"(tables: {', '.join(sorted(tables)) or 'none'})"
+    )
+
+
+def _status_store(path: Path) -> PlotSource:
+    from hooklab.model.status_sqlite import SqliteStatusStore
+
+    store = SqliteStatusStore(path)
+    try:
+        return PlotSource(path.stem, store.attempts(), store.query())
+    finally:
+        store.close()
+
+
+def _request_log(path: Path) -> PlotSource:
+    from hooklab.harness.request_log import as_attempt_records, read_request_log
+
+    return PlotSource(path.stem, as_attempt_records(read_request_log(path)), final_known=False)
+
+
+def read_sources(records: Sequence[str | Path], dbs: Sequence[str | Path]) -> list[PlotSource]:
+    """Every input of ``hooklab plot``, records files first, then ``--db`` files."""
+    sources = [read_records(p) for p in records] + [read_db(p) for p in dbs]
+    if not any(s.attempts for s in sources):
+        raise ConfigError("the records hold no attempts: nothing to plot")
+    return sources
+
+
+def read_study_table(path: str | Path) -> list[Any]:
+    """The study points of a sweep's results table (``hooklab sweep --out``)."""
+    from .plot_study import study_points_from_table
+    from .sweep import read_table
+
+    where = _existing(path, "results table")
+    try:
+        rows = read_table(where)
+        points = study_points_from_table(rows)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"results table {str(where)!r}: {exc}") from None
+    if not points:
+        raise ConfigError(f"results table {str(where)!r} has no rows")
+    return points
