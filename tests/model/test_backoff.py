@@ -26,7 +26,7 @@ from hooklab.model.errors import InvalidPolicy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-delays = st.floats(min_value=0, max_value=1e6, allow_nan=False)
+delays = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_subnormal=False)
 seeds = st.integers(min_value=0, max_value=2**32)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import doctest
 import random
 
 import pytest
-from hooklab.model import presets
+from hooklab.model import policy_cli, presets
 from hooklab.model.backoff import AdditiveJitter, NoJitter, ProportionalJitter
 from hooklab.model.errors import ConfigError, UnknownPolicy
 from hooklab.model.outcomes import Outcome, classify
@@ -140,4 +141,54 @@ def test_format_hms(seconds: float, text: str) -> None:
 
 def test_presets_docstring_examples_run() -> None:
     result = doctest.testmod(presets)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# ------------------------------------------------------------------ hooklab policies
+
+
+def _policies(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    parser = argparse.ArgumentParser(prog="hooklab")
+    policy_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["policies", *argv])
+    assert args.handler(args) == 0
+    return capsys.readouterr().out
+
+
+def test_policies_lists_every_preset_with_its_last_attempt(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = _policies([], capsys)
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert set(lines) == set(PRESETS)
+    assert lines["svix"].endswith("27:35:05")
+    assert lines["standard-webhooks"].endswith("75:35:05")
+    assert "(default)" in lines["diagram"]
+
+
+def test_policies_prints_a_schedule_with_cumulative_times(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = _policies(["outpost"], capsys)
+    rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
+    assert [row[1] for row in rows[1:]] == [str(30 * 2**n) for n in range(10)]
+    assert rows[-1] == ["11", "15360", "8:31:30"]
+
+
+def test_policies_seed_adds_a_reproducible_jittered_run(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    first = _policies(["svix", "--seed", "4"], capsys)
+    assert first == _policies(["svix", "--seed", "4"], capsys)
+    assert first != _policies(["svix", "--seed", "5"], capsys)
+    jittered = policy_cli.jittered_run(get_policy("svix"), seed=4)
+    assert f"{jittered[0]:.1f}" in first
+    assert all(0.8 * d <= j <= 1.2 * d
+               for d, j in zip(get_policy("svix").schedule(), jittered, strict=True))
+
+
+def test_policies_rejects_an_unknown_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(UnknownPolicy, match="known: diagram"):
+        _policies(["sqs"], capsys)
+
+
+def test_policy_cli_docstring_examples_run() -> None:
+    result = doctest.testmod(policy_cli)
     assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,137 @@
+"""``hooklab policies``: list the retry presets, or print one preset's retry schedule.
+
+Without a name it lists every preset with its attempts, window, jitter and when its last
+attempt starts. With a name it prints each attempt's delay and start time (``h:mm:ss``
+after the first attempt); ``--seed`` adds one jittered run drawn from ``random.Random``
+seeded with it, every attempt failing with a 500.
+
+Example::
+
+    $ hooklab policies
+    $ hooklab policies svix --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from .backoff import AdditiveJitter, DecorrelatedJitter, Jitter, ProportionalJitter
+from .outcomes import classify
+from .presets import DEFAULT_POLICY, PRESETS, format_hms, get_policy
+from .retry import RetryPolicy
+
+__all__ = ["describe_jitter", "jittered_run", "register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``policies`` subcommand to the ``hooklab`` parser."""
+    parser = subparsers.add_parser(
+        "policies",
+        help="list the retry presets, or print one preset's retry schedule",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("name", nargs="?", metavar="NAME",
+                        help=f"a preset to print ({', '.join(PRESETS)})")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="also print one jittered run drawn with this seed")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.name is None:
+        print(_listing())
+        return 0
+    print(_schedule(get_policy(args.name), args.seed))
+    return 0
+
+
+def describe_jitter(jitter: Jitter) -> str:
+    """A short human description of a jitter.
+
+        >>> describe_jitter(ProportionalJitter(0.2))
+        'proportional ±20%'
+    """
+    if isinstance(jitter, ProportionalJitter):
+        return f"proportional ±{jitter.fraction * 100:g}%"
+    if isinstance(jitter, AdditiveJitter):
+        if jitter.fraction is None:
+            return f"additive [0, {jitter.bound:g} s)"
+        return (f"additive [0, clamp({jitter.fraction:g} d, {jitter.floor:g} s, "
+                f"{jitter.bound:g} s))")
+    if isinstance(jitter, DecorrelatedJitter):
+        return "decorrelated"
+    return jitter.kind
+
+
+def jittered_run(policy: RetryPolicy, seed: int) -> tuple[float, ...]:
+    """The delays of one run where every attempt fails with a 500, drawn with ``seed``.
+
+        >>> jittered_run(get_policy("diagram"), seed=1)
+        (60.0, 120.0, 240.0, 480.0, 960.0)
+    """
+    rng = random.Random(seed)
+    delays: list[float] = []
+    elapsed, previous = 0.0, None
+    for attempt in range(1, policy.max_attempts):
+        delay = policy.next_delay(attempt, classify(500), elapsed=elapsed,
+                                  previous_delay=previous, rng=rng)
+        if delay is None:
+            break
+        delays.append(delay)
+        elapsed += delay
+        previous = delay
+    return tuple(delays)
+
+
+def _listing() -> str:
+    rows: list[tuple[str, ...]] = [("preset", "attempts", "window", "jitter", "last attempt at")]
+    for name, policy in PRESETS.items():
+        window = "-" if policy.max_window is None else format_hms(policy.max_window)
+        label = name + (" (default)" if name == DEFAULT_POLICY else "")
+        rows.append((label, str(policy.max_attempts), window,
+                     describe_jitter(policy.jitter), format_hms(policy.attempt_times()[-1])))
+    return _table(rows)
+
+
+def _schedule(policy: RetryPolicy, seed: int | None) -> str:
+    window = "none" if policy.max_window is None else format_hms(policy.max_window)
+    head = [
+        f"{policy.name}: {policy.description}" if policy.description else policy.name,
+        f"max attempts {policy.max_attempts}, window {window}, "
+        f"jitter {describe_jitter(policy.jitter)}, Retry-After {policy.retry_after.value}"
+        + (f" (cap {policy.retry_after_cap:g} s)" if policy.retry_after_cap else "")
+        + (f", overload penalty {policy.overload_penalty:g} s"
+           if policy.overload_penalty else ""),
+        "",
+    ]
+    header = ["attempt", "delay", "at"]
+    if seed is not None:
+        header += [f"jittered (seed {seed})", "at"]
+    rows = [tuple(header)]
+    times = policy.attempt_times()
+    jittered = jittered_run(policy, seed) if seed is not None else ()
+    at = 0.0
+    for i, start in enumerate(times):
+        row = [str(i + 1), "-" if i == 0 else f"{policy.schedule()[i - 1]:g}",
+               format_hms(start)]
+        if seed is not None:
+            if i == 0:
+                row += ["-", format_hms(0)]
+            elif i <= len(jittered):
+                at += jittered[i - 1]
+                row += [f"{jittered[i - 1]:.1f}", format_hms(at)]
+            else:
+                row += ["(window)", "-"]
+        rows.append(tuple(row))
+    return "\n".join([*head, _table(rows)])
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
