@@ -399,7 +399,10 @@ class SimulatedChannel:
             if answer.error == "timeout" or answer.total > timeout:
                 await self.clock.sleep(timeout)
                 return Response(Outcome.transport("timeout"))
-            await self.clock.sleep(answer.total)
+            if answer.total > 0:
+                await self.clock.sleep(answer.total)
+            else:
+                await asyncio.sleep(0)
         finally:
             self.in_flight -= 1
         if answer.error in ("reset", "truncated") or answer.status is None:
