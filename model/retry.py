@@ -31,6 +31,7 @@ would then start past ``max_window``, there is no retry. All randomness comes fr
 Example::
 
     >>> import random
+    >>> from hooklab.model.backoff import FixedSchedule
     >>> from hooklab.model.outcomes import classify
     >>> policy = RetryPolicy("demo", max_attempts=3, backoff=FixedSchedule((5, 60)))
     >>> policy.next_delay(1, classify(500), elapsed=0.2, previous_delay=None,
@@ -52,17 +53,10 @@ from enum import StrEnum
 from typing import Any
 
 from .backoff import (
-    AdditiveJitter,
-    ConstantSchedule,
     DecorrelatedJitter,
-    EqualJitter,
     ExponentialSchedule,
-    FixedSchedule,
-    FullJitter,
     Jitter,
-    LinearSchedule,
     NoJitter,
-    ProportionalJitter,
     Schedule,
     check_seconds,
 )
@@ -206,6 +200,7 @@ class RetryPolicy:
         the first one). No retry: success, 410 Gone, attempts exhausted, or the next
         attempt would start past ``max_window``.
 
+            >>> from hooklab.model.backoff import ConstantSchedule
             >>> from hooklab.model.outcomes import classify
             >>> p = RetryPolicy("p", max_attempts=2, backoff=ConstantSchedule(30))
             >>> p.next_delay(1, classify(503), elapsed=1.0, previous_delay=None,
@@ -278,6 +273,7 @@ class RetryPolicy:
         Without ``outcome``: for a plain failure (no overload penalty, no Retry-After).
         With one: including its penalty and Retry-After (but not the window cut).
 
+            >>> from hooklab.model.backoff import ConstantSchedule, FullJitter
             >>> RetryPolicy("p", backoff=ConstantSchedule(10), jitter=FullJitter()
             ...             ).delay_bounds(1)
             (0.0, 10.0)
@@ -318,6 +314,7 @@ class RetryPolicy:
 
         Attempts the ``max_window`` would cut are left out.
 
+            >>> from hooklab.model.backoff import ConstantSchedule
             >>> RetryPolicy("p", max_attempts=3, backoff=ConstantSchedule(5)).attempt_times()
             (0.0, 5.0, 10.0)
         """
@@ -342,31 +339,6 @@ class RetryPolicy:
                     f"unknown retry policy field {key!r}; known: {', '.join(sorted(allowed))}"
                 )
         return dataclasses.replace(self, **changes)
-
-
-# ---------------------------------------------------------------------- configuration
-
-_SCHEDULE_KEYS = {
-    "constant": ("delay",),
-    "linear": ("initial", "step", "cap"),
-    "exponential": ("base", "factor", "cap"),
-    "fixed": ("delays",),
-}
-_JITTER_KEYS = {
-    "none": (),
-    "full": (),
-    "equal": (),
-    "proportional": ("jitter_fraction",),
-    "additive": ("jitter_bound", "jitter_fraction", "jitter_floor"),
-    "decorrelated": ("jitter_base", "jitter_cap"),
-}
-_POLICY_KEYS = ("name", "description", "max_attempts", "max_window", "retry_after",
-                "retry_after_cap", "overload_penalty")
-_KNOWN_KEYS = frozenset(
-    ("preset", "schedule", "jitter", *_POLICY_KEYS,
-     *(k for keys in _SCHEDULE_KEYS.values() for k in keys),
-     *(k for keys in _JITTER_KEYS.values() for k in keys))
-)
 
 
 def policy_from_config(config: Mapping[str, Any] | str) -> RetryPolicy:
@@ -395,101 +367,6 @@ def policy_from_config(config: Mapping[str, Any] | str) -> RetryPolicy:
         >>> policy_from_config({"delays": [5, 300, 1800]}).max_attempts
         4
     """
-    from .presets import DEFAULT_POLICY, get_policy
+    from .policy_config import build_policy
 
-    if isinstance(config, str):
-        return get_policy(config)
-    if not isinstance(config, Mapping):
-        raise InvalidPolicy(
-            f"a retry policy is a preset name or a table, got {type(config).__name__}"
-        )
-    unknown = sorted(str(k) for k in config if k not in _KNOWN_KEYS)
-    if unknown:
-        raise InvalidPolicy(
-            f"unknown retry policy key {unknown[0]!r}; known: {', '.join(sorted(_KNOWN_KEYS))}"
-        )
-    preset = config.get("preset")
-    if preset is not None and not isinstance(preset, str):
-        raise InvalidPolicy(f"preset must be a preset name, got {preset!r}")
-    start = get_policy(preset if preset is not None else DEFAULT_POLICY)
-    changes: dict[str, Any] = {k: config[k] for k in _POLICY_KEYS if k in config}
-    backoff = _schedule_from(config)
-    if backoff is not None:
-        changes["backoff"] = backoff
-        if isinstance(backoff, FixedSchedule) and "max_attempts" not in config:
-            changes["max_attempts"] = len(backoff.values) + 1
-    jitter = _jitter_from(config)
-    if jitter is not None:
-        changes["jitter"] = jitter
-    for key in ("max_window", "retry_after_cap"):
-        if changes.get(key, True) is False or changes.get(key) == "none":
-            changes[key] = None
-    overridden = sorted(set(config) - {"preset", "name", "description"})
-    if "name" not in changes:
-        changes["name"] = (
-            "custom" if preset is None else start.name + ("*" if overridden else "")
-        )
-    if "description" not in changes and (preset is None or overridden):
-        changes["description"] = (
-            "" if preset is None else f"{start.description}; changed: {', '.join(overridden)}"
-        )
-    return start.replace(**changes)
-
-
-def _choice(config: Mapping[str, Any], key: str, known: Mapping[str, Any]) -> str:
-    value = config[key]
-    if value not in known:
-        raise InvalidPolicy(f"{key} must be one of {', '.join(known)}; got {value!r}")
-    return str(value)
-
-
-def _check_applicable(
-    config: Mapping[str, Any], table: Mapping[str, tuple[str, ...]], key: str, kind: str | None
-) -> None:
-    allowed = table.get(kind, ()) if kind is not None else ()
-    for other in sorted({k for keys in table.values() for k in keys}):
-        if other in config and other not in allowed:
-            if kind is None:
-                raise InvalidPolicy(f"key {other!r} needs {key} = ... to say what it sets")
-            raise InvalidPolicy(f"key {other!r} does not apply to {key} {kind!r}")
-
-
-def _schedule_from(config: Mapping[str, Any]) -> Schedule | None:
-    if "schedule" in config:
-        kind: str | None = _choice(config, "schedule", _SCHEDULE_KEYS)
-    else:
-        kind = "fixed" if "delays" in config else None
-    _check_applicable(config, _SCHEDULE_KEYS, "schedule", kind)
-    if kind is None:
-        return None
-    get = config.get
-    try:
-        if kind == "fixed":
-            return FixedSchedule(config["delays"])
-        if kind == "constant":
-            return ConstantSchedule(config["delay"])
-        if kind == "linear":
-            return LinearSchedule(config["initial"], get("step", 0.0), get("cap"))
-        return ExponentialSchedule(config["base"], get("factor", 2.0), get("cap"))
-    except KeyError as exc:
-        raise InvalidPolicy(f"schedule {kind!r} needs key {exc.args[0]!r}") from None
-
-
-def _jitter_from(config: Mapping[str, Any]) -> Jitter | None:
-    kind = _choice(config, "jitter", _JITTER_KEYS) if "jitter" in config else None
-    _check_applicable(config, _JITTER_KEYS, "jitter", kind)
-    if kind is None:
-        return None
-    get = config.get
-    try:
-        if kind == "proportional":
-            return ProportionalJitter(config["jitter_fraction"])
-        if kind == "additive":
-            return AdditiveJitter(
-                config["jitter_bound"], get("jitter_fraction"), get("jitter_floor", 0.0)
-            )
-        if kind == "decorrelated":
-            return DecorrelatedJitter(get("jitter_base"), get("jitter_cap"))
-    except KeyError as exc:
-        raise InvalidPolicy(f"jitter {kind!r} needs key {exc.args[0]!r}") from None
-    return {"none": NoJitter, "full": FullJitter, "equal": EqualJitter}[kind]()
+    return build_policy(config)

@@ -7,7 +7,7 @@ import random
 import tomllib
 
 import pytest
-from hooklab.model import retry
+from hooklab.model import policy_config, retry
 from hooklab.model.backoff import (
     AdditiveJitter,
     ConstantSchedule,
@@ -388,6 +388,7 @@ def test_unknown_presets_in_configs_raise_unknown_policy() -> None:
         policy_from_config([1, 2])  # type: ignore[arg-type]
 
 
-def test_retry_docstring_examples_run() -> None:
-    result = doctest.testmod(retry)
+@pytest.mark.parametrize("module", [retry, policy_config])
+def test_docstring_examples_run(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
