@@ -106,7 +106,9 @@ class Delivery(StateMachine):
     backoff = edge(retry_queued.to(waiting), "n15->n16")
     retry = edge(waiting.to(retrying), "n16->n17")
     disable = edge(
-        payload_prepared.to(failed) | retry_queued.to(failed) | waiting.to(failed)
+        payload_prepared.to(failed)
+        | retry_queued.to(failed)
+        | waiting.to(failed)
         | retrying.to(failed),
         ADDITION,
     )

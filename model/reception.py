@@ -54,14 +54,10 @@ class Reception(StateMachine):
 
     validating = Node("n8", "Validate signature header", initial=True)
     parsing = Node("n10", "Parse JSON payload")
-    unauthorized = Node(
-        "n12", "Return 401 Unauthorized", final=True, handoffs=("n12->n5 [401]",)
-    )
+    unauthorized = Node("n12", "Return 401 Unauthorized", final=True, handoffs=("n12->n5 [401]",))
     bad_request = Node("n14", "Return 400 Bad Request", final=True, handoffs=("n14->n5 [400]",))
     acknowledged = Node("n11", "Acknowledge with 200 OK")
-    queued = Node(
-        "n13", "Queue for async processing", final=True, handoffs=("n13->n18 [Process]",)
-    )
+    queued = Node("n13", "Queue for async processing", final=True, handoffs=("n13->n18 [Process]",))
     duplicate = Node(ADDITION, "Acknowledged duplicate", final=True)
 
     verify = edge(validating.to(parsing, cond=signature_valid), "n8->n9", "n9->n10 [Yes]") | edge(

@@ -28,16 +28,37 @@ print("ok", Path(hooklab.model.__file__).resolve())
 def test_installed_wheel_imports_from_outside_the_checkout(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(ROOT)],
-        check=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=tmp_path,
     )
     (wheel,) = wheels.glob("hooklab-*.whl")
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-         str(wheel)],
-        check=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        cwd=tmp_path,
     )
     names = {p.name for p in target.iterdir()}
     assert "hooklab" in names
@@ -46,6 +67,10 @@ def test_installed_wheel_imports_from_outside_the_checkout(tmp_path: Path) -> No
     env = {"PYTHONPATH": f"{target}:{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
         [sys.executable, "-S", "-c", PROBE, str(target)],
-        check=True, cwd=tmp_path, env=env, capture_output=True, text=True,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     ).stdout
     assert out.startswith("ok")

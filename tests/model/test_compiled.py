@@ -59,13 +59,17 @@ def test_compiled_delivery_agrees_with_statemachine_on_every_event_sequence(sequ
 
 @settings(max_examples=150, deadline=None)
 @given(steps(Reception, st.booleans()))
-def test_compiled_reception_agrees_with_statemachine_on_every_event_sequence(sequence: list) -> None:
+def test_compiled_reception_agrees_with_statemachine_on_every_event_sequence(
+    sequence: list,
+) -> None:
     run_both(Reception, sequence)
 
 
 @settings(max_examples=150, deadline=None)
 @given(steps(Processing, st.booleans()))
-def test_compiled_processing_agrees_with_statemachine_on_every_event_sequence(sequence: list) -> None:
+def test_compiled_processing_agrees_with_statemachine_on_every_event_sequence(
+    sequence: list,
+) -> None:
     run_both(Processing, sequence)
 
 
@@ -73,8 +77,12 @@ def test_compiled_table_lists_guards_in_declaration_order() -> None:
     table = compile_machine(Delivery)
     candidates = table.table[table.index("sending")]["respond"]
     names = [(g[0][0].__name__ if g else None, table.name(t)) for g, t in candidates]
-    assert names == [("succeeded", "delivered"), ("gone", "failed"),
-                     ("will_retry", "retry_queued"), (None, "failed")]
+    assert names == [
+        ("succeeded", "delivered"),
+        ("gone", "failed"),
+        ("will_retry", "retry_queued"),
+        (None, "failed"),
+    ]
 
 
 def test_string_guards_cannot_be_compiled() -> None:

@@ -16,7 +16,12 @@ MACHINES = [Delivery, Reception, Processing]
 
 def test_shipped_diagram_has_the_four_lanes_and_21_nodes() -> None:
     diagram = load()
-    assert list(diagram.lanes) == ["ExternalService", "WebhookReceiver", "RetryQueue", "EventProcessor"]
+    assert list(diagram.lanes) == [
+        "ExternalService",
+        "WebhookReceiver",
+        "RetryQueue",
+        "EventProcessor",
+    ]
     assert sorted(diagram.nodes, key=lambda n: int(n[1:])) == [f"n{i}" for i in range(1, 22)]
     assert diagram.nodes["n9"].shape == "diamond"
     assert "n17->n4 [Retry]" in diagram.edge_keys()
@@ -33,8 +38,10 @@ def test_every_node_and_edge_maps_to_a_state_or_transition_and_back() -> None:
 
 
 def test_fidelity_notices_a_missing_edge() -> None:
-    text = (load_text() + "\nExtra {\nn99: rectangle label:\"Not modelled\"\n"
-            "n99.handle(right) -> ExternalService.n1.handle(left)\n}\n")
+    text = (
+        load_text() + '\nExtra {\nn99: rectangle label:"Not modelled"\n'
+        "n99.handle(right) -> ExternalService.n1.handle(left)\n}\n"
+    )
     report = fidelity(parse(text), MACHINES)
     assert report.unmapped_nodes == {"n99"}
     assert report.unmapped_edges == {"n99->n1"}
@@ -45,7 +52,7 @@ def test_retry_loop_bound_matches_default_max_attempts() -> None:
     (loop,) = load().loops
     assert loop.nodes == ("n15", "n16", "n17")
     retries = int(re.search(r"up to (\d+) times", loop.text).group(1))  # type: ignore[union-attr]
-    assert DEFAULT_MAX_ATTEMPTS == retries + 1
+    assert retries + 1 == DEFAULT_MAX_ATTEMPTS
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.__name__)
@@ -61,11 +68,11 @@ def test_every_addition_is_documented_in_its_machine_module(machine: type) -> No
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("Lane {\nn1: circle label:\"Start\"\n", "not closed"),
+        ('Lane {\nn1: circle label:"Start"\n', "not closed"),
         ("Lane {\nn1 circle\n}", "line 2"),
         ("Lane {\nn1.handle(right) -> n2.handle(left)\n}", "undeclared node"),
-        ("n1: circle label:\"x\"", "line 1"),
-        ("Lane {\nn1: circle label:\"a\"\nn1: circle label:\"b\"\n}", "declared twice"),
+        ('n1: circle label:"x"', "line 1"),
+        ('Lane {\nn1: circle label:"a"\nn1: circle label:"b"\n}', "declared twice"),
     ],
 )
 def test_corrupt_diagram_gets_an_error_naming_the_problem(text: str, problem: str) -> None:
