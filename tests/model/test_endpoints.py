@@ -6,11 +6,12 @@ import doctest
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hooklab.model import endpoints
 from hooklab.model.endpoints import Endpoint, EventFilter, SigningSecret, check_url, matches
 from hooklab.model.errors import ConfigError, InvalidSecret, InvalidURL, UnknownPolicy
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from hooklab.model import registry as registry_module
 from hooklab.model import sqlite as sqlite_module
 from hooklab.model.endpoints import Endpoint, SigningSecret
