@@ -42,6 +42,8 @@ Example::
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .compiled import CompiledMachine, compile_machine
@@ -149,7 +151,7 @@ class DeliveryTracker:
         """Track a new delivery and prepare its payload (n1 → n2 → n3)."""
         if self.message_id:
             raise StoreError(f"this tracker already tracks message {self.message_id!r}")
-        with self.store.batch():
+        with self._all_or_nothing():
             if not self.store.add(message_id, endpoint_id, event_type, created_at=now):
                 raise StoreError(f"message {message_id!r} to endpoint {endpoint_id!r} is "
                                  "already tracked; use DeliveryTracker.resume")
@@ -185,7 +187,7 @@ class DeliveryTracker:
             outcome.status_code, outcome.error, None if delay is None else now + delay,
             truncate_body(body),
         )
-        with self.store.batch():
+        with self._all_or_nothing():
             self.store.record_attempt(record)
             self._fire(_RESPOND, verdict, now=now, reason=reason)
             self._attempts, self._started = number, None
@@ -203,6 +205,17 @@ class DeliveryTracker:
     def disable(self, reason: str, now: float) -> None:
         """The endpoint was disabled: stop, recording ``disabled: <reason>``."""
         self._fire(_DISABLE, now=now, reason=disabled_reason(reason))
+
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """One store batch; if it fails, the tracker forgets what it did inside it too."""
+        saved = dict(vars(self))
+        try:
+            with self.store.batch():
+                yield
+        except BaseException:
+            vars(self).update(saved)
+            raise
 
     def _check(self, event: str) -> None:
         if not self.message_id:

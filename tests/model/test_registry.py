@@ -157,6 +157,8 @@ def test_a_corrupt_database_file_is_a_store_error_naming_it(tmp_path: Path) -> N
         SqliteRegistry(path)
     with pytest.raises(StoreError, match="directory"):
         SqliteRegistry(tmp_path)
+    with pytest.raises(StoreError, match="cannot open"):
+        SqliteRegistry(tmp_path / "missing" / "h.db")
 
 
 def test_a_corrupt_row_is_a_store_error_naming_the_endpoint(tmp_path: Path) -> None:

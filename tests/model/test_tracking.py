@@ -14,7 +14,7 @@ from hooklab.model.backoff import ConstantSchedule, FullJitter
 from hooklab.model.errors import IllegalTransition, StoreError
 from hooklab.model.outcomes import Outcome, classify
 from hooklab.model.presets import get_policy
-from hooklab.model.records import Status
+from hooklab.model.records import AttemptRecord, Status
 from hooklab.model.retry import RetryPolicy
 from hooklab.model.status import MemoryStatusStore, SqliteStatusStore, StatusStore
 from hooklab.model.tracking import DeliveryTracker
@@ -171,3 +171,19 @@ def test_the_diagram_preset_allows_six_attempts() -> None:
 def test_module_examples_run() -> None:
     result = doctest.testmod(tracking)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_failed_batch_leaves_tracker_and_sqlite_store_unchanged(tmp_path: Path) -> None:
+    store = SqliteStatusStore(tmp_path / "s.db")
+    tracker = started(store)
+    tracker.attempt(0.0)
+    # Another writer records attempt 1 first: this tracker's record is out of order.
+    other = SqliteStatusStore(tmp_path / "s.db")
+    other.record_attempt(AttemptRecord("m1", "e1", 1, 0.0, 0.5, "server_error", 500, None, None))
+    with pytest.raises(StoreError, match="out of order"):
+        tracker.finish(classify(200), now=1.0, policy=POLICY, rng=random.Random(0))
+    assert (tracker.state, tracker.attempts) == ("sending", 1)
+    view = store.get("m1", "e1")
+    assert view is not None and view.state == "sending"
+    other.close()
+    store.close()
