@@ -43,6 +43,7 @@ from .clock import Clock, WallClock
 
 if TYPE_CHECKING:
     import httpx
+
     from hooklab.model.faults import ReceiverModel
 
 __all__ = [

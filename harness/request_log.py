@@ -155,11 +155,12 @@ class JsonlRequestLog:
 
 
 class SqliteRequestLog:
-    """One row per request in table ``requests`` (headers as JSON text)."""
+    """One row per request in table ``requests`` (headers as JSON text). With
+    ``create=False`` the table must already be there (a StoreError otherwise)."""
 
     _COLUMNS = ", ".join(_FIELDS)
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         from hooklab.model.sqlite import connect, errors
 
         self.path = os.fspath(path)
@@ -167,6 +168,13 @@ class SqliteRequestLog:
         self._errors = errors
         self._lock = threading.Lock()
         with errors(self.path):
+            if not create:
+                found = self._conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'"
+                ).fetchone()
+                if found is None:
+                    self._conn.close()
+                    raise StoreError(f"{self.path}: has no requests table (not a request log)")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS requests (seq INTEGER, time REAL, method TEXT, "
                 "path TEXT, message_id TEXT, attempt INTEGER, headers TEXT, "
@@ -220,22 +228,24 @@ def open_request_log(path: str | os.PathLike[str] | None) -> RequestLog:
 def read_request_log(path: str | os.PathLike[str]) -> list[RequestRecord]:
     """The records a flaky receiver wrote to ``path`` (JSON Lines or SQLite).
 
-    Raises :class:`~hooklab.model.errors.ConfigError` for a missing file or an unknown
-    suffix, and :class:`~hooklab.model.errors.StoreError` for a corrupt one.
+    A ``.jsonl``/``.ndjson`` file is read as JSON Lines, any other as SQLite. Raises
+    :class:`~hooklab.model.errors.ConfigError` for a missing file or one that is neither,
+    and :class:`~hooklab.model.errors.StoreError` for a corrupt one.
     """
     where = Path(path)
     if not where.is_file():
         raise ConfigError(f"request log {where} does not exist")
-    suffix = where.suffix.lower()
-    if suffix in JSONL_SUFFIXES:
+    if where.suffix.lower() in JSONL_SUFFIXES:
         return _read_jsonl(where)
-    if suffix in SQLITE_SUFFIXES:
-        log = SqliteRequestLog(where)
-        try:
-            return log.records()
-        finally:
-            log.close()
-    raise ConfigError(f"request log {where}: use a .jsonl or .sqlite file")
+    with where.open("rb") as handle:
+        is_sqlite = handle.read(16) == b"SQLite format 3\x00"
+    if not is_sqlite:
+        raise ConfigError(f"request log {where} is neither JSON Lines (.jsonl) nor SQLite")
+    log = SqliteRequestLog(where, create=False)
+    try:
+        return log.records()
+    finally:
+        log.close()
 
 
 def as_attempt_records(

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from hooklab.model.errors import ConfigError
 
-__all__ = ["LiveServer", "serve_in_thread"]
+__all__ = ["LiveServer", "bind_socket", "serve_in_thread"]
 
 T = TypeVar("T")
 ASGIApp = Callable[..., Awaitable[None]]
@@ -91,7 +91,7 @@ class LiveServer:
 
         if self._thread is not None:
             raise RuntimeError("the server is already started")
-        sock = _bind(self.host, self._requested_port)
+        sock = bind_socket(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
@@ -174,7 +174,15 @@ def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> 
     return LiveServer(app, host=host, port=port).start()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket bound to ``host:port`` (port 0: any free port); a
+    ConfigError names the address when it cannot be bound.
+
+    >>> sock = bind_socket("127.0.0.1", 0)
+    >>> sock.getsockname()[1] > 0
+    True
+    >>> sock.close()
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -8,6 +8,7 @@ import json
 
 import httpx
 import pytest
+
 from hooklab.harness.clock import FakeClock
 from hooklab.harness.receiver import STATE_PATH, ReferenceReceiver
 from hooklab.harness.server import LiveServer

@@ -11,6 +11,9 @@ import time
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from hooklab.harness.channel import (
     MAX_RESPONSE_BYTES,
     AppChannel,
@@ -31,8 +34,6 @@ from hooklab.model.outcomes import Outcome, OutcomeKind, classify
 from hooklab.model.presets import get_policy
 from hooklab.model.retry import policy_from_config
 from hooklab.model.status import MemoryStatusStore, SqliteStatusStore
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NOW = 1_700_000_000.0
