@@ -8,6 +8,7 @@ transition table that hot paths run instead.
 
 from .compiled import CompiledMachine, compile_machine
 from .delivery import DEFAULT_MAX_ATTEMPTS, Delivery, Verdict
+from .endpoints import Endpoint, SigningSecret
 from .errors import (
     ConfigError,
     DiagramError,
@@ -26,11 +27,35 @@ from .errors import (
 )
 from .lifecycle import fire
 from .outcomes import Outcome, OutcomeKind, classify, parse_retry_after
+from .presets import PRESETS, get_policy
 from .processing import Processing
 from .reception import Reception
 from .records import AttemptRecord, DeliveryRecord, Status
+from .registry import EndpointRegistry, MemoryRegistry, SqliteRegistry
+from .retry import RetryPolicy, policy_from_config
+from .signing import SCHEMES, get_scheme, sign_headers, verify
+from .status import STATUS_OF_STATE, MemoryStatusStore, SqliteStatusStore, StatusStore
+from .tracking import DeliveryTracker
 
 __all__ = [
+    "PRESETS",
+    "SCHEMES",
+    "STATUS_OF_STATE",
+    "DeliveryTracker",
+    "Endpoint",
+    "EndpointRegistry",
+    "MemoryRegistry",
+    "MemoryStatusStore",
+    "RetryPolicy",
+    "SigningSecret",
+    "SqliteRegistry",
+    "SqliteStatusStore",
+    "StatusStore",
+    "get_policy",
+    "get_scheme",
+    "policy_from_config",
+    "sign_headers",
+    "verify",
     "DEFAULT_MAX_ATTEMPTS",
     "AttemptRecord",
     "CompiledMachine",
