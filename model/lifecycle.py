@@ -24,7 +24,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
@@ -77,7 +77,7 @@ def fire(machine: StateMachine, event: str, arg: Any = None) -> str:
     Raises :class:`IllegalTransition` when the event is not allowed in the current state.
     """
     before = state_of(machine)
-    kwargs = {} if arg is None else {type(machine).event_argument: arg}
+    kwargs = {} if arg is None else {cast(Any, type(machine)).event_argument: arg}
     allowed = tuple(str(e.id) for e in machine.allowed_events)
     if event not in allowed:
         raise IllegalTransition(type(machine).__name__, before, event, allowed)
