@@ -97,7 +97,7 @@ class FlakyReceiver:
             raise ConfigError(f"max_hang must be a positive number of seconds: {max_hang!r}")
         self.tolerance = float(tolerance)
         self.log: RequestLog = (
-            log if log is not None and hasattr(log, "append") else open_request_log(log)  # type: ignore[arg-type]
+            open_request_log(log) if log is None or isinstance(log, str | os.PathLike) else log
         )
         self.clock = clock or WallClock()
         self.rng = rng if rng is not None else random.Random(seed)

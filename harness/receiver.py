@@ -58,6 +58,7 @@ __all__ = [
     "ProcessingRecord",
     "ReferenceReceiver",
     "Reply",
+    "create_receiver",
 ]
 
 #: Largest request body the receiver reads; a longer one gets 413 before the lane starts.
@@ -335,6 +336,25 @@ class ReferenceReceiver:
 
     def __repr__(self) -> str:
         return f"ReferenceReceiver(scheme={self.scheme.name!r}, secrets={len(self.secrets)})"
+
+
+def create_receiver(
+    secret: str | Sequence[str], *, scheme: str = "standard", **kwargs: Any
+) -> ReferenceReceiver:
+    """A reference receiver that accepts every event type (a no-op handler for ``*``),
+    so every valid delivery is processed; ``kwargs`` go to :class:`ReferenceReceiver`.
+
+    >>> receiver = create_receiver("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    >>> receiver.handler_for("anything.at.all") is not None
+    True
+    """
+    receiver = ReferenceReceiver(secret, scheme=scheme, **kwargs)
+    receiver.add_handler("*", _accept)
+    return receiver
+
+
+async def _accept(event: Event) -> None:
+    """The default handler of :func:`create_receiver`: processing is the bookkeeping."""
 
 
 async def _run(handler: Handler, event: Event) -> str | None:

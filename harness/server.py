@@ -99,7 +99,7 @@ class LiveServer:
             access_log=False,
             http="h11",
             lifespan="auto",
-            timeout_graceful_shutdown=self._grace,
+            timeout_graceful_shutdown=self._grace,  # type: ignore[arg-type]  # a float works
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -286,3 +286,13 @@ def test_serves_over_loopback_with_uvicorn():
         server.call(receiver.drain())
     assert (ok.status_code, again.status_code, forged.status_code) == (200, 200, 401)
     assert receiver.processed_count("msg_1") == 1
+
+
+def test_create_receiver_processes_every_event_type():
+    from hooklab.harness.receiver import create_receiver
+
+    receiver = create_receiver(secret=SECRET, clock=FakeClock(NOW))
+    body = b'{"type": "anything.at.all"}'
+    (answer,) = run(post_all(receiver, [(signed(body), body)]))
+    assert answer.status_code == 200
+    assert receiver.processed_count("msg_1") == 1 and receiver.failures == []
