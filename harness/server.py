@@ -175,8 +175,9 @@ def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> 
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket bound to ``host:port`` (port 0: any free port); a
-    ConfigError names the address when it cannot be bound.
+    """A TCP socket bound to ``host:port`` (port 0: any free port) and listening, so its
+    URL can be printed before the server runs; a ConfigError names the address when it
+    cannot be bound.
 
     >>> sock = bind_socket("127.0.0.1", 0)
     >>> sock.getsockname()[1] > 0
@@ -188,6 +189,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
     except OSError as exc:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -63,7 +63,7 @@ def assert_logs_agree(sent: list[AttemptRecord], received: list[RequestRecord]) 
     assert all(r.signature_valid for r in received)
 
 
-def deliver_all(url: str, store, messages, *, policy=FAST, timeout=0.3, clock=None,
+def deliver_all(url: str, store, messages, *, policy=FAST, timeout=2.0, clock=None,
                 concurrency=8, seed=1):
     endpoint = Endpoint("ep_flaky", url + "/webhook", (SECRET,), timeout=timeout)
 
@@ -115,7 +115,7 @@ def test_scripted_receiver_makes_every_message_take_the_same_path(tmp_path):
     store = SqliteStatusStore(tmp_path / "status.sqlite")
     messages = [make_message("a.b", i, message_id=f"m{i}") for i in range(10)]
     with LiveServer(flaky) as server:
-        records = deliver_all(server.url, store, messages, timeout=0.2)
+        records = deliver_all(server.url, store, messages, timeout=1.0, concurrency=10)
     assert {(r.status, r.attempts) for r in records} == {(Status.DELIVERED, 5)}
     for message in messages:
         attempts = store.attempts(message_id=message.id)

@@ -66,7 +66,7 @@ def labels(responses: list[Response]) -> list[str]:
 )
 def test_each_fault_gives_the_answer_the_model_decides(faults, expected):
     flaky = FlakyReceiver(faults, secrets=SECRET, clock=FakeClock(NOW), seed=1)
-    (response,) = send(flaky, ["msg_1"], timeout=0.1)
+    (response,) = send(flaky, ["msg_1"], timeout=0.5)
     assert response.outcome == expected
     (record,) = flaky.records()
     assert record.outcome == expected
@@ -75,7 +75,7 @@ def test_each_fault_gives_the_answer_the_model_decides(faults, expected):
 
 def test_script_applies_to_each_messages_attempts_in_turn():
     flaky = FlakyReceiver("script=500,timeout,503,200", clock=FakeClock(NOW))
-    responses = send(flaky, ["a", "b", "a", "a", "b", "a", "a"], timeout=0.05)
+    responses = send(flaky, ["a", "b", "a", "a", "b", "a", "a"], timeout=0.3)
     assert labels(responses) == ["500", "500", "timeout", "503", "timeout", "200", "200"]
     assert [(r.message_id, r.attempt) for r in flaky.records()] == [
         ("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2), ("a", 4), ("a", 5)]
@@ -154,7 +154,7 @@ def test_request_log_round_trips_through_its_file(tmp_path, suffix):
     path = tmp_path / f"requests{suffix}"
     flaky = FlakyReceiver("script=503,timeout,200", secrets=SECRET, clock=FakeClock(NOW),
                           log=path)
-    send(flaky, ["m1", "m1", "m1"], timeout=0.05)
+    send(flaky, ["m1", "m1", "m1"], timeout=0.3)
     written = flaky.records()
     flaky.close()
     read = read_request_log(path)

@@ -108,7 +108,7 @@ def test_serve_flaky_records_what_a_real_sender_did(tmp_path):
     log = tmp_path / "requests.jsonl"
     with serving("flaky", "--secret", SECRET, "--script", "503,timeout,200", "--log", str(log),
                  "--seed", "1") as (url, proc):
-        endpoint = Endpoint("ep", url + "/hooks", (SECRET,), timeout=0.3)
+        endpoint = Endpoint("ep", url + "/hooks", (SECRET,), timeout=1.0)
         messages = [make_message("invoice.paid", i, message_id=f"m{i}") for i in range(4)]
 
         async def go():
