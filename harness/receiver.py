@@ -232,7 +232,7 @@ class ReferenceReceiver:
         if not _RECEPTION.is_final(state):
             try:
                 payload = json.loads(body)
-            except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
+            except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, too deep
                 payload, reason = None, f"malformed JSON: {exc}"
             state = _RECEPTION.fire(state, "parse", not reason)
         if not _RECEPTION.is_final(state):

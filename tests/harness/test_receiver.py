@@ -296,3 +296,9 @@ def test_create_receiver_processes_every_event_type():
     (answer,) = run(post_all(receiver, [(signed(body), body)]))
     assert answer.status_code == 200
     assert receiver.processed_count("msg_1") == 1 and receiver.failures == []
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe not utf-8", b"[" * 100_000, b""])
+def test_bodies_that_do_not_parse_get_400_never_a_crash(body):
+    (answer,) = run(post_all(make(), [(signed(body), body)]))
+    assert answer.status_code == 400
