@@ -1,0 +1,495 @@
+"""The runner: one SimPy environment that delivers every message of a scenario.
+
+There is no SimPy process per message. Each future moment is one SimPy event with a
+callback (an arrival, an answer, a retry coming due, a receiver freeing a slot), and the
+callbacks drive each delivery's state: an ``int`` of ``compile_machine(Delivery)``, moved
+only by firing the table (``occur``, ``prepare_payload``, ``post``, ``respond(verdict)``,
+``log``, ``backoff``, ``retry``, ``disable``). The retry policy turns each outcome into the
+verdict; the receiver model decides each answer; the sender's worker pool and request
+timeout sit between them. Nothing here decides a transition by itself: a wrong event
+raises :class:`~hooklab.model.errors.IllegalTransition`.
+
+Per delivery the engine keeps a small slotted object, dropped when it ends (unless it is
+watched for an outage's drain time); records go to a sink only when one is given, and the
+summary is accumulated in counters as the run goes, so memory stays flat.
+
+This module is private; :func:`hooklab.sim.simulate` is the way in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from array import array
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+from simpy.core import NORMAL
+
+from hooklab.model.compiled import compile_machine
+from hooklab.model.delivery import Delivery
+from hooklab.model.endpoints import matches
+from hooklab.model.errors import ScenarioError
+from hooklab.model.outcomes import Outcome, OutcomeKind
+from hooklab.model.processing import Processing
+from hooklab.model.reception import Reception
+from hooklab.model.records import AttemptRecord, DeliveryRecord
+
+from .arrivals import arrival_plan
+from .scenario import Scenario
+
+__all__ = ["Engine", "substream"]
+
+DELIVERY = compile_machine(Delivery)
+RECEPTION = compile_machine(Reception)
+PROCESSING = compile_machine(Processing)
+
+# The events this driver sends; checked against the machines at import, so a renamed
+# event fails here loudly instead of deep inside a run.
+OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE = (
+    "occur", "prepare_payload", "post", "respond", "log", "backoff", "retry", "disable")
+VERIFY, PARSE, ENQUEUE = "verify", "parse", "enqueue"
+DESERIALIZE, ROUTE, EXECUTE, COMPLETE = "deserialize", "route", "execute", "complete"
+for _cm, _events in ((DELIVERY, (OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE)),
+                     (RECEPTION, (VERIFY, PARSE, ENQUEUE)),
+                     (PROCESSING, (DESERIALIZE, ROUTE, EXECUTE, COMPLETE))):
+    _known = {e for row in _cm.table for e in row}
+    _missing = [e for e in _events if e not in _known]
+    if _missing:  # pragma: no cover - guards against a renamed lifecycle event
+        raise ImportError(f"hooklab.sim: {_cm.machine} has no event(s) {_missing}")
+
+S_DELIVERED = DELIVERY.index("delivered")
+S_FAILED = DELIVERY.index("failed")
+S_RETRY_QUEUED = DELIVERY.index("retry_queued")
+S_DUPLICATE = RECEPTION.index("duplicate")
+S_PROCESSED = PROCESSING.index("completed")
+FINAL = DELIVERY.final
+
+
+def substream(base: int, name: str) -> random.Random:
+    """The random stream called ``name`` of a run whose root stream gave ``base``."""
+    digest = hashlib.sha256(f"{base}/{name}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _may_gone(ep: _Endpoint) -> bool:
+    model = ep.model
+    return (model.gone is not None or 410 in model.script
+            or any(s.code == 410 for s in model.status))
+
+
+class _Wake:
+    """A bare SimPy event: scheduled with ``env.schedule``, it calls ``fn(value)``."""
+
+    __slots__ = ("_ok", "_value", "callbacks")
+
+    def __init__(self, fn: Callable[[Any], None], value: Any) -> None:
+        self.callbacks = [_call]
+        self._ok = True
+        self._value = (fn, value)
+
+
+def _call(event: _Wake) -> None:
+    fn, value = event._value
+    fn(value)
+
+
+class _Delivery:
+    """One message on its way to one endpoint (the engine's private state)."""
+
+    __slots__ = ("accepted", "attempt", "created", "ep", "first", "kind", "msg", "prev",
+                 "state", "watch")
+
+    def __init__(self, msg: int, kind: int, ep: _Endpoint, created: float) -> None:
+        self.msg = msg
+        self.kind = kind
+        self.ep = ep
+        self.created = created
+        self.state = DELIVERY.initial
+        self.attempt = 0
+        self.first = 0.0
+        self.prev: float | None = None
+        self.accepted = False
+        self.watch: list[_Watch] | None = None
+
+
+class _Watch:
+    """How long deliveries that were pending when an outage ended take to leave."""
+
+    __slots__ = ("end", "endpoint", "last", "left", "start")
+
+    def __init__(self, endpoint: str, start: float, end: float) -> None:
+        self.endpoint, self.start, self.end = endpoint, start, end
+        self.left = 0
+        self.last = end
+
+
+class _Endpoint:
+    """An endpoint at run time: its policy, receiver, streams and counters."""
+
+    def __init__(self, index: int, spec: Any, scenario: Scenario, base: int) -> None:
+        self.index = index
+        self.id = spec.id
+        self.events = tuple(spec.events)
+        self.policy = scenario.policy_for(spec)
+        self.model = scenario.receiver_for(spec)
+        self.timeout = float(spec.timeout)
+        self.auto = spec.auto_disable
+        self.verdict = self.policy.verdict
+        self.answer = self.model.answer
+        self.rng = substream(base, f"receiver/{spec.id}")
+        self.policy_rng = substream(base, f"policy/{spec.id}")
+        self.processing = self.model.processing
+        self.processing_rng = substream(base, f"processing/{spec.id}")
+        self.track_in_flight = self.model.capacity is not None
+        self.in_flight = 0
+        self.disabled_at: float | None = None
+        self.disabled_reason: str | None = None
+        self.consecutive = 0
+        self.failing_since: float | None = None
+        self.deliveries = self.delivered = self.failed = self.attempts = 0
+        self.duplicates = self.out_of_order = self.processed = self.processing_failures = 0
+        self.newest_delivered = -1
+        self.bucket = -1
+        self.bucket_count = self.peak_per_s = 0
+
+
+class Engine:
+    """Runs one scenario once; read the counters and the sink afterwards."""
+
+    def __init__(self, scenario: Scenario, seed: int, sink: Any = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        root = random.Random(seed)
+        base = root.getrandbits(64)
+        self.env = simpy.Environment()
+        self.endpoints = [_Endpoint(i, s, scenario, base) for i, s in enumerate(scenario.endpoints)]
+        self.sink = sink
+        self.workers = scenario.workers
+        self.busy = 0
+        self.queue: deque[_Delivery] = deque()
+        self.types, self.stream = arrival_plan(
+            scenario.arrivals, messages=scenario.messages, duration=scenario.duration,
+            rng=substream(base, "arrivals"))
+        self.targets: dict[int, tuple[_Endpoint, ...]] = {}
+        self.message_ids: dict[int, str] = {}
+        self.outcomes: dict[tuple[int, str | None, float | None], Outcome] = {}
+        self.track_live = sink is not None or any(
+            e.auto.consecutive or e.auto.window is not None or (e.auto.gone and _may_gone(e))
+            or (e.model.down is not None and e.model.down.windows) for e in self.endpoints)
+        self.reasons: dict[str, int] = {}
+        self.draining = False
+        self.live: dict[int, _Delivery] = {}
+        self.messages = self.deliveries = self.attempts = 0
+        self.pending = self.peak_backlog = 0
+        self.bucket = -1
+        self.bucket_count = self.peak_per_s = 0
+        self.time_to_delivery = array("d")
+        self.watches: list[_Watch] = []
+        self.last_activity = 0.0
+        self.on_progress: Callable[[], None] | None = None
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def at(self, delay: float, fn: Callable[[Any], None], value: Any) -> None:
+        """Call ``fn(value)`` ``delay`` simulated seconds from now."""
+        self.env.schedule(_Wake(fn, value), NORMAL, delay)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        """Schedule the first arrival and the outage watches."""
+        first = next(self.stream, None)
+        if first is not None:
+            self.at(first[0], self._arrive, first)
+        for ep in self.endpoints:
+            down = ep.model.down
+            for start, end in (down.windows if down is not None else ()):
+                if self.scenario.until is None or end <= self.scenario.until:
+                    self.at(end, self._outage_ended, (ep, start, end))
+
+    # -- arrivals and fan-out ----------------------------------------------------------------
+
+    def _arrive(self, arrival: tuple[float, int, str | None]) -> None:
+        now = self.env.now
+        stream = self.stream
+        while True:
+            t, kind, message_id = arrival
+            msg = self.messages
+            self.messages = msg + 1
+            if message_id is not None:
+                self.message_ids[msg] = message_id
+            targets = self.targets.get(kind)
+            if targets is None:
+                name = self.types[kind]
+                targets = self.targets[kind] = tuple(
+                    e for e in self.endpoints if matches(e.events, name))
+            for ep in targets:
+                self._create(msg, kind, ep, now)
+            arrival = next(stream, None)  # type: ignore[arg-type]
+            if arrival is None:
+                self.last_activity = max(self.last_activity, now)
+                return
+            if arrival[0] > now:
+                self.at(arrival[0] - now, self._arrive, arrival)
+                return
+
+    def _create(self, msg: int, kind: int, ep: _Endpoint, now: float) -> None:
+        d = _Delivery(msg, kind, ep, now)
+        fire = DELIVERY.fire
+        d.state = fire(fire(d.state, OCCUR), PREPARE)
+        self.deliveries += 1
+        ep.deliveries += 1
+        pending = self.pending = self.pending + 1
+        if pending > self.peak_backlog:
+            self.peak_backlog = pending
+        if self.track_live:
+            self.live[id(d)] = d
+        if ep.disabled_at is not None:
+            d.state = fire(d.state, DISABLE)
+            self._finish(d, now, "endpoint_disabled")
+        else:
+            self._submit(d)
+
+    # -- the sender's worker pool ------------------------------------------------------------
+
+    def _submit(self, d: _Delivery) -> None:
+        workers = self.workers
+        if workers is None:
+            self._attempt(d)
+        elif self.busy < workers:
+            self.busy += 1
+            self._attempt(d)
+        else:
+            self.queue.append(d)
+
+    def _release_worker(self) -> None:
+        self.busy -= 1
+        if self.draining:  # an outer call is already handing out free workers
+            return
+        self.draining = True
+        queue, workers = self.queue, self.workers
+        while queue and self.busy < workers:  # type: ignore[operator]
+            d = queue.popleft()
+            if d.state not in FINAL:
+                self.busy += 1
+                self._attempt(d)
+        self.draining = False
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def _attempt(self, d: _Delivery) -> None:
+        now = self.env.now
+        ep = d.ep
+        d.state = DELIVERY.fire(d.state, POST)
+        attempt = d.attempt = d.attempt + 1
+        if attempt == 1:
+            d.first = now
+        self.attempts += 1
+        if not self.attempts & 0x3FFF and self.on_progress is not None:
+            self.on_progress()
+        ep.attempts += 1
+        second = int(now)
+        if second == self.bucket:
+            self.bucket_count += 1
+            if self.bucket_count > self.peak_per_s:
+                self.peak_per_s = self.bucket_count
+        else:
+            self.bucket, self.bucket_count = second, 1
+            if not self.peak_per_s:
+                self.peak_per_s = 1
+        if second == ep.bucket:
+            ep.bucket_count += 1
+            if ep.bucket_count > ep.peak_per_s:
+                ep.peak_per_s = ep.bucket_count
+        else:
+            ep.bucket, ep.bucket_count = second, 1
+            if not ep.peak_per_s:
+                ep.peak_per_s = 1
+        answer = ep.answer(now=now, attempt=attempt, in_flight=ep.in_flight, rng=ep.rng)
+        status = answer.status
+        if status is not None and (200 <= status < 300 or answer.fault == "unauthorized"):
+            answer = self._receive(ep, d, answer)
+        total = answer.latency + answer.transfer
+        timeout = ep.timeout
+        if total > timeout:
+            key: tuple[int, str | None, float | None] = (0, "timeout", None)
+            took = timeout
+        elif answer.error is not None:
+            key = (0, "reset" if answer.error == "truncated" else answer.error, None)
+            took = total
+        else:
+            key = (answer.status, None, answer.retry_after)  # type: ignore[assignment]
+            took = total
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            outcome = self.outcomes[key] = Outcome(*key)
+        if ep.track_in_flight and answer.error != "connection_refused":
+            busy = total + answer.slow_close if total < math.inf else timeout
+            if busy > 0:
+                ep.in_flight += 1
+                self.at(busy, self._receiver_free, ep)
+        if took > 0:
+            self.at(took, self._answered, (d, outcome, now))
+        else:
+            self._answered((d, outcome, now))
+
+    def _receiver_free(self, ep: _Endpoint) -> None:
+        ep.in_flight -= 1
+
+    def _receive(self, ep: _Endpoint, d: _Delivery, answer: Any) -> Any:
+        """The receiver's lanes: Reception (401 / ack / duplicate) and EventProcessor."""
+        fire = RECEPTION.fire
+        if answer.fault == "unauthorized":
+            fire(RECEPTION.initial, VERIFY, False)
+            return answer
+        if not answer.accepted:
+            return answer
+        is_new = not d.accepted
+        lane = ep.processing
+        if is_new and lane is not None:
+            rng = ep.processing_rng
+            took = rng.expovariate(1.0 / lane.time) if lane.time > 0 else 0.0
+            ok = lane.failure_rate == 0.0 or rng.random() >= lane.failure_rate
+            step = PROCESSING.fire
+            state = step(step(step(PROCESSING.initial, DESERIALIZE, True), ROUTE, True),
+                         EXECUTE, ok)
+            if ok:
+                state = step(state, COMPLETE)
+                ep.processed += 1
+            else:
+                ep.processing_failures += 1
+            if lane.synchronous:
+                answer = answer._replace(latency=answer.latency + took)
+                if not ok:
+                    return answer._replace(status=500, error=None, fault="processing")
+        state = fire(fire(fire(RECEPTION.initial, VERIFY, True), PARSE, True), ENQUEUE, is_new)
+        if state == S_DUPLICATE:
+            ep.duplicates += 1
+        d.accepted = True
+        return answer
+
+    def _answered(self, args: tuple[_Delivery, Outcome, float]) -> None:
+        d, outcome, start = args
+        now = self.last_activity = self.env.now
+        ep = d.ep
+        verdict = ep.verdict(d.attempt, outcome, elapsed=now - d.first, previous_delay=d.prev,
+                             rng=ep.policy_rng)
+        fire = DELIVERY.fire
+        state = d.state = fire(d.state, RESPOND, verdict)
+        if self.workers is not None:
+            self._release_worker()
+        delay = verdict.next_delay
+        if self.sink is not None:
+            self.sink.attempt(AttemptRecord(
+                self._message_id(d.msg), ep.id, d.attempt, start, now, verdict.kind.value,
+                outcome.status_code, outcome.error,
+                None if delay is None or state != S_RETRY_QUEUED else now + delay))
+        if state == S_DELIVERED:
+            d.state = fire(state, LOG)
+            self._finish(d, now, None, delivered=True)
+        elif state == S_FAILED:
+            gone = verdict.kind is OutcomeKind.GONE
+            self._finish(d, now, "gone" if gone else self._why_failed(d, ep))
+            if gone and ep.auto.gone:
+                self._disable(ep, now, "gone")
+        else:
+            d.state = fire(state, BACKOFF)
+            if ep.disabled_at is not None:
+                d.state = fire(d.state, DISABLE)
+                self._finish(d, now, "endpoint_disabled")
+                return
+            d.prev = delay
+            self.at(delay, self._retry, d)  # type: ignore[arg-type]
+
+    def _why_failed(self, d: _Delivery, ep: _Endpoint) -> str:
+        return "exhausted" if d.attempt >= ep.policy.max_attempts else "retry_window"
+
+    def _retry(self, d: _Delivery) -> None:
+        if d.state in FINAL:  # disabled while it waited
+            return
+        d.state = DELIVERY.fire(d.state, RETRY)
+        self._submit(d)
+
+    # -- endings -----------------------------------------------------------------------------
+
+    def _finish(self, d: _Delivery, now: float, reason: str | None, *,
+                delivered: bool = False) -> None:
+        ep = d.ep
+        self.pending -= 1
+        if self.track_live:
+            self.live.pop(id(d), None)
+        if delivered:
+            ep.delivered += 1
+            self.time_to_delivery.append(now - d.created)
+            if d.msg < ep.newest_delivered:
+                ep.out_of_order += 1
+            else:
+                ep.newest_delivered = d.msg
+            ep.consecutive = 0
+            ep.failing_since = None
+        else:
+            ep.failed += 1
+            self.reasons[reason or "failed"] = self.reasons.get(reason or "failed", 0) + 1
+            if reason != "endpoint_disabled":
+                self._count_failure(ep, now)
+        if d.watch is not None:
+            for watch in d.watch:
+                watch.left -= 1
+                watch.last = now
+        if self.sink is not None:
+            self.sink.delivery(DeliveryRecord(
+                self._message_id(d.msg), ep.id, self.types[d.kind], d.created,
+                "delivered" if delivered else "failed", d.attempt, now, reason))
+
+    def _count_failure(self, ep: _Endpoint, now: float) -> None:
+        auto = ep.auto
+        ep.consecutive += 1
+        if ep.failing_since is None:
+            ep.failing_since = now
+        if ep.disabled_at is not None:
+            return
+        if auto.consecutive is not None and ep.consecutive >= auto.consecutive:
+            self._disable(ep, now, f"{ep.consecutive} consecutive failed deliveries")
+        elif auto.window is not None and now - ep.failing_since >= auto.window:
+            self._disable(ep, now, f"failing for {now - ep.failing_since:g} s without success")
+
+    def _disable(self, ep: _Endpoint, now: float, reason: str) -> None:
+        if ep.disabled_at is not None:
+            return
+        ep.disabled_at = now
+        ep.disabled_reason = reason
+        for d in list(self.live.values()):
+            if d.ep is ep and DISABLE in DELIVERY.table[d.state]:
+                d.state = DELIVERY.fire(d.state, DISABLE)
+                self._finish(d, now, "endpoint_disabled")
+
+    def _outage_ended(self, args: tuple[_Endpoint, float, float]) -> None:
+        ep, start, end = args
+        watch = _Watch(ep.id, start, end)
+        for d in self.live.values():
+            if d.ep is ep:
+                watch.left += 1
+                if d.watch is None:
+                    d.watch = [watch]
+                else:
+                    d.watch.append(watch)
+        self.watches.append(watch)
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _message_id(self, msg: int) -> str:
+        given = self.message_ids.get(msg) if self.message_ids else None
+        return given if given is not None else f"msg_{msg}"
+
+    def pending_records(self) -> list[DeliveryRecord]:
+        """Delivery records of the deliveries still pending when the run was cut off."""
+        return [DeliveryRecord(self._message_id(d.msg), d.ep.id, self.types[d.kind], d.created,
+                               "pending", d.attempt, None, "cut_off")
+                for d in sorted(self.live.values(), key=lambda d: (d.created, d.msg, d.ep.index))]
+
+    def check(self) -> None:
+        """Raise :class:`ScenarioError` if the run cannot start (nothing to deliver to)."""
+        if not self.endpoints:  # pragma: no cover - Scenario already refuses this
+            raise ScenarioError("a scenario needs at least one endpoint")

@@ -1,0 +1,239 @@
+"""Running a scenario: :func:`simulate` and the :class:`SimulationResult` it returns.
+
+A result holds plain frozen records (one :class:`~hooklab.model.records.AttemptRecord` per
+attempt, one :class:`~hooklab.model.records.DeliveryRecord` per delivery), the
+:class:`~hooklab.sim.summary.Summary`, and the receivers' :class:`Outage` windows (for
+shading plots). Plots, notebooks and sweeps read these, never the live simulator. The same
+scenario and seed give the same records, byte for byte.
+
+For big runs, keep nothing in memory (``keep_records=False``) and stream the records to
+disk (``records_path="run.parquet"``); the summary is computed on the fly either way.
+
+Example::
+
+    >>> result = simulate(Scenario.flaky(0.2, messages=200), seed=1)
+    >>> s = result.summary
+    >>> s.delivered + s.failed + s.pending == s.deliveries == 200
+    True
+    >>> result.attempts[0].attempt
+    1
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hooklab.model.records import AttemptRecord, DeliveryRecord
+
+from .engine import Engine
+from .export import RecordWriter, load_records, write_records
+from .progress import RunProgress
+from .scenario import Scenario
+from .summary import EndpointSummary, Summary, percentiles
+
+__all__ = ["Outage", "SimulationResult", "simulate"]
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A window in which a receiver misbehaved on purpose: ``kind`` is ``down``,
+    ``unauthorized`` or ``gone``; ``drain_s`` (``down`` windows with explicit times only)
+    is how long the deliveries pending at ``end`` took to be delivered or failed."""
+
+    endpoint_id: str
+    start: float
+    end: float
+    kind: str = "down"
+    drain_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What one run produced; see the module docstring."""
+
+    scenario: Scenario
+    seed: int
+    summary: Summary
+    attempts: list[AttemptRecord] = field(default_factory=list, repr=False)
+    deliveries: list[DeliveryRecord] = field(default_factory=list, repr=False)
+    outages: tuple[Outage, ...] = ()
+    records_path: Path | None = None
+
+    def frames(self) -> tuple[Any, Any]:
+        """The attempts and deliveries as pandas DataFrames (read from ``records_path``
+        when the records were streamed there instead of kept)."""
+        import pandas as pd
+
+        if not self.attempts and self.records_path is not None:
+            loaded = load_records(self.records_path)
+            return loaded.attempts, loaded.deliveries
+        return (pd.DataFrame(self.attempts, columns=AttemptRecord._fields),
+                pd.DataFrame(self.deliveries, columns=DeliveryRecord._fields))
+
+    def write(self, path: str | Path) -> Path:
+        """Write the kept records (and the meta sidecar) to ``path`` (.csv/.jsonl/.parquet)."""
+        return write_records(path, self.attempts, self.deliveries, self.meta())
+
+    def meta(self) -> dict[str, Any]:
+        """The run's description for the records sidecar: scenario, seed, summary, outages."""
+        return {"scenario": self.scenario.to_mapping(), "seed": self.seed,
+                "summary": self.summary.to_dict(),
+                "outages": [o.__dict__ for o in self.outages]}
+
+
+class _Memory:
+    """Keeps records in lists, and passes them on to a writer if there is one."""
+
+    def __init__(self, keep: bool, writer: RecordWriter | None) -> None:
+        self.attempts: list[AttemptRecord] = []
+        self.deliveries: list[DeliveryRecord] = []
+        self.writer = writer
+        if keep and writer is None:
+            self.attempt = self.attempts.append  # type: ignore[method-assign]
+            self.delivery = self.deliveries.append  # type: ignore[method-assign]
+        elif not keep and writer is not None:
+            self.attempt = writer.attempt  # type: ignore[method-assign]
+            self.delivery = writer.delivery  # type: ignore[method-assign]
+
+    def attempt(self, record: AttemptRecord) -> None:
+        self.attempts.append(record)
+        self.writer.attempt(record)  # type: ignore[union-attr]
+
+    def delivery(self, record: DeliveryRecord) -> None:
+        self.deliveries.append(record)
+        self.writer.delivery(record)  # type: ignore[union-attr]
+
+
+def simulate(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    keep_records: bool = True,
+    records_path: str | Path | None = None,
+    progress: bool | None = False,
+) -> SimulationResult:
+    """Run ``scenario`` (a :class:`Scenario`, a shipped name or a TOML path) once.
+
+    ``seed`` defaults to the scenario's. ``keep_records`` keeps every record in the result;
+    ``records_path`` streams them to disk as they are made. ``progress``: ``True`` shows a
+    bar, ``None`` shows one on a terminal for runs longer than 2 s, ``False`` never.
+
+        >>> simulate("default", seed=3, keep_records=False).summary.messages
+        3000
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.load(scenario)
+    seed = scenario.seed if seed is None else seed
+    writer = RecordWriter(records_path) if records_path is not None else None
+    sink = _Memory(keep_records, writer) if keep_records or writer is not None else None
+    engine = Engine(scenario, seed, sink)
+    try:
+        _run(engine, progress)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    if sink is not None:
+        for record in engine.pending_records():
+            sink.delivery(record)
+    outages = _outages(engine)
+    result = SimulationResult(
+        scenario=scenario, seed=seed, summary=_summary(engine, outages),
+        attempts=sink.attempts if sink is not None else [],
+        deliveries=sink.deliveries if sink is not None else [],
+        outages=outages,
+        records_path=Path(records_path) if records_path is not None else None)
+    if writer is not None:
+        writer.close(result.meta())
+    return result
+
+
+def _run(engine: Engine, progress: bool | None) -> None:
+    until = engine.scenario.until
+    estimate = _estimated_end(engine)
+    engine.start()
+    with RunProgress(enabled=progress) as bar:
+        def tick() -> None:
+            bar.update(engine.env.now / estimate if estimate else 0.0,
+                       f"{engine.messages:,} messages, {engine.pending:,} pending")
+
+        engine.on_progress = tick
+        if until is None:
+            engine.env.run()
+        elif until > 0:
+            engine.env.run(until=until)
+
+
+def _estimated_end(engine: Engine) -> float:
+    s = engine.scenario
+    a = s.arrivals
+    if a.process in ("poisson", "uniform"):
+        spans = [s.messages / a.rate if s.messages is not None else math.inf,
+                 s.duration if s.duration is not None else math.inf]
+        last = a.at + min(spans)
+    else:
+        last = a.at
+    last = max([last, *(b.at for b in a.bursts)])
+    tail = max(e.policy.attempt_times()[-1] + e.timeout * e.policy.max_attempts
+               for e in engine.endpoints)
+    end = last + tail
+    return min(end, s.until) if s.until is not None else end
+
+
+def _end(engine: Engine) -> float:
+    until = engine.scenario.until
+    if until is not None and engine.pending:
+        return until
+    return engine.last_activity
+
+
+def _outages(engine: Engine) -> tuple[Outage, ...]:
+    horizon = _end(engine)
+    drains = {(w.endpoint, w.start, w.end): (w.last - w.end if w.left == 0 else None)
+              for w in engine.watches}
+    out: list[Outage] = []
+    for ep in engine.endpoints:
+        model = ep.model
+        down = model.down
+        if down is not None:
+            for start, end in down.windows:
+                out.append(Outage(ep.id, start, end, "down", drains.get((ep.id, start, end))))
+            if down.flap_down > 0:
+                period = down.flap_up + down.flap_down
+                t = down.flap_offset + down.flap_up
+                while t < horizon:
+                    out.append(Outage(ep.id, t, t + down.flap_down, "down"))
+                    t += period
+        for start, end in model.unauthorized:
+            out.append(Outage(ep.id, start, end, "unauthorized"))
+        if model.gone is not None:
+            out.append(Outage(ep.id, model.gone, max(horizon, model.gone), "gone"))
+    out.sort(key=lambda o: (o.start, o.endpoint_id, o.end))
+    return tuple(out)
+
+
+def _summary(engine: Engine, outages: tuple[Outage, ...]) -> Summary:
+    drains = [o.drain_s for o in outages if o.drain_s is not None]
+    endpoints = tuple(
+        EndpointSummary(
+            id=e.id, deliveries=e.deliveries, delivered=e.delivered, failed=e.failed,
+            pending=e.deliveries - e.delivered - e.failed, attempts=e.attempts,
+            peak_attempts_per_s=e.peak_per_s, duplicates=e.duplicates,
+            out_of_order=e.out_of_order, processed=e.processed,
+            processing_failures=e.processing_failures, disabled_at=e.disabled_at,
+            disabled_reason=e.disabled_reason)
+        for e in engine.endpoints)
+    return Summary(
+        scenario=engine.scenario.name, seed=engine.seed, messages=engine.messages,
+        deliveries=engine.deliveries, delivered=sum(e.delivered for e in endpoints),
+        failed=sum(e.failed for e in endpoints), pending=engine.pending,
+        attempts=engine.attempts, time_to_delivery_s=percentiles(engine.time_to_delivery),
+        peak_attempts_per_s=engine.peak_per_s, peak_backlog=engine.peak_backlog,
+        time_to_drain_s=max(drains) if drains else None,
+        duplicates=sum(e.duplicates for e in endpoints),
+        failed_by_reason=tuple(sorted(engine.reasons.items())),
+        processing_failures=sum(e.processing_failures for e in endpoints),
+        sim_time_s=_end(engine), endpoints=endpoints)

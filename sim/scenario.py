@@ -1,0 +1,363 @@
+"""Scenarios: the parameters of one simulation, read from TOML or built in Python.
+
+A :class:`Scenario` says which messages arrive (:class:`Arrivals`), which endpoints they
+fan out to (:class:`EndpointSpec`, each with its event-type filter, retry policy, request
+timeout, auto-disable rule and receiver :class:`~hooklab.model.faults.ReceiverModel`), how
+many sender workers deliver them, and when the run is cut off. It holds parameters only;
+:func:`hooklab.sim.simulate` runs it (Ciw's split: parameters, runner, records).
+
+Three fields, when set, apply to *every* endpoint and win over the endpoints' own values,
+so a flag or a sweep cell changes one thing everywhere:
+
+- ``policy``: a preset name or a policy table (:func:`~hooklab.model.retry.policy_from_config`);
+- ``max_attempts``: caps each policy;
+- ``failure_rate``: replaces each receiver's status mix by independent 500s at that rate.
+
+A scenario file is TOML with the same keys (see ``sim/scenarios/*.toml``)::
+
+    name = "demo"
+    messages = 1000
+    policy = "svix"
+    [arrivals]
+    process = "poisson"     # poisson | uniform | burst | trace
+    rate = 10.0             # messages per second
+    [[endpoints]]
+    id = "flaky"
+    receiver = { status = "500:0.3", latency = "0.1:0.05" }
+
+Example::
+
+    >>> Scenario.load("default").endpoints[2].id
+    'down'
+    >>> Scenario.load("default").replace(failure_rate=0.3).failure_rate
+    0.3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hooklab.model.errors import ConfigError, ScenarioError
+from hooklab.model.faults import ReceiverModel
+from hooklab.model.retry import RetryPolicy, policy_from_config
+
+__all__ = [
+    "ARRIVAL_PROCESSES",
+    "Arrivals",
+    "AutoDisable",
+    "Burst",
+    "EndpointSpec",
+    "Scenario",
+    "named_scenarios",
+]
+
+#: How messages arrive: Poisson at ``rate``, evenly spaced at ``rate``, all at once at
+#: ``at``, or replayed from a CSV ``trace``.
+ARRIVAL_PROCESSES = ("poisson", "uniform", "burst", "trace")
+_DEFAULT_EVENT_TYPES: tuple[tuple[str, float], ...] = (("message.created", 1.0),)
+
+
+@dataclass(frozen=True)
+class Burst:
+    """``count`` extra messages, all arriving at time ``at``."""
+
+    at: float
+    count: int
+
+    def __post_init__(self) -> None:
+        _nonneg(self.at, "burst at")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
+            raise ScenarioError(f"burst count must be an integer >= 0, got {self.count!r}")
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """How messages arrive, and which event types they carry (weights, drawn per message).
+
+    ``trace`` is a CSV file with a ``time`` column (seconds) and optional ``event_type``
+    and ``message_id`` columns; ``bursts`` add to any process.
+    """
+
+    process: str = "poisson"
+    rate: float = 10.0
+    at: float = 0.0
+    trace: str | None = None
+    bursts: tuple[Burst, ...] = ()
+    event_types: tuple[tuple[str, float], ...] = _DEFAULT_EVENT_TYPES
+
+    def __post_init__(self) -> None:
+        if self.process not in ARRIVAL_PROCESSES:
+            raise ScenarioError(
+                f"arrival process {self.process!r} is unknown; use one of "
+                f"{', '.join(ARRIVAL_PROCESSES)}"
+            )
+        if self.process in ("poisson", "uniform") and not (
+            isinstance(self.rate, int | float) and 0 < self.rate < math.inf
+        ):
+            raise ScenarioError(f"arrival rate must be > 0 messages/s, got {self.rate!r}")
+        _nonneg(self.at, "arrivals at")
+        if self.process == "trace" and not self.trace:
+            raise ScenarioError("arrival process 'trace' needs a trace file (trace = 'x.csv')")
+        if not self.event_types:
+            raise ScenarioError("arrivals need at least one event type")
+        for name, weight in self.event_types:
+            if not isinstance(name, str) or not name:
+                raise ScenarioError(f"event type {name!r} must be a non-empty string")
+            if not isinstance(weight, int | float) or not 0 < weight < math.inf:
+                raise ScenarioError(f"event type {name!r}: weight must be > 0, got {weight!r}")
+
+
+@dataclass(frozen=True)
+class AutoDisable:
+    """When an endpoint is disabled: after ``consecutive`` failed (dead-lettered)
+    deliveries in a row; after ``window`` seconds of failed deliveries with no success
+    (Svix: 5 days); on a 410 Gone when ``gone`` (the Standard Webhooks advice)."""
+
+    consecutive: int | None = None
+    window: float | None = None
+    gone: bool = True
+
+    def __post_init__(self) -> None:
+        if self.consecutive is not None and (
+            isinstance(self.consecutive, bool) or not isinstance(self.consecutive, int)
+            or self.consecutive < 1
+        ):
+            raise ScenarioError(
+                f"auto_disable consecutive must be an integer >= 1, got {self.consecutive!r}"
+            )
+        if self.window is not None:
+            _nonneg(self.window, "auto_disable window")
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One endpoint: its filter, policy, request ``timeout`` (s) and receiver model."""
+
+    id: str
+    events: tuple[str, ...] = ("*",)
+    policy: str | Mapping[str, Any] = "diagram"
+    timeout: float = 15.0
+    receiver: ReceiverModel = field(default_factory=ReceiverModel)
+    auto_disable: AutoDisable = field(default_factory=AutoDisable)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise ScenarioError(f"endpoint id {self.id!r} must be a non-empty string")
+        if isinstance(self.events, str):
+            object.__setattr__(self, "events", (self.events,))
+        if not self.events:
+            raise ScenarioError(f"endpoint {self.id!r}: events needs at least one pattern")
+        try:
+            from hooklab.model.endpoints import event_filter
+
+            event_filter(tuple(self.events))
+        except ConfigError as exc:
+            raise ScenarioError(f"endpoint {self.id!r}: {exc}") from None
+        if not isinstance(self.timeout, int | float) or not 0 < self.timeout < math.inf:
+            raise ScenarioError(
+                f"endpoint {self.id!r}: timeout must be > 0 seconds, got {self.timeout!r}"
+            )
+        _policy(self.policy, f"endpoint {self.id!r} policy")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything one simulation needs; see the module docstring. Validated when built."""
+
+    name: str = "custom"
+    description: str = ""
+    messages: int | None = 1000
+    duration: float | None = None
+    arrivals: Arrivals = field(default_factory=Arrivals)
+    endpoints: tuple[EndpointSpec, ...] = field(
+        default_factory=lambda: (EndpointSpec("endpoint"),))
+    policy: str | Mapping[str, Any] | None = None
+    max_attempts: int | None = None
+    failure_rate: float | None = None
+    workers: int | None = None
+    until: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.messages is not None and (
+            isinstance(self.messages, bool) or not isinstance(self.messages, int)
+            or self.messages < 0
+        ):
+            raise ScenarioError(f"messages must be an integer >= 0, got {self.messages!r}")
+        if self.duration is not None:
+            _nonneg(self.duration, "duration")
+        if (self.messages is None and self.duration is None
+                and self.arrivals.process in ("poisson", "uniform")):
+            raise ScenarioError("give messages or a duration for the arrivals")
+        if not self.endpoints:
+            raise ScenarioError("a scenario needs at least one endpoint")
+        ids = [e.id for e in self.endpoints]
+        if len(set(ids)) != len(ids):
+            raise ScenarioError(f"endpoint ids must be unique, got {ids}")
+        if self.policy is not None:
+            _policy(self.policy, "policy")
+        if self.max_attempts is not None and (
+            isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int)
+            or self.max_attempts < 1
+        ):
+            raise ScenarioError(f"max_attempts must be an integer >= 1, got {self.max_attempts!r}")
+        if self.failure_rate is not None and not (
+            isinstance(self.failure_rate, int | float) and 0 <= self.failure_rate <= 1
+        ):
+            raise ScenarioError(f"failure_rate must be in [0, 1], got {self.failure_rate!r}")
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int)
+            or self.workers < 1
+        ):
+            raise ScenarioError(f"workers must be an integer >= 1, got {self.workers!r}")
+        if self.until is not None:
+            _nonneg(self.until, "until")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ScenarioError(f"seed must be an integer, got {self.seed!r}")
+        for endpoint in self.endpoints:
+            self.policy_for(endpoint)
+
+    # -- what the runner reads -------------------------------------------------------------
+
+    def policy_for(self, endpoint: EndpointSpec) -> RetryPolicy:
+        """The retry policy ``endpoint`` runs: the scenario's when set, else its own,
+        capped by ``max_attempts``."""
+        spec = self.policy if self.policy is not None else endpoint.policy
+        policy = _policy(spec, f"endpoint {endpoint.id!r} policy")
+        if self.max_attempts is not None and self.max_attempts != policy.max_attempts:
+            policy = _checked(lambda: policy.replace(max_attempts=self.max_attempts),
+                              "max_attempts")
+        return policy
+
+    def receiver_for(self, endpoint: EndpointSpec) -> ReceiverModel:
+        """The receiver model of ``endpoint``, with ``failure_rate`` applied."""
+        if self.failure_rate is None:
+            return endpoint.receiver
+        flaky = ReceiverModel.flaky(self.failure_rate)
+        return _checked(lambda: endpoint.receiver.replace(status=flaky.status), "failure_rate")
+
+    # -- building ---------------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with ``changes`` (checked like a new scenario).
+
+            >>> Scenario().replace(messages=5).messages
+            5
+        """
+        known = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in known:
+                raise ScenarioError(
+                    f"unknown scenario field {key!r}; known: {', '.join(sorted(known))}"
+                )
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def flaky(cls, failure_rate: float, *, messages: int = 10_000, rate: float = 10.0,
+              policy: str | Mapping[str, Any] = "diagram") -> Scenario:
+        """One endpoint with independent failures at ``failure_rate`` and nothing else:
+        no latency, no outage, no capacity limit (results match the closed forms).
+
+            >>> Scenario.flaky(0.2).endpoints[0].receiver.status[0].rate
+            0.2
+        """
+        endpoint = EndpointSpec("endpoint", receiver=ReceiverModel.flaky(failure_rate))
+        return cls(name=f"flaky-{failure_rate:g}", messages=messages,
+                   arrivals=Arrivals("poisson", rate), endpoints=(endpoint,), policy=policy,
+                   failure_rate=failure_rate)
+
+    @classmethod
+    def load(cls, source: str | Path) -> Scenario:
+        """A scenario from a TOML file path, or a shipped one by name (``outage-storm``).
+
+        Errors (a missing file, bad TOML, unknown keys, bad values) are
+        :class:`ScenarioError` naming the file and the problem.
+        """
+        from .scenario_toml import scenario_from_mapping
+
+        path = Path(source)
+        if path.suffix == ".toml" or path.exists() or "/" in str(source):
+            if not path.is_file():
+                raise ScenarioError(f"scenario file {str(source)!r} does not exist")
+            text, where, base = _read(path), str(path), path.parent
+        else:
+            shipped = _shipped(str(source))
+            text, where, base = shipped.read_text(encoding="utf-8"), str(source), None
+        try:
+            table = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"scenario {where!r} is not valid TOML: {exc}") from None
+        return scenario_from_mapping(table, where=where, base=base)
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], *, where: str = "scenario") -> Scenario:
+        """A scenario from a TOML-style table (as a scenario file holds)."""
+        from .scenario_toml import scenario_from_mapping
+
+        return scenario_from_mapping(table, where=where, base=None)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The scenario as a TOML-style table that :meth:`from_mapping` reads back."""
+        from .scenario_toml import scenario_to_mapping
+
+        return scenario_to_mapping(self)
+
+
+def named_scenarios() -> tuple[str, ...]:
+    """The names of the scenarios shipped in ``hooklab.sim``'s ``scenarios/`` folder.
+
+        >>> "outage-storm" in named_scenarios()
+        True
+    """
+    folder = resources.files("hooklab.sim") / "scenarios"
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def _shipped(name: str) -> Any:
+    folder = resources.files("hooklab.sim") / "scenarios"
+    resource = folder / f"{name}.toml"
+    if not resource.is_file():
+        raise ScenarioError(
+            f"no scenario file or named scenario {name!r}; named scenarios: "
+            f"{', '.join(named_scenarios())}"
+        )
+    return resource
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read scenario file {str(path)!r}: {exc}") from None
+
+
+def _policy(spec: Any, what: str) -> RetryPolicy:
+    try:
+        return _cached_policy(spec) if isinstance(spec, str) else policy_from_config(spec)
+    except ConfigError as exc:
+        raise ScenarioError(f"{what}: {exc}") from None
+
+
+def _cached_policy(name: str) -> RetryPolicy:
+    return policy_from_config(name)
+
+
+def _checked(build: Any, what: str) -> Any:
+    try:
+        return build()
+    except ConfigError as exc:
+        raise ScenarioError(f"{what}: {exc}") from None
+
+
+def _nonneg(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        0 <= value < math.inf
+    ):
+        raise ScenarioError(f"{what} must be a finite number >= 0, got {value!r}")

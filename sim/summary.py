@@ -1,0 +1,174 @@
+"""The summary of a run: the metrics users ask about, under stable JSON key names.
+
+:meth:`Summary.to_dict` is what ``hooklab simulate --json`` writes and what sweeps tabulate.
+Its keys never change meaning:
+
+=========================  ==================================================================
+key                        meaning
+=========================  ==================================================================
+``messages``               messages created
+``deliveries``             message-endpoint pairs (= messages with one endpoint)
+``delivered``              deliveries that got a 2xx
+``failed``                 deliveries dead-lettered (exhausted, 410, endpoint disabled)
+``pending``                deliveries still open when the run was cut off
+``attempts``               HTTP requests sent
+``amplification``          attempts per message
+``attempts_per_delivery``  attempts per delivery
+``time_to_delivery_s``     ``p50``, ``p95``, ``p99``, ``max`` of creation-to-2xx seconds
+``peak_attempts_per_s``    most attempts started within one second (``[k, k+1)``)
+``peak_backlog``           most deliveries open at once (in flight or awaiting retry)
+``time_to_drain_s``        longest time, after a ``down`` window ends, until every delivery
+                           pending at its end has been delivered or failed
+``duplicates``             requests a receiver acknowledged for a message it had already
+                           acknowledged
+``out_of_order``           per endpoint: deliveries delivered after a later-created message
+``failed_by_reason``       ``exhausted``, ``retry_window``, ``gone``, ``endpoint_disabled``
+``processing_failures``    events the receivers' async EventProcessor lanes failed
+``sim_time_s``             simulated seconds when the run ended
+``endpoints``              the per-endpoint breakdown, keyed by endpoint id
+=========================  ==================================================================
+
+``delivered + failed + pending == deliveries`` always holds. Times are ``null`` when
+there is nothing to measure (no delivery, no outage).
+
+Example::
+
+    >>> percentiles([1.0, 2.0, 3.0, 4.0])
+    Percentiles(p50=2.5, p95=3.85, p99=3.97, max=4.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["EndpointSummary", "Percentiles", "Summary", "percentiles"]
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    """Percentiles of a sample (linear interpolation between order statistics)."""
+
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
+def percentiles(values: Iterable[float]) -> Percentiles:
+    """The p50, p95, p99 and max of ``values`` (all ``None`` for an empty sample)."""
+    ordered = sorted(values)
+    if not ordered:
+        return Percentiles()
+
+    def at(q: float) -> float:
+        rank = q * (len(ordered) - 1)
+        low = int(rank)
+        high = min(low + 1, len(ordered) - 1)
+        return round(ordered[low] + (ordered[high] - ordered[low]) * (rank - low), 9)
+
+    return Percentiles(at(0.50), at(0.95), at(0.99), ordered[-1])
+
+
+@dataclass(frozen=True)
+class EndpointSummary:
+    """One endpoint's share of a run."""
+
+    id: str
+    deliveries: int
+    delivered: int
+    failed: int
+    pending: int
+    attempts: int
+    peak_attempts_per_s: int
+    duplicates: int
+    out_of_order: int
+    processed: int
+    processing_failures: int
+    disabled_at: float | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A run's metrics; :meth:`to_dict` gives the stable JSON keys (module docstring)."""
+
+    scenario: str
+    seed: int
+    messages: int
+    deliveries: int
+    delivered: int
+    failed: int
+    pending: int
+    attempts: int
+    time_to_delivery_s: Percentiles
+    peak_attempts_per_s: int
+    peak_backlog: int
+    time_to_drain_s: float | None
+    duplicates: int
+    failed_by_reason: tuple[tuple[str, int], ...]
+    processing_failures: int
+    sim_time_s: float
+    endpoints: tuple[EndpointSummary, ...] = field(default=())
+
+    @property
+    def amplification(self) -> float:
+        """Attempts per message (0 with no message)."""
+        return round(self.attempts / self.messages, 9) if self.messages else 0.0
+
+    @property
+    def attempts_per_delivery(self) -> float:
+        """Attempts per delivery (0 with no delivery)."""
+        return round(self.attempts / self.deliveries, 9) if self.deliveries else 0.0
+
+    @property
+    def out_of_order(self) -> dict[str, int]:
+        """Out-of-order deliveries per endpoint id."""
+        return {e.id: e.out_of_order for e in self.endpoints}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, with the stable key names of the module docstring.
+
+            >>> s = Summary("x", 0, 2, 2, 1, 1, 0, 3, Percentiles(1.0, 1.0, 1.0, 1.0),
+            ...             2, 2, None, 0, (("exhausted", 1),), 0, 10.0)
+            >>> s.to_dict()["amplification"], s.to_dict()["time_to_delivery_s"]["p99"]
+            (1.5, 1.0)
+        """
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "messages": self.messages,
+            "deliveries": self.deliveries,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "pending": self.pending,
+            "attempts": self.attempts,
+            "amplification": self.amplification,
+            "attempts_per_delivery": self.attempts_per_delivery,
+            "time_to_delivery_s": asdict(self.time_to_delivery_s),
+            "peak_attempts_per_s": self.peak_attempts_per_s,
+            "peak_backlog": self.peak_backlog,
+            "time_to_drain_s": self.time_to_drain_s,
+            "duplicates": self.duplicates,
+            "out_of_order": self.out_of_order,
+            "failed_by_reason": dict(self.failed_by_reason),
+            "processing_failures": self.processing_failures,
+            "sim_time_s": self.sim_time_s,
+            "endpoints": {e.id: {k: v for k, v in asdict(e).items() if k != "id"}
+                          for e in self.endpoints},
+        }
+
+    def flat(self) -> dict[str, Any]:
+        """The scalar metrics as one flat row (``time_to_delivery_s.p50`` style keys) for
+        tables of many runs; per-endpoint values are left out."""
+        out: dict[str, Any] = {}
+        for key, value in self.to_dict().items():
+            if key == "endpoints":
+                continue
+            if isinstance(value, Mapping):
+                for sub, v in value.items():
+                    out[f"{key}.{sub}"] = v
+            else:
+                out[key] = value
+        return out
