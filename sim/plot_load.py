@@ -22,13 +22,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
 from .plot_style import (
     OKABE_ITO,
     SERIES_COLORS,
+    outage_label,
     outage_windows,
     time_origin,
     time_unit,
@@ -152,7 +154,7 @@ def plot_load(
                    linewidth=1.3, label=ep, gid=f"load-{ep}")  # fmt: skip
     handles, _labels = top.get_legend_handles_labels()
     if windows:
-        handles.append(Patch(facecolor=_OUTAGE_COLOR, alpha=0.35, label="receiver down"))
+        handles.append(Patch(facecolor=_OUTAGE_COLOR, alpha=0.35, label=outage_label(windows)))
     top.legend(handles=handles, title="endpoint", loc="upper right", fontsize=8,
                title_fontsize=8, frameon=False)  # fmt: skip
     top.set_ylabel("attempts per second")

@@ -6,7 +6,8 @@ without a 2xx is known. The readers are the owners' own (the simulator's record 
 :class:`~hooklab.model.status.SqliteStatusStore`,
 :func:`~hooklab.harness.request_log.read_request_log`); this module only picks one by
 looking at the file, and turns their complaints into one :class:`~hooklab.model.errors.
-ConfigError` naming the file (so the CLI exits 2).
+ConfigError` naming the file (so the CLI exits 2). Only ``down`` windows are shaded as
+outages.
 
 A request log sees a sender from the receiver's side: it knows each attempt, not what the
 sender decided after the last one. Its lanes end "delivered" on a 2xx and unmarked
@@ -121,28 +122,41 @@ def _existing(path: str | Path, what: str) -> Path:
 
 
 def read_records(path: str | Path) -> PlotSource:
-    """The records a simulator run wrote (``hooklab simulate --records PATH``).
+    """The records a simulator run wrote (``hooklab simulate --records PATH``), with the
+    outage windows of its sidecar.
 
     Raises :class:`ConfigError` naming the file when it is missing or not readable as
     records.
     """
     where = _existing(path, "records file")
+    from .export import load_records
+
     try:
-        from .export import read_run
-    except ImportError as exc:  # the simulator's export has not landed in this install
-        raise ConfigError(f"cannot read simulator records here ({exc})") from None
-    try:
-        run = read_run(where)
-    except HooklabError as exc:
-        raise ConfigError(f"records file {str(where)!r}: {exc}") from None
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        loaded = load_records(where)
+        attempts = _rows(loaded.attempts, AttemptRecord, where)
+        deliveries = None
+        if loaded.deliveries is not None:
+            deliveries = _rows(loaded.deliveries, DeliveryRecord, where)
+        outages = outage_windows((loaded.meta or {}).get("outages"))
+    except ConfigError:
+        raise
+    except (HooklabError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"records file {str(where)!r} is not hooklab records ({exc})") from None
-    return PlotSource(
-        where.stem,
-        list(run.attempts),
-        list(run.deliveries) if run.deliveries is not None else None,
-        outage_windows(getattr(run, "outages", None)),
-    )
+    return PlotSource(where.stem, attempts, deliveries, outages)
+
+
+def _rows(frame: Any, record: Any, where: Path) -> list[Any]:
+    """Records from a DataFrame of their fields (missing values become ``None``)."""
+    fields = record._fields
+    missing = [f for f in fields if f not in frame.columns and f not in record._field_defaults]
+    if missing:
+        raise ConfigError(f"records file {str(where)!r} lacks column(s) {', '.join(missing)}")
+    present = [f for f in fields if f in frame.columns]
+    columns = []
+    for name in present:
+        column = frame[name].astype(object)
+        columns.append(column.where(column.notna(), None).tolist())
+    return [record(*values) for values in zip(*columns, strict=True)]
 
 
 def _sqlite_tables(path: Path) -> set[str]:

@@ -28,10 +28,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from hooklab.model.records import DeliveryRecord, Status
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from hooklab.model.records import DeliveryRecord, Status
 
 from .plot_style import (
     OKABE_ITO,

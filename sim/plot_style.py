@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from hooklab.model.records import AttemptRecord
 from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, NullFormatter
+
+from hooklab.model.records import AttemptRecord
 
 __all__ = [
     "FINAL_STYLES",
@@ -41,6 +42,7 @@ __all__ = [
     "TimeUnit",
     "duration_log_axis",
     "format_duration",
+    "outage_label",
     "outage_windows",
     "outcome_class",
     "time_origin",
@@ -222,7 +224,8 @@ class OutageWindow(NamedTuple):
 
 def outage_windows(outages: Iterable[Any] | None) -> list[OutageWindow]:
     """Outage windows from ``(start, end)``, ``(endpoint_id, start, end)``, mappings or
-    objects with ``start``/``end`` (and optionally ``endpoint_id`` or ``endpoint``).
+    objects with ``start``/``end`` (and optionally ``endpoint_id`` or ``endpoint``); those
+    whose ``kind`` is set and is not ``down`` (a 401 or 410 window) are left out.
 
         >>> outage_windows([(10, 20), ("ep_b", 30, 40)])
         [OutageWindow(start=10.0, end=20.0, endpoint_id=None), \
@@ -230,7 +233,9 @@ OutageWindow(start=30.0, end=40.0, endpoint_id='ep_b')]
     """
     windows: list[OutageWindow] = []
     for item in outages or ():
-        windows.append(_window(item))
+        kind = item.get("kind") if isinstance(item, dict) else getattr(item, "kind", None)
+        if kind in (None, "down"):  # a receiver that answers 401 or 410 is not down
+            windows.append(_window(item))
     return windows
 
 
@@ -249,3 +254,15 @@ def _window(item: Any) -> OutageWindow:
     if len(values) == 3:
         return OutageWindow(float(values[1]), float(values[2]), str(values[0]))
     raise ValueError(f"cannot read an outage window from {item!r}")
+
+
+def outage_label(windows: Iterable[OutageWindow]) -> str:
+    """The legend label of shaded outage windows, naming the endpoints that were down.
+
+        >>> outage_label([OutageWindow(0, 1, "ep_b"), OutageWindow(2, 3, "ep_a")])
+        'outage: ep_a, ep_b down'
+    """
+    names = sorted({w.endpoint_id for w in windows if w.endpoint_id is not None})
+    if not names or any(w.endpoint_id is None for w in windows):
+        return "outage: receiver down"
+    return f"outage: {', '.join(names)} down"

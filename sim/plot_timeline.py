@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -36,10 +35,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
+from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
+
 from .plot_style import (
     FINAL_STYLES,
     OUTCOME_CLASSES,
     OUTCOME_STYLES,
+    outage_label,
     outage_windows,
     outcome_class,
     time_origin,
@@ -265,7 +267,7 @@ def _shade_outages(
                 lw=0,
                 gid="outage",
             )
-    return [Patch(facecolor=_OUTAGE_COLOR, alpha=0.35, label="receiver down (outage)")]
+    return [Patch(facecolor=_OUTAGE_COLOR, alpha=0.35, label=outage_label(windows))]
 
 
 def _draw_waits(ax: Axes, shown: list[Lane], x: Any) -> list[Any]:

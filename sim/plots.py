@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hooklab.model.errors import ConfigError
 from matplotlib.figure import Figure
+
+from hooklab.model.errors import ConfigError
 
 from .plot_load import backlog_steps, load_bin_width, plot_load
 from .plot_study import (

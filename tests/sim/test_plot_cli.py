@@ -7,6 +7,7 @@ import random
 import sqlite3
 
 import pytest
+
 from hooklab.harness.request_log import JsonlRequestLog, RequestRecord
 from hooklab.model.backoff import FixedSchedule
 from hooklab.model.cli import main

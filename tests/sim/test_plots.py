@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
 from hooklab.model.records import AttemptRecord, DeliveryRecord
 from hooklab.sim.plot_style import OKABE_ITO, OUTCOME_STYLES, outcome_class, time_unit
 from hooklab.sim.plots import (
@@ -20,8 +23,6 @@ from hooklab.sim.plots import (
     study_point,
     study_points_from_table,
 )
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 
 
 def att(msg, attempt, start, code=500, error=None, nxt=None, ep="ep_a", dur=0.5):
@@ -186,7 +187,7 @@ def test_timeline_shades_outage_windows():
     left, width = spans[0].get_x(), spans[0].get_width()
     assert (left, left + width) == (20.0, 80.0)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert "receiver down (outage)" in legend
+    assert "outage: receiver down" in legend
 
 
 def test_timeline_endpoint_filter_keeps_one_endpoint():
@@ -282,6 +283,9 @@ def test_load_shows_unjittered_retry_waves_as_peaks():
     assert peaks == [0.0, 1.0, 5.0]  # minutes: bins at 0, 60 s and 300 s
     assert fig.axes[1].get_xlabel() == "time since start (min)"
     assert len([p for p in fig.axes[0].patches if p.get_gid() == "outage"]) == 1
+    fig = plot_load(attempts, bin_s=10.0, outages=[("ep_a", 0.0, 250.0)])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["ep_a", "outage: ep_a down"]
 
 
 # --- latency ----------------------------------------------------------------------------
