@@ -163,3 +163,68 @@ def test_malformed_sweep_table_exits_2(tmp_path, capsys):
     bad.write_text("a,b\n1,2\n")
     assert main(["plot", str(bad), "--kind", "study", "-o", str(tmp_path / "s.png")]) == 2
     assert "not a hooklab sweep table" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def sim_records(tmp_path_factory):
+    """A small default-scenario run (three endpoints, one down for an hour) on disk."""
+    from hooklab.sim import Scenario, simulate
+
+    folder = tmp_path_factory.mktemp("records")
+    scenario = Scenario.load("default").replace(messages=200)
+    result = simulate(scenario, seed=3)
+    paths = {}
+    for suffix in (".jsonl", ".csv"):
+        paths[suffix] = result.write(folder / f"run{suffix}")
+    return result, paths
+
+
+@pytest.mark.parametrize("kind", ["timeline", "load", "latency"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_plot_simulator_records(sim_records, kind, suffix, tmp_path):
+    _, paths = sim_records
+    out = tmp_path / f"{kind}.png"
+    assert main(["plot", str(paths[suffix]), "--kind", kind, "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == PNG
+
+
+def test_simulator_records_read_back_equal_to_the_run(sim_records):
+    from hooklab.sim.plot_sources import read_records
+
+    result, paths = sim_records
+    for path in paths.values():
+        source = read_records(path)
+        # pandas may read a float back 1 ulp off; plots do not care, identities must match
+        assert len(source.attempts) == len(result.attempts)
+        for got, want in zip(source.attempts, result.attempts, strict=True):
+            assert got[:3] + got[5:8] == want[:3] + want[5:8]
+            assert got.start == pytest.approx(want.start, rel=1e-12)
+            assert (got.next_attempt_at is None) == (want.next_attempt_at is None)
+        key = [(d.message_id, d.endpoint_id, d.status, d.attempts) for d in source.deliveries]
+        assert key == [(d.message_id, d.endpoint_id, d.status, d.attempts)
+                       for d in result.deliveries]  # fmt: skip
+        assert [(w.endpoint_id, w.start, w.end) for w in source.outages] == [
+            (o.endpoint_id, o.start, o.end) for o in result.outages if o.kind == "down"
+        ]
+
+
+def test_latency_of_two_runs_gets_one_curve_each(sim_records, tmp_path):
+    _, paths = sim_records
+    out = tmp_path / "latency.svg"
+    argv = ["plot", str(paths[".jsonl"]), str(paths[".csv"]), "--kind", "latency",
+            "--label", "jsonl", "--label", "csv", "-o", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    svg = out.read_text()
+    assert "jsonl: p50" in svg and "csv: p50" in svg
+
+
+def test_malformed_records_file_exits_2(tmp_path, capsys):
+    bad = tmp_path / "run.jsonl"
+    bad.write_text('{"message_id": "m"\nnot json at all\n')
+    assert main(["plot", str(bad), "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "run.jsonl" in err and "Traceback" not in err
+    wrong = tmp_path / "other.csv"
+    wrong.write_text("a,b\n1,2\n")
+    assert main(["plot", str(wrong), "-o", str(tmp_path / "x.png")]) == 2
+    assert "other.csv" in capsys.readouterr().err
