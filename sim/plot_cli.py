@@ -63,6 +63,10 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--bin", type=float, metavar="SECONDS", help="load: bin width")
     parser.add_argument(
+        "--until", type=float, metavar="SECONDS",
+        help="load: end the time axis this many seconds after the start",
+    )  # fmt: skip
+    parser.add_argument(
         "--label", action="append", default=[], metavar="NAME",
         help="latency: a curve's name, once per input in order (default: file name)",
     )  # fmt: skip
@@ -83,6 +87,8 @@ def handle_plot(args: argparse.Namespace) -> int:
         raise ConfigError(f"--messages must be at least 1, got {args.messages}")
     if args.bin is not None and not args.bin > 0:
         raise ConfigError(f"--bin must be a positive number of seconds, got {args.bin}")
+    if args.until is not None and not args.until > 0:
+        raise ConfigError(f"--until must be a positive number of seconds, got {args.until}")
     if not args.records and not args.db:
         raise ConfigError("give a records file (RECORDS) or --db PATH")
 
@@ -127,7 +133,7 @@ def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
         )  # fmt: skip
     return plots.plot_load(
         merged.attempts, deliveries=merged.deliveries, outages=merged.outages,
-        endpoint=args.endpoint, bin_s=args.bin, title=args.title,
+        endpoint=args.endpoint, bin_s=args.bin, until=args.until, title=args.title,
     )  # fmt: skip
 
 

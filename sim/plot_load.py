@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ from .plot_style import (
     time_unit,
 )
 
-__all__ = ["backlog_steps", "load_bin_width", "plot_load"]
+__all__ = ["backlog_steps", "load_bin_width", "plot_load", "plot_load_comparison"]
 
 #: Bin widths (seconds) the load plot picks from: round numbers on a clock.
 _NICE_BINS = (
@@ -105,13 +105,16 @@ def plot_load(
     outages: Iterable[Any] | None = None,
     endpoint: str | None = None,
     bin_s: float | None = None,
+    until: float | None = None,
     title: str | None = None,
 ) -> Figure:
     """Plot attempts per second per receiver, and the sender's backlog; returns the Figure.
 
     ``bin_s`` is the width of the counting bins (default: a round width giving at most
-    600 bins). ``endpoint`` keeps one endpoint. The backlog panel plots, per bin, the
-    largest backlog reached in it, so short peaks (a burst) stay visible.
+    600 bins). ``endpoint`` keeps one endpoint; ``until`` (seconds from the start) cuts
+    the time axis, to look at the first hours of a run that retries for days. The backlog
+    panel plots, per bin, the largest backlog reached in it, so short peaks (a burst) stay
+    visible.
 
         >>> fig = plot_load([AttemptRecord("m", "e", 1, 0, 0.1, "success", 200, None, None)])
         >>> fig.axes[0].get_title()
@@ -130,12 +133,7 @@ def plot_load(
         [starts, [a.end for a in rows], b_times, [t for w in windows for t in (w.start, w.end)]]
     )
     origin = time_origin(every.tolist()) if len(every) else 0.0
-    last = float(every.max()) if len(every) else 1.0
-    span = max(last - origin, 1e-9)
-    width = float(bin_s) if bin_s else float(load_bin_width(span))
-    if width <= 0:
-        raise ValueError(f"bin_s must be positive, not {bin_s}")
-    edges = origin + width * np.arange(int(np.floor(span / width)) + 2)
+    edges, width = _edges(origin, float(every.max()) if len(every) else 1.0, bin_s, until)
     unit = time_unit(edges[-1] - origin)
 
     fig = Figure(figsize=(10.0, 6.0), layout="constrained")
@@ -180,9 +178,86 @@ def plot_load(
     return fig
 
 
+def plot_load_comparison(
+    runs: Mapping[str, Iterable[AttemptRecord]],
+    *,
+    outages: Iterable[Any] | None = None,
+    endpoint: str | None = None,
+    bin_s: float | None = None,
+    until: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Attempts per second of several runs (``{label: attempts}``), one panel each on
+    the same axes, so retry waves compare at a glance (jitter against none, say).
+
+        >>> a = [AttemptRecord("m", "e", 1, 0, 0.1, "success", 200, None, None)]
+        >>> len(plot_load_comparison({"one": a, "two": a}).axes)
+        2
+    """
+    rows = {
+        label: np.array([a.start for a in items if endpoint in (None, a.endpoint_id)], dtype=float)
+        for label, items in runs.items()
+    }
+    if not rows:
+        raise ValueError("plot_load_comparison needs at least one run")
+    windows = [
+        w for w in outage_windows(outages) if endpoint is None or w.endpoint_id in (None, endpoint)
+    ]
+    every = np.concatenate([*rows.values(), [t for w in windows for t in (w.start, w.end)]])
+    origin = time_origin(every.tolist()) if len(every) else 0.0
+    edges, width = _edges(origin, float(every.max()) if len(every) else 1.0, bin_s, until)
+    unit = time_unit(edges[-1] - origin)
+    x_edges = (edges - origin) / unit.seconds
+    fig = Figure(figsize=(10.0, 1.2 + 2.0 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
+    for i, (ax, (label, starts)) in enumerate(zip(axes, rows.items(), strict=True)):
+        for w in windows:
+            ax.axvspan((w.start - origin) / unit.seconds, (w.end - origin) / unit.seconds,
+                       color=_OUTAGE_COLOR, alpha=0.35, lw=0, gid="outage")  # fmt: skip
+        rate = np.histogram(starts, bins=edges)[0] / width
+        peak = float(rate.max()) if len(rate) else 0.0
+        ax.stairs(rate, x_edges, color=SERIES_COLORS[i % len(SERIES_COLORS)], linewidth=1.3,
+                  fill=True, alpha=0.8, label=f"{label} (peak {peak:,.0f}/s)",
+                  gid=f"load-{label}")  # fmt: skip
+        handles, _ = ax.get_legend_handles_labels()
+        if windows and i == 0:
+            handles.append(Patch(facecolor=_OUTAGE_COLOR, alpha=0.35, label=outage_label(windows)))
+        ax.legend(handles=handles, loc="upper right", fontsize=8, frameon=False)
+        ax.set_ylabel("attempts per second")
+        ax.set_ylim(bottom=0)
+        ax.grid(color="#E5E5E5", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.set_xlim(0, x_edges[-1])
+    since = "start" if origin == 0.0 else "first attempt"
+    axes[-1].set_xlabel(f"time since start of run ({unit.name})" if since == "start"
+                        else f"time since first attempt ({unit.name})")  # fmt: skip
+    axes[0].set_title(title or "Load on the receiver, run by run")
+    axes[0].text(0.0, 1.01, f"mean over {_bin_text(width)} bins", transform=axes[0].transAxes,
+                 fontsize=8, style="italic", va="bottom", ha="left")  # fmt: skip
+    return fig
+
+
+def _edges(
+    origin: float, last: float, bin_s: float | None, until: float | None
+) -> tuple[np.ndarray, float]:
+    """Bin edges from ``origin`` past ``last`` (or to ``origin + until``), and the width."""
+    if until is not None:
+        if not until > 0:
+            raise ValueError(f"until must be a positive number of seconds, not {until}")
+        last = origin + until
+    span = max(last - origin, 1e-9)
+    if bin_s is not None and not bin_s > 0:
+        raise ValueError(f"bin_s must be positive, not {bin_s}")
+    width = float(bin_s) if bin_s else float(load_bin_width(span))
+    count = int(np.ceil(span / width)) if until is not None else int(np.floor(span / width)) + 1
+    return origin + width * np.arange(max(count, 1) + 1), width
+
+
 def _bin_peaks(times: np.ndarray, level: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The largest backlog in each bin: the level entering it, or any level inside it."""
     nbins = len(edges) - 1
+    inside_run = times < edges[-1]
+    times, level = times[inside_run], level[inside_run]
     if not len(times):
         return np.zeros(nbins)
     entering_idx = np.searchsorted(times, edges[:-1], side="right") - 1

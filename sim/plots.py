@@ -8,6 +8,7 @@ colour-blind-safe palette, every outcome in its own colour and marker shape.
 
 - :func:`plot_timeline`: one lane per delivery (or per endpoint), every attempt;
 - :func:`plot_load`: attempts per second per receiver, and the sender's backlog;
+  :func:`plot_load_comparison`: the load of several runs, one panel each;
 - :func:`plot_latency`: the time-to-delivery CDF per policy, p50 and p99 marked;
 - :func:`plot_study`: delivered, mean attempts and p99 against the failure rate, with the
   closed forms for independent failures.
@@ -28,7 +29,7 @@ from matplotlib.figure import Figure
 
 from hooklab.model.errors import ConfigError
 
-from .plot_load import backlog_steps, load_bin_width, plot_load
+from .plot_load import backlog_steps, load_bin_width, plot_load, plot_load_comparison
 from .plot_study import (
     StudyPoint,
     closed_form_delivered,
@@ -55,6 +56,7 @@ __all__ = [
     "percentile",
     "plot_latency",
     "plot_load",
+    "plot_load_comparison",
     "plot_study",
     "plot_timeline",
     "save_figure",

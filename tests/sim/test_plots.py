@@ -17,6 +17,7 @@ from hooklab.sim.plots import (
     closed_form_mean_attempts,
     plot_latency,
     plot_load,
+    plot_load_comparison,
     plot_study,
     plot_timeline,
     save_figure,
@@ -286,6 +287,29 @@ def test_load_shows_unjittered_retry_waves_as_peaks():
     fig = plot_load(attempts, bin_s=10.0, outages=[("ep_a", 0.0, 250.0)])
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["ep_a", "outage: ep_a down"]
+
+
+def test_load_until_cuts_the_time_axis_and_ignores_later_records():
+    attempts = [att("m1", 1, 10.0, 503, nxt=5000.0), att("m1", 2, 5000.0, 200)]
+    fig = plot_load(attempts, bin_s=60.0, until=600.0)
+    (load,) = [p for p in fig.axes[0].patches if p.get_gid() == "load-ep_a"]
+    data = load.get_data()
+    assert data.edges[-1] == 10.0  # minutes
+    assert data.values.sum() * 60.0 == 1.0  # only the attempt at 10 s
+    (backlog,) = [p for p in fig.axes[1].patches if p.get_gid() == "backlog"]
+    assert set(backlog.get_data().values.tolist()) == {1.0}
+
+
+def test_load_comparison_puts_each_run_in_its_own_panel_on_shared_axes():
+    wave = [att(f"m{i}", 1, 0.0, 503) for i in range(30)]
+    spread = [att(f"m{i}", 1, float(i), 503) for i in range(30)]
+    fig = plot_load_comparison({"no jitter": wave, "jitter": spread}, bin_s=1.0)
+    first, second = fig.axes
+    assert first.get_shared_y_axes().joined(first, second)
+    (a,) = [p for p in first.patches if p.get_gid() == "load-no jitter"]
+    (b,) = [p for p in second.patches if p.get_gid() == "load-jitter"]
+    assert a.get_data().values.max() == 30.0 and b.get_data().values.max() == 1.0
+    assert "no jitter (peak 30/s)" in [t.get_text() for t in first.get_legend().get_texts()]
 
 
 # --- latency ----------------------------------------------------------------------------
