@@ -105,6 +105,9 @@ def plot_latency(
     if log is None:
         log = bool(len(positive)) and top / float(positive.min()) > 100
     floor = float(positive.min()) if len(positive) else 1.0
+    zeros = bool(len(every)) and bool((every <= 0).any())
+    if log and zeros:
+        floor /= 10.0  # instant deliveries sit one decade left of the quickest other one
     unit = TimeUnit("s", 1.0) if log else time_unit(top)  # a log axis is ticked 1 s, 1 min...
 
     if ax is None:
@@ -130,6 +133,11 @@ def plot_latency(
                     markersize=7, linestyle="none", zorder=4, gid=f"p{q}-{label}")  # fmt: skip
     if log:
         duration_log_axis(ax, "x", floor, top)
+        ax.set_xlim(left=floor / 1.5)
+        if zeros:
+            ax.annotate("t = 0 is drawn at the left edge", (0.0, 1.0), xytext=(6, -6),
+                        xycoords="axes fraction", textcoords="offset points", fontsize=8,
+                        style="italic", va="top", gid="zero-note")  # fmt: skip
     ax.set_ylim(0, 102)
     ax.set_xlabel("time to delivery t (log scale)" if log else f"time to delivery t ({unit.name})")
     ax.set_ylabel("deliveries delivered within t (%)")
