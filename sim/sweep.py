@@ -298,6 +298,7 @@ def run_sweep(
     scenario: str = "",
     runner: Runner | None = None,
     fresh: bool = False,
+    on_start: Callable[[int], None] | None = None,
     on_result: Callable[[Run, RunOutcome], None] | None = None,
 ) -> SweepReport:
     """Run every planned run not already in ``out``; write the table; report what happened.
@@ -305,8 +306,9 @@ def run_sweep(
     ``task(context, cell, seed)`` runs one simulation and returns its summary (a nested
     mapping); it runs in worker processes, so it must be a module-level function and
     ``context`` (the scenario) must pickle. ``runner`` defaults to running in this process.
-    ``fresh=True`` discards an existing table instead of resuming it. ``on_result`` is
-    called in this process after each run (for a progress bar). Ctrl-C stops the sweep,
+    ``fresh=True`` discards an existing table instead of resuming it. ``on_start`` gets
+    the number of runs left to do; ``on_result`` is called in this process after each run
+    (both for a progress bar). Ctrl-C stops the sweep,
     writes what finished and returns with ``interrupted=True``.
     """
     table = ResultTable(out)
@@ -329,6 +331,8 @@ def run_sweep(
         for run in runs
         if run.run_id not in done
     ]
+    if on_start is not None:
+        on_start(len(todo))
     results = (runner or _SerialRunner()).map_unordered(execute_task, todo)
     try:
         for outcome in results:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hooklab.sim.grid import plan_runs
 from hooklab.sim.sweep import read_table, run_sweep
 from hooklab.sim.sweep_runner import DaskRunner, LocalRunner
