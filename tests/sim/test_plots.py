@@ -309,7 +309,8 @@ def test_load_comparison_puts_each_run_in_its_own_panel_on_shared_axes():
     (a,) = [p for p in first.patches if p.get_gid() == "load-no jitter"]
     (b,) = [p for p in second.patches if p.get_gid() == "load-jitter"]
     assert a.get_data().values.max() == 30.0 and b.get_data().values.max() == 1.0
-    assert "no jitter (peak 30/s)" in [t.get_text() for t in first.get_legend().get_texts()]
+    legend = [t.get_text() for t in first.get_legend().get_texts()]
+    assert legend == ["no jitter: peak 30/s, retries alone 0/s"]
 
 
 # --- latency ----------------------------------------------------------------------------
