@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from hooklab.model.cli import main
+from hooklab.model.errors import ConfigError
 from hooklab.sim.grid import plan_runs
 from hooklab.sim.sweep import read_table, run_sweep
 from hooklab.sim.sweep_runner import DaskRunner, LocalRunner
@@ -60,3 +62,36 @@ def test_dask_runner_resumes_like_the_local_one(tmp_path: Path, scheduler: str) 
     )
     assert report.skipped == 2
     assert sorted(executed) == sorted(r.run_id for r in runs[2:])
+
+
+def test_cli_sweep_on_dask_gives_the_local_table_row_for_row(
+    tmp_path: Path, scheduler: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["sweep", "--scenario", "flaky-receiver", "--grid", "messages=80",
+              "--grid", "failure_rate=0.1,0.5,7", "--grid", "policy=svix,diagram",
+              "--replications", "2", "--seed", "42", "--no-progress"]  # fmt: skip
+    local, remote = tmp_path / "local.csv", tmp_path / "dask.csv"
+    assert main([*common, "--out", str(local), "--workers", "2"]) == 1
+    local_err = capsys.readouterr().err
+    assert main([*common, "--out", str(remote), "--scheduler", scheduler]) == 1
+    remote_err = capsys.readouterr().err
+    assert "12 runs; 8 done, 4 failed" in local_err and "12 runs; 8 done, 4 failed" in remote_err
+    assert "failure_rate=7" in remote_err
+    local_rows, remote_rows = read_table(local), read_table(remote)
+    assert len(remote_rows) == 8
+    for mine, theirs in zip(local_rows, remote_rows, strict=True):
+        assert mine == theirs
+    assert remote.read_bytes() == local.read_bytes()
+
+
+def test_unreachable_scheduler_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    runs = plan_runs({"x": [1]})
+    runner = DaskRunner(address, connect_timeout=1.0)
+    with pytest.raises(ConfigError, match="cannot connect to a Dask scheduler"):
+        run_sweep(runs, task=fake_simulation, out=tmp_path / "r.csv", runner=runner)
+    assert not (tmp_path / "r.csv").exists()
