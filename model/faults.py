@@ -175,7 +175,7 @@ class Latency:
         """One latency in seconds (never negative)."""
         mean, jitter, dist = self.mean, self.jitter, self.distribution
         if dist == "exponential":
-            return rng.expovariate(1.0 / mean) if mean > 0 else 0.0
+            return mean * rng.expovariate(1.0)
         if jitter == 0.0:
             return mean
         if dist == "uniform":
@@ -184,7 +184,12 @@ class Latency:
             return max(0.0, rng.gauss(mean, jitter))
         if mean <= 0:
             return 0.0
-        sigma2 = math.log1p((jitter / mean) ** 2)  # lognormal with this mean and sd
+        # a lognormal with this mean and sd: sigma² = log(1 + (sd/mean)²), written so
+        # that extreme ratios do not overflow
+        if jitter <= mean:
+            sigma2 = math.log1p((jitter / mean) ** 2)
+        else:
+            sigma2 = 2.0 * (math.log(jitter) - math.log(mean)) + math.log1p((mean / jitter) ** 2)
         return rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
 
 

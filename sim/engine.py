@@ -32,7 +32,6 @@ from simpy.core import NORMAL
 from hooklab.model.compiled import compile_machine
 from hooklab.model.delivery import Delivery
 from hooklab.model.endpoints import matches
-from hooklab.model.errors import ScenarioError
 from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.processing import Processing
 from hooklab.model.reception import Reception
@@ -64,6 +63,7 @@ for _cm, _events in ((DELIVERY, (OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RE
 S_DELIVERED = DELIVERY.index("delivered")
 S_FAILED = DELIVERY.index("failed")
 S_RETRY_QUEUED = DELIVERY.index("retry_queued")
+S_SENDING = DELIVERY.index("sending")
 S_DUPLICATE = RECEPTION.index("duplicate")
 S_PROCESSED = PROCESSING.index("completed")
 FINAL = DELIVERY.final
@@ -286,10 +286,6 @@ class Engine:
         attempt = d.attempt = d.attempt + 1
         if attempt == 1:
             d.first = now
-        self.attempts += 1
-        if not self.attempts & 0x3FFF and self.on_progress is not None:
-            self.on_progress()
-        ep.attempts += 1
         second = int(now)
         if second == self.bucket:
             self.bucket_count += 1
@@ -378,8 +374,10 @@ class Engine:
                              rng=ep.policy_rng)
         fire = DELIVERY.fire
         state = d.state = fire(d.state, RESPOND, verdict)
-        if self.workers is not None:
-            self._release_worker()
+        self.attempts += 1
+        if not self.attempts & 0x3FFF and self.on_progress is not None:
+            self.on_progress()
+        ep.attempts += 1
         delay = verdict.next_delay
         if self.sink is not None:
             self.sink.attempt(AttemptRecord(
@@ -399,9 +397,11 @@ class Engine:
             if ep.disabled_at is not None:
                 d.state = fire(d.state, DISABLE)
                 self._finish(d, now, "endpoint_disabled")
-                return
-            d.prev = delay
-            self.at(delay, self._retry, d)  # type: ignore[arg-type]
+            else:
+                d.prev = delay
+                self.at(delay, self._retry, d)  # type: ignore[arg-type]
+        if self.workers is not None:  # only once this delivery is settled
+            self._release_worker()
 
     def _why_failed(self, d: _Delivery, ep: _Endpoint) -> str:
         return "exhausted" if d.attempt >= ep.policy.max_attempts else "retry_window"
@@ -484,12 +484,8 @@ class Engine:
         return given if given is not None else f"msg_{msg}"
 
     def pending_records(self) -> list[DeliveryRecord]:
-        """Delivery records of the deliveries still pending when the run was cut off."""
+        """Delivery records of the deliveries still pending when the run was cut off
+        (an attempt still in flight is not counted: it has no answer yet)."""
         return [DeliveryRecord(self._message_id(d.msg), d.ep.id, self.types[d.kind], d.created,
-                               "pending", d.attempt, None, "cut_off")
+                               "pending", d.attempt - (d.state == S_SENDING), None, "cut_off")
                 for d in sorted(self.live.values(), key=lambda d: (d.created, d.msg, d.ep.index))]
-
-    def check(self) -> None:
-        """Raise :class:`ScenarioError` if the run cannot start (nothing to deliver to)."""
-        if not self.endpoints:  # pragma: no cover - Scenario already refuses this
-            raise ScenarioError("a scenario needs at least one endpoint")

@@ -268,6 +268,8 @@ class Scenario:
             >>> Scenario.flaky(0.2).endpoints[0].receiver.status[0].rate
             0.2
         """
+        if not isinstance(failure_rate, int | float) or not 0 <= failure_rate <= 1:
+            raise ScenarioError(f"failure_rate must be in [0, 1], got {failure_rate!r}")
         endpoint = EndpointSpec("endpoint", receiver=ReceiverModel.flaky(failure_rate))
         return cls(name=f"flaky-{failure_rate:g}", messages=messages,
                    arrivals=Arrivals("poisson", rate), endpoints=(endpoint,), policy=policy,

@@ -6,6 +6,9 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hooklab.model.errors import ScenarioError
 from hooklab.model.faults import (
     Answer,
@@ -17,8 +20,6 @@ from hooklab.model.faults import (
     StatusFault,
 )
 from hooklab.model.faultspec import faults_from_mapping, parse_faults
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def ask(model: ReceiverModel, *, now: float = 0.0, attempt: int = 1, in_flight: int = 0,

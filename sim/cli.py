@@ -1,0 +1,247 @@
+"""``hooklab simulate``: run a scenario and print its summary.
+
+With no arguments it runs the shipped ``default`` scenario (3,000 messages to a healthy, a
+flaky and a down-for-an-hour endpoint, with the diagram's policy) and prints a table. A
+scenario file or name (``--scenario outage-storm``) describes everything; flags override
+it. ``--failure-rate P`` without a scenario runs exactly one endpoint with independent
+failures at rate P and nothing else, so its numbers can be checked against closed forms.
+
+Examples::
+
+    hooklab simulate
+    hooklab simulate --failure-rate 0.3 --policy svix --messages 100000 --json out.json
+    hooklab simulate --scenario outage-storm --policy svix --records run.parquet
+    hooklab simulate --list
+
+Usage errors (a bad flag value, a missing or corrupt scenario) exit 2 with one line
+naming the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``simulate`` to the ``hooklab`` parser."""
+    p = subparsers.add_parser(
+        "simulate", help="simulate webhook delivery to flaky receivers (SimPy)",
+        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--scenario", metavar="FILE|NAME",
+                   help="a scenario TOML file or a shipped name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
+    p.add_argument("--messages", type=int, metavar="N", help="messages to create")
+    p.add_argument("--duration", type=float, metavar="SECONDS",
+                   help="create messages for this long (with --rate)")
+    p.add_argument("--rate", type=float, metavar="PER_S", help="arrival rate, messages/s")
+    p.add_argument("--failure-rate", type=float, metavar="P",
+                   help="independent failures with probability P, for every endpoint")
+    p.add_argument("--receiver", metavar="FAULTS",
+                   help="receiver faults for every endpoint, e.g. 'status=503:0.3 "
+                        "latency=0.2:0.1 down=3600:7200'")
+    p.add_argument("--policy", metavar="NAME", help="retry policy preset for every endpoint")
+    p.add_argument("--max-attempts", type=int, metavar="K", help="cap attempts per delivery")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="request timeout for every endpoint")
+    p.add_argument("--workers", type=int, metavar="N", help="sender concurrency (default: "
+                   "unlimited)")
+    p.add_argument("--until", type=float, metavar="SECONDS",
+                   help="cut the run off at this simulated time")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the "
+                   "scenario's, 0)")
+    p.add_argument("--json", metavar="PATH", help="write the summary as JSON ('-': stdout)")
+    p.add_argument("--records", metavar="PATH",
+                   help="stream records to PATH (.csv, .jsonl, .parquet)")
+    p.add_argument("--plot", metavar="FILE.png", help="save the run's retry timeline")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: on a terminal, for runs over 2 s)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``simulate`` handler."""
+    from hooklab.model.errors import ScenarioError
+
+    from .scenario import named_scenarios
+
+    if args.list:
+        from .scenario import Scenario
+
+        for name in named_scenarios():
+            print(f"{name:16} {Scenario.load(name).description}")
+        return 0
+    scenario = build_scenario(args)
+    if args.plot:
+        _check_plot_target(args.plot)
+    if args.records:
+        from .export import records_paths
+
+        records_paths(args.records)  # a bad suffix fails before the run
+    from .runner import simulate
+
+    result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
+                      records_path=args.records, progress=args.progress)
+    summary = result.summary.to_dict()
+    if args.json == "-":
+        print(json.dumps(summary, indent=2))
+    else:
+        print_summary(result)
+        if args.json:
+            try:
+                Path(args.json).write_text(json.dumps(summary, indent=2) + "\n",
+                                           encoding="utf-8")
+            except OSError as exc:
+                raise ScenarioError(f"cannot write --json {args.json!r}: {exc.strerror}") from None
+    if args.plot:
+        _plot(result, args.plot)
+    return 0
+
+
+def build_scenario(args: argparse.Namespace) -> Any:
+    """The scenario the flags describe: the file (or default) with the flags applied."""
+    from hooklab.model.errors import ConfigError, ScenarioError
+    from hooklab.model.faults import ReceiverModel
+
+    from .scenario import Scenario
+
+    if args.scenario:
+        scenario = Scenario.load(args.scenario)
+    elif args.failure_rate is not None:
+        scenario = Scenario.flaky(args.failure_rate)
+    else:
+        scenario = Scenario.load("default")
+    changes: dict[str, Any] = {}
+    if args.messages is not None:
+        changes["messages"] = args.messages
+        changes["duration"] = args.duration
+    elif args.duration is not None:
+        changes["duration"] = args.duration
+        changes["messages"] = None
+    for flag, key in (("failure_rate", "failure_rate"), ("policy", "policy"),
+                      ("max_attempts", "max_attempts"), ("workers", "workers"),
+                      ("until", "until")):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[key] = value
+    try:
+        if args.rate is not None:
+            import dataclasses
+
+            changes["arrivals"] = dataclasses.replace(scenario.arrivals, rate=args.rate)
+        if args.receiver is not None or args.timeout is not None:
+            changes["endpoints"] = _endpoints(scenario, args, ReceiverModel)
+        return scenario.replace(**changes)
+    except ScenarioError:
+        raise
+    except ConfigError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any, ...]:
+    import dataclasses
+
+    receiver = model.parse(args.receiver) if args.receiver is not None else None
+    out = []
+    for e in scenario.endpoints:
+        kw: dict[str, Any] = {}
+        if receiver is not None:
+            kw["receiver"] = receiver
+        if args.timeout is not None:
+            kw["timeout"] = args.timeout
+        out.append(dataclasses.replace(e, **kw))
+    return tuple(out)
+
+
+def _check_plot_target(path: str) -> None:
+    from hooklab.model.errors import ConfigError
+
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ConfigError(f"--plot {path!r}: use a .png, .svg or .pdf file name")
+    if not target.parent.is_dir():
+        raise ConfigError(f"--plot {path!r}: folder {str(target.parent)!r} does not exist")
+    try:
+        import hooklab.sim.plots  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"--plot needs the plotting module hooklab.sim.plots ({exc})") from None
+
+
+def _plot(result: Any, path: str) -> None:
+    from .plots import plot_timeline, save_figure
+
+    fig = plot_timeline(result.attempts, deliveries=result.deliveries, outages=result.outages,
+                        title=f"{result.scenario.name}: retry timeline (seed {result.seed})")
+    save_figure(fig, path)
+    print(f"timeline saved to {path}")
+
+
+def print_summary(result: Any, file: Any = None) -> None:
+    """Print the summary of ``result`` as readable tables (rich)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.summary.to_dict()
+    out = file or sys.stdout
+    console = Console(file=out, width=None if out.isatty() else 110)
+    ttd = s["time_to_delivery_s"]
+    table = Table(title=f"hooklab simulate: {s['scenario']} (seed {s['seed']})",
+                  show_header=False, title_justify="left")
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    rows = [
+        ("messages", f"{s['messages']:,}"),
+        ("deliveries", f"{s['deliveries']:,}"),
+        ("delivered", _share(s["delivered"], s["deliveries"])),
+        ("failed (dead-lettered)", _share(s["failed"], s["deliveries"])),
+        ("pending (cut off)", _share(s["pending"], s["deliveries"])),
+        ("attempts", f"{s['attempts']:,}"),
+        ("amplification (attempts/message)", f"{s['amplification']:.3f}"),
+        ("time to delivery p50 / p95 / p99",
+         " / ".join(_seconds(ttd[k]) for k in ("p50", "p95", "p99"))),
+        ("time to delivery max", _seconds(ttd["max"])),
+        ("peak attempts per second", f"{s['peak_attempts_per_s']:,}"),
+        ("peak backlog", f"{s['peak_backlog']:,}"),
+        ("time to drain after an outage", _seconds(s["time_to_drain_s"])),
+        ("duplicates seen by receivers", f"{s['duplicates']:,}"),
+        ("simulated time", _seconds(s["sim_time_s"])),
+    ]
+    if s["failed_by_reason"]:
+        rows.insert(4, ("  failed by reason", ", ".join(
+            f"{k} {v:,}" for k, v in s["failed_by_reason"].items())))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    per = Table(title="per endpoint", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("endpoint", "deliveries", "delivered", "failed", "pending", "attempts",
+                "peak/s", "duplicates", "out of order"):
+        per.add_column(col, justify="left" if col == "endpoint" else "right", no_wrap=True)
+    for name, e in s["endpoints"].items():
+        per.add_row(name, f"{e['deliveries']:,}", f"{e['delivered']:,}", f"{e['failed']:,}",
+                    f"{e['pending']:,}", f"{e['attempts']:,}", f"{e['peak_attempts_per_s']:,}",
+                    f"{e['duplicates']:,}", f"{e['out_of_order']:,}")
+    console.print(per)
+    for name, e in s["endpoints"].items():
+        if e["disabled_at"] is not None:
+            console.print(f"endpoint {name} disabled at {_seconds(e['disabled_at'])}: "
+                          f"{e['disabled_reason']}")
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n:,} ({100.0 * n / total:.2f} %)" if total else f"{n:,}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.2f} s"
+    hours, rest = divmod(round(value), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

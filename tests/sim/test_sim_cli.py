@@ -1,0 +1,126 @@
+"""``hooklab simulate``: the default run, flags over files, JSON keys, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hooklab.model.cli import main
+from hooklab.sim.bench import main as bench_main
+
+KEYS = {"messages", "deliveries", "delivered", "failed", "pending", "attempts",
+        "amplification", "time_to_delivery_s", "peak_attempts_per_s", "peak_backlog",
+        "time_to_drain_s", "duplicates", "out_of_order"}
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    assert main(["simulate", *argv, "--json", "-"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_no_arguments_prints_a_readable_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate"]) == 0
+    out = capsys.readouterr().out
+    for word in ("default", "delivered", "failed", "amplification", "healthy", "flaky",
+                 "down", "time to delivery"):
+        assert word in out
+
+
+def test_json_summary_keeps_stable_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = run_json(capsys, "--messages", "200")
+    assert set(summary) >= KEYS
+    assert set(summary["time_to_delivery_s"]) == {"p50", "p95", "p99", "max"}
+    assert summary["messages"] == 200
+    assert summary["delivered"] + summary["failed"] + summary["pending"] == \
+        summary["deliveries"]
+
+
+def test_failure_rate_alone_is_one_plain_flaky_endpoint(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    summary = run_json(capsys, "--failure-rate", "0.5", "--max-attempts", "2",
+                       "--messages", "4000", "--seed", "3")
+    assert list(summary["endpoints"]) == ["endpoint"]
+    assert summary["deliveries"] == summary["messages"] == 4000
+    assert abs(summary["failed"] / 4000 - 0.25) < 0.035
+    assert summary["time_to_drain_s"] is None and summary["duplicates"] == 0
+
+
+def test_flags_override_the_scenario_file(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("messages = 50\npolicy = 'diagram'\n[[endpoints]]\nid = 'a'\n"
+                    "receiver = { status = '500:1' }\n", encoding="utf-8")
+    summary = run_json(capsys, "--scenario", str(path))
+    assert summary["messages"] == 50 and summary["attempts"] == 300
+    summary = run_json(capsys, "--scenario", str(path), "--messages", "10",
+                       "--policy", "svix", "--failure-rate", "0")
+    assert summary["messages"] == 10 and summary["attempts"] == 10
+    summary = run_json(capsys, "--scenario", str(path), "--max-attempts", "2",
+                       "--receiver", "status=503:1")
+    assert summary["attempts"] == 100
+
+
+def test_json_and_records_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, records = tmp_path / "s.json", tmp_path / "r.csv"
+    assert main(["simulate", "--messages", "100", "--json", str(out),
+                 "--records", str(records)]) == 0
+    summary = json.loads(out.read_text())
+    lines = records.read_text().splitlines()
+    assert len(lines) == summary["attempts"] + 1
+    assert (tmp_path / "r.deliveries.csv").is_file() and (tmp_path / "r.meta.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "no-such"], "named scenario 'no-such'"),
+        (["--policy", "nope"], "unknown retry policy 'nope'"),
+        (["--failure-rate", "1.5"], "failure_rate"),
+        (["--messages", "-3"], "messages must be"),
+        (["--receiver", "boom=1"], "unknown fault 'boom'"),
+        (["--records", "out.xlsx"], "must end in one of"),
+        (["--plot", "out.txt"], ".png"),
+        (["--workers", "0"], "workers"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_clear_message(
+        capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(["simulate", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hooklab simulate: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_corrupt_scenario_file_exits_2(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b"messages = \xff\xfe")
+    assert main(["simulate", "--scenario", str(path)]) == 2
+    assert "bad.toml" in capsys.readouterr().err
+
+
+def test_unparseable_flag_value_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["simulate", "--messages", "many"])
+    assert stop.value.code == 2
+    assert "--messages" in capsys.readouterr().err
+
+
+def test_list_names_the_shipped_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--list"]) == 0
+    assert "outage-storm" in capsys.readouterr().out
+
+
+def test_plot_saves_the_timeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("hooklab.sim.plots")
+    target = tmp_path / "t.png"
+    assert main(["simulate", "--messages", "30", "--plot", str(target)]) == 0
+    assert target.stat().st_size > 1000
+
+
+def test_bench_smoke_runs_and_prints_both_times(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_main(["--messages", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert "hooklab.sim:" in out and "bare SimPy:" in out and "ratio:" in out
