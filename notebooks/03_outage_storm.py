@@ -88,7 +88,8 @@ plot_load(sv.attempts, deliveries=sv.deliveries, outages=sv.outages, until=3 * 3
 # and after the outage most of each wave meets a full receiver (503) and waits again.
 
 # %%
-in_burst = sorted((d for d in sw.deliveries if d.created_at == 0.0), key=lambda d: d.finished_at or 0)
+in_burst = [d for d in sw.deliveries if d.created_at == 0.0]
+in_burst.sort(key=lambda d: d.finished_at or 0.0)
 burst = {d.message_id for d in in_burst[:: len(in_burst) // 11][:12]}  # early to late
 plot_timeline([a for a in sw.attempts if a.message_id in burst],
               deliveries=[d for d in sw.deliveries if d.message_id in burst],
