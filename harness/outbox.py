@@ -1,0 +1,457 @@
+"""The durable outbox: messages queued in SQLite, claimed with leases, never lost.
+
+One SQLite file (WAL mode) holds everything a sender must not forget: the endpoint
+registry (:class:`~hooklab.model.registry.SqliteRegistry`), the status store with every
+delivery's Delivery-machine state, attempts and state changes
+(:class:`~hooklab.model.status_sqlite.SqliteStatusStore`, driven only through
+:class:`~hooklab.model.tracking.DeliveryTracker`, so a status moves only along the
+machine's edges), and the outbox's own tables:
+
+- ``outbox_messages``: each message's id (its idempotency key), event type and raw body;
+- ``outbox_deliveries``: per message and endpoint, the delivery *generation*, when it is
+  next due, and the lease (``lease_owner``; while leased, ``due_at`` is the lease's end,
+  so an expired lease is simply due again). ``due_at`` is NULL once delivered or failed;
+- ``outbox_generations``: earlier generations of a delivery that a manual resend or a
+  recovery restarted (failed is terminal in the Delivery machine, so a resend is a new
+  machine for the same message id; the old one is archived here with its attempts);
+- ``outbox_events``: operational events (attempt failing, message exhausted, endpoint
+  disabled, enabled or recovered, lease expired...);
+- ``outbox_endpoint_health``: what auto-disable counts per endpoint.
+
+All stores share one connection, so each step is one ``BEGIN IMMEDIATE`` transaction:
+a message and its fan-out are durable when :meth:`Outbox.send` returns; :meth:`Outbox.cycle`
+records a batch of attempt results and claims the next batch of due deliveries atomically.
+A worker killed at any moment leaves leases that expire; the next claim finds such a
+delivery still ``sending``, records that attempt as lost (a timeout: the answer never
+reached the database) and retries it by the policy: at least once, same message id.
+
+Example::
+
+    >>> from hooklab.model.endpoints import Endpoint
+    >>> outbox = Outbox(":memory:")
+    >>> _ = outbox.registry.register(Endpoint("ep_1", "https://example.com/hooks",
+    ...                              ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)))
+    >>> outbox.send(Message("msg_1", "invoice.paid", b"{}"), now=0.0).endpoints
+    ('ep_1',)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from hooklab.model import sqlite
+from hooklab.model.endpoints import Endpoint
+from hooklab.model.errors import ConfigError, HooklabError, UnknownEndpoint
+from hooklab.model.outcomes import Outcome, OutcomeKind
+from hooklab.model.registry import _SCHEMA as registry_schema
+from hooklab.model.registry import SqliteRegistry
+from hooklab.model.retry import RetryPolicy
+from hooklab.model.status_sqlite import SqliteStatusStore
+from hooklab.model.tracking import DeliveryTracker
+
+from .outbox_health import AutoDisable, Health
+from .sender import Message
+
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD",
+    "AutoDisable",
+    "Claim",
+    "Message",
+    "Outbox",
+    "Result",
+    "SendResult",
+    "UnknownMessage",
+]
+
+#: The largest message body :meth:`Outbox.send` accepts, in bytes.
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+_ID = re.compile(r"[\x21-\x7e]{1,255}")
+_TYPE = re.compile(r"[^.*\s]+(?:\.[^.*\s]+)*")
+LOST = ("lease expired before the attempt's answer was recorded "
+        "(the worker stopped or was killed)")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_messages (
+    id TEXT PRIMARY KEY, event_type TEXT NOT NULL, body BLOB NOT NULL, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox_deliveries (
+    message_id TEXT NOT NULL REFERENCES outbox_messages (id),
+    endpoint_id TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 1,
+    due_at REAL,
+    lease_owner TEXT,
+    PRIMARY KEY (message_id, endpoint_id)
+);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_due ON outbox_deliveries (due_at)
+    WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS outbox_generations (
+    message_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, generation INTEGER NOT NULL,
+    state TEXT NOT NULL, reason TEXT, created_at REAL, finished_at REAL,
+    closed_at REAL NOT NULL, cause TEXT NOT NULL, attempts TEXT NOT NULL,
+    history TEXT NOT NULL,
+    PRIMARY KEY (message_id, endpoint_id, generation)
+);
+CREATE TABLE IF NOT EXISTS outbox_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, kind TEXT NOT NULL,
+    endpoint_id TEXT, message_id TEXT, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_events_endpoint ON outbox_events (endpoint_id, seq);
+"""
+
+
+class UnknownMessage(ConfigError, KeyError):
+    """A message id that the outbox does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class SendResult(NamedTuple):
+    """What :meth:`Outbox.send` did: ``created`` is False when the id was already queued
+    (the id is an idempotency key); ``endpoints`` lists the deliveries it has."""
+
+    message_id: str
+    created: bool
+    endpoints: tuple[str, ...]
+
+
+class Claim(NamedTuple):
+    """One leased delivery, moved to ``sending``: what a worker posts."""
+
+    message: Message
+    endpoint: Endpoint
+    generation: int
+    attempt: int
+    tracker: DeliveryTracker
+
+
+class Result(NamedTuple):
+    """What came back for a claim: the outcome, the start of the body, when."""
+
+    claim: Claim
+    outcome: Outcome
+    body: bytes
+    start: float
+    end: float
+
+
+PolicyFor = Callable[[Endpoint], RetryPolicy]
+
+
+class Outbox:
+    """The outbox over one SQLite file; see the module docstring.
+
+    ``timeout`` is how long a write waits for another process's lock before failing with
+    :class:`~hooklab.model.errors.StoreError` ("database is locked").
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *,
+                 timeout: float = sqlite.BUSY_TIMEOUT) -> None:
+        self.path = os.fspath(path)
+        self.store = SqliteStatusStore(self.path, timeout=timeout)
+        self.registry = SqliteRegistry(self.path, timeout=timeout)
+        # One connection for every store, so each step is one transaction (see the report:
+        # a public "share this connection" hook in the stores would replace these lines).
+        own = self.registry._conn
+        self.registry._conn, self.registry._lock = self.store._conn, self.store._lock
+        own.close()
+        self._conn = self.store._conn
+        with sqlite.errors(self.path):
+            self._conn.executescript(registry_schema + _SCHEMA)
+            self.health = Health(self._conn, self._event)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One ``BEGIN IMMEDIATE`` transaction over every table (nests)."""
+        with self.store.batch():
+            yield self._conn
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT one")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO one")
+            self._conn.execute("RELEASE one")
+            raise
+        self._conn.execute("RELEASE one")
+
+    def _event(self, at: float, kind: str, endpoint_id: str | None,
+               message_id: str | None = None, detail: str | None = None) -> None:
+        self._conn.execute(
+            "INSERT INTO outbox_events (at, kind, endpoint_id, message_id, detail) "
+            "VALUES (?, ?, ?, ?, ?)", (at, kind, endpoint_id, message_id, detail))
+
+    def _schedule(self, message_id: str, endpoint_id: str, due_at: float | None,
+                  owner: str | None = None) -> None:
+        self._conn.execute(
+            "UPDATE outbox_deliveries SET due_at = ?, lease_owner = ? "
+            "WHERE message_id = ? AND endpoint_id = ?", (due_at, owner, message_id, endpoint_id))
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send(self, message: Message, *, now: float,
+             max_payload: int = DEFAULT_MAX_PAYLOAD) -> SendResult:
+        """Queue ``message`` for every endpoint whose filter matches its type; durable
+        when this returns. A matching *disabled* endpoint gets its delivery recorded as
+        failed (``disabled: <reason>``), so it is kept and :meth:`recover` can replay it.
+        The same id again enqueues nothing (a different payload under it is an error)."""
+        return self.send_many([message], now=now, max_payload=max_payload)[0]
+
+    def send_many(self, messages: Iterable[Message], *, now: float,
+                  max_payload: int = DEFAULT_MAX_PAYLOAD) -> list[SendResult]:
+        """:meth:`send` for many messages in one transaction."""
+        checked = [_check_message(m, max_payload) for m in messages]
+        results = []
+        with self.transaction():
+            endpoints = self.registry.list()
+            for message in checked:
+                results.append(self._send_one(message, endpoints, now))
+        return results
+
+    def _send_one(self, message: Message, endpoints: list[Endpoint], now: float) -> SendResult:
+        old = self._conn.execute("SELECT event_type, body FROM outbox_messages WHERE id = ?",
+                                 (message.id,)).fetchone()
+        if old is not None:
+            if (old[0], bytes(old[1])) != (message.event_type, message.body):
+                raise ConfigError(f"message id {message.id!r} was already sent with a "
+                                  "different payload; a message id is an idempotency key")
+            rows = self._conn.execute("SELECT endpoint_id FROM outbox_deliveries WHERE "
+                                      "message_id = ? ORDER BY rowid", (message.id,))
+            return SendResult(message.id, False, tuple(r[0] for r in rows))
+        self._conn.execute("INSERT INTO outbox_messages VALUES (?, ?, ?, ?)",
+                           (message.id, message.event_type, message.body, now))
+        targets = []
+        for endpoint in endpoints:
+            if endpoint.accepts(message.event_type):
+                self._start(message.id, endpoint, message.event_type, 1, now)
+                targets.append(endpoint.id)
+        return SendResult(message.id, True, tuple(targets))
+
+    def _start(self, message_id: str, endpoint: Endpoint, event_type: str, generation: int,
+               now: float) -> None:
+        tracker = DeliveryTracker(self.store)
+        tracker.start(message_id, endpoint.id, event_type, now=now)
+        due = now
+        if not endpoint.enabled:
+            tracker.disable(endpoint.disabled_reason or "endpoint disabled", now)
+            due = None
+        self._conn.execute(
+            "INSERT INTO outbox_deliveries (message_id, endpoint_id, generation, due_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET generation = excluded.generation, "
+            "due_at = excluded.due_at, lease_owner = NULL",
+            (message_id, endpoint.id, generation, due))
+
+    # -- the worker's step ----------------------------------------------------------------
+
+    def cycle(self, owner: str, results: Iterable[Result], *, claim: int, now: float,
+              lease: Callable[[Endpoint], float], policy_for: PolicyFor, rng: Any,
+              auto: AutoDisable | None = None) -> list[Claim]:
+        """Record ``results`` of ``owner``'s attempts, then claim up to ``claim`` due
+        deliveries for it: one transaction. Returns the new claims, each in ``sending``."""
+        auto = auto or AutoDisable()
+        with sqlite.errors(self.path), self.transaction():
+            endpoints: dict[str, Endpoint | None] = {}
+            for result in results:
+                with self._guarded(result.claim.message.id, result.claim.endpoint.id, now):
+                    self._complete(owner, result, now, policy_for, rng, auto, endpoints)
+            return self._claim(owner, claim, now, lease, policy_for, rng, auto, endpoints)
+
+    @contextmanager
+    def _guarded(self, message_id: str, endpoint_id: str, now: float) -> Iterator[None]:
+        # One bad delivery must not block the queue: undo its writes, note it, go on.
+        try:
+            with self._savepoint():
+                yield
+        except HooklabError as exc:
+            self._event(now, "delivery_error", endpoint_id, message_id, str(exc))
+            self._schedule(message_id, endpoint_id, now + 60.0)
+
+    def _endpoint(self, endpoint_id: str, cache: dict[str, Endpoint | None]) -> Endpoint | None:
+        if endpoint_id not in cache:
+            try:
+                cache[endpoint_id] = self.registry.get(endpoint_id)
+            except UnknownEndpoint:
+                cache[endpoint_id] = None
+        return cache[endpoint_id]
+
+    def _complete(self, owner: str, result: Result, now: float, policy_for: PolicyFor,
+                  rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None]) -> None:
+        claim = result.claim
+        key = (claim.message.id, claim.endpoint.id)
+        row = self._conn.execute(
+            "SELECT lease_owner, generation FROM outbox_deliveries WHERE message_id = ? "
+            "AND endpoint_id = ?", key).fetchone()
+        if row is None or tuple(row) != (owner, claim.generation):
+            self._event(now, "lease_lost", key[1], key[0],
+                        f"attempt {claim.attempt}: answer dropped, the lease had expired")
+            return
+        tracker = claim.tracker
+        delay = tracker.finish(result.outcome, now=result.end,
+                               policy=policy_for(claim.endpoint), rng=rng, body=result.body)
+        due = None if delay is None else result.end + delay
+        self._settle(tracker, result.outcome, due, now, auto, cache)
+
+    def _settle(self, tracker: DeliveryTracker, outcome: Outcome, due: float | None,
+                now: float, auto: AutoDisable, cache: dict[str, Endpoint | None]) -> None:
+        """After an attempt: schedule the retry or finish, count for auto-disable, log."""
+        message_id, endpoint_id = tracker.message_id, tracker.endpoint_id
+        if outcome.kind is OutcomeKind.SUCCESS:
+            self.health.success(endpoint_id, now)
+        else:
+            nxt = "" if due is None else f"; next attempt in {max(0.0, due - now):.3g} s"
+            self.health.failure(endpoint_id, message_id, now,
+                                f"attempt {tracker.attempts}: {outcome.label}{nxt}")
+        if tracker.done:
+            self._schedule(message_id, endpoint_id, None)
+            if tracker.state == "failed":
+                reason = self.health.exhausted(endpoint_id, message_id, now, auto,
+                                               gone=tracker.reason == "gone")
+                if reason is not None:
+                    self.disable_endpoint(endpoint_id, reason, now=now, cache=cache)
+            return
+        endpoint = self._endpoint(endpoint_id, cache)
+        if endpoint is None or not endpoint.enabled:
+            why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
+            tracker.disable(why or "endpoint disabled", now)
+            self._schedule(message_id, endpoint_id, None)
+            return
+        self._schedule(message_id, endpoint_id, now if due is None else due)
+
+    def _claim(self, owner: str, limit: int, now: float, lease: Callable[[Endpoint], float],
+               policy_for: PolicyFor, rng: Any, auto: AutoDisable,
+               cache: dict[str, Endpoint | None]) -> list[Claim]:
+        if limit <= 0:
+            return []
+        rows = self._conn.execute(
+            "SELECT d.message_id, d.endpoint_id, d.generation, m.event_type, m.body "
+            "FROM outbox_deliveries d JOIN outbox_messages m ON m.id = d.message_id "
+            "WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?", (now, limit)).fetchall()
+        claims = []
+        for message_id, endpoint_id, generation, event_type, body in rows:
+            with self._guarded(message_id, endpoint_id, now):
+                message = Message(message_id, event_type, bytes(body))
+                claimed = self._claim_one(owner, message, endpoint_id, generation, now, lease,
+                                          policy_for, rng, auto, cache)
+                if claimed is not None:
+                    claims.append(claimed)
+        return claims
+
+    def _claim_one(self, owner: str, message: Message, endpoint_id: str, generation: int,
+                   now: float, lease: Callable[[Endpoint], float], policy_for: PolicyFor,
+                   rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None]
+                   ) -> Claim | None:
+        tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
+        endpoint = self._endpoint(endpoint_id, cache)
+        if tracker.state == "sending":  # its worker stopped: the attempt is lost
+            self._event(now, "lease_expired", endpoint_id, message.id,
+                        f"attempt {tracker.attempts} lost; recorded as a timeout")
+            policy = policy_for(endpoint) if endpoint is not None else RetryPolicy("lost", 1)
+            lost = Outcome.transport("timeout")
+            delay = tracker.finish(lost, now=now, policy=policy, rng=rng, body=LOST)
+            self._settle(tracker, lost, None if delay is None else now + delay, now, auto,
+                         cache)
+            return None
+        if tracker.done:
+            self._schedule(message.id, endpoint_id, None)
+            return None
+        if endpoint is None or not endpoint.enabled:
+            why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
+            tracker.disable(why or "endpoint disabled", now)
+            self._schedule(message.id, endpoint_id, None)
+            return None
+        if tracker.state == "waiting":
+            tracker.retry_due(now)
+        number = tracker.attempt(now)
+        self._schedule(message.id, endpoint_id, now + lease(endpoint), owner)
+        return Claim(message, endpoint, generation, number, tracker)
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def disable_endpoint(self, endpoint_id: str, reason: str, *, now: float,
+                         cache: dict[str, Endpoint | None] | None = None) -> int:
+        """Disable the endpoint and fail its queued deliveries with ``disabled: reason``
+        (kept, recoverable); leased ones fail when their worker reports. Returns how many
+        deliveries were failed now."""
+        with self.transaction():
+            endpoint = self.registry.disable(endpoint_id, reason)
+            if cache is not None:
+                cache[endpoint_id] = endpoint
+            self._event(now, "endpoint_disabled", endpoint_id, None, reason)
+            rows = self._conn.execute(
+                "SELECT message_id FROM outbox_deliveries WHERE endpoint_id = ? AND "
+                "due_at IS NOT NULL AND (lease_owner IS NULL OR due_at <= ?)",
+                (endpoint_id, now)).fetchall()
+            failed = 0
+            for (message_id,) in rows:
+                tracker = DeliveryTracker.resume(self.store, message_id, endpoint_id)
+                if tracker.state == "sending":
+                    continue  # a lost attempt: the next claim records it, then disables
+                if not tracker.done:
+                    tracker.disable(reason, now)
+                    failed += 1
+                self._schedule(message_id, endpoint_id, None)
+            return failed
+
+    def enable_endpoint(self, endpoint_id: str, *, now: float) -> Endpoint:
+        """Enable the endpoint again (auto-disable counts start afresh)."""
+        with self.transaction():
+            endpoint = self.registry.enable(endpoint_id)
+            self.health.reset(endpoint_id)
+            self._event(now, "endpoint_enabled", endpoint_id)
+            return endpoint
+
+    def remove_endpoint(self, endpoint_id: str, *, now: float) -> None:
+        """Remove the endpoint; its queued deliveries fail (``disabled: endpoint removed``)
+        and its history stays."""
+        with self.transaction():
+            self.disable_endpoint(endpoint_id, "endpoint removed", now=now)
+            self.registry.remove(endpoint_id)
+
+    # -- manual redelivery (see :mod:`hooklab.harness.outbox_resend`) --------------------
+
+    def resend(self, message_id: str, endpoint_id: str | None = None, *,
+               now: float) -> list[tuple[str, int]]:
+        """Deliver a message again as a new delivery generation; see
+        :func:`~hooklab.harness.outbox_resend.resend`."""
+        from .outbox_resend import resend
+
+        return resend(self, message_id, endpoint_id, now=now)
+
+    def recover(self, endpoint_id: str, *, since: float, now: float) -> list[tuple[str, int]]:
+        """Queue again the endpoint's failed deliveries since ``since``; see
+        :func:`~hooklab.harness.outbox_resend.recover`."""
+        from .outbox_resend import recover
+
+        return recover(self, endpoint_id, since=since, now=now)
+
+
+def _check_message(message: Message, max_payload: int) -> Message:
+    if not isinstance(message.id, str) or not _ID.fullmatch(message.id):
+        raise ConfigError(f"message id {message.id!r} must be 1 to 255 visible ASCII "
+                          "characters (it is sent in the webhook-id header)")
+    if not isinstance(message.event_type, str) or not _TYPE.fullmatch(message.event_type):
+        raise ConfigError(f"event type {message.event_type!r} must be dot-delimited names, "
+                          "e.g. invoice.paid")
+    if len(message.body) > max_payload:
+        raise ConfigError(f"message {message.id!r} is {len(message.body)} bytes; the "
+                          f"largest payload allowed is {max_payload} bytes")
+    return message
+

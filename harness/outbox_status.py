@@ -1,0 +1,209 @@
+"""What ``hooklab status`` shows: the outbox's deliveries, attempts and events, read back.
+
+The read side of the durable outbox (:mod:`hooklab.harness.outbox`). :func:`deliveries`
+lists deliveries newest first with their status, generation, lease and last outcome;
+:func:`message_report` gathers one message with every delivery's attempts, its earlier
+generations (manual resends, recoveries) and its operational events; :func:`events`
+reads the operational events. Each returns plain dicts, ready for ``--json``;
+:func:`render_overview` and :func:`render_message` draw them as rich tables.
+
+Example::
+
+    >>> from hooklab.harness.outbox import Outbox
+    >>> deliveries(Outbox(":memory:"))
+    []
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from hooklab.model.records import Status
+from hooklab.model.status import parse_status
+
+from .outbox import Outbox, UnknownMessage
+
+__all__ = ["deliveries", "events", "message_report", "overview", "render_message",
+           "render_overview", "when"]
+
+_LIST = """
+SELECT d.message_id, d.endpoint_id, d.event_type, coalesce(o.generation, 1), d.status,
+       d.state, d.attempts, d.created_at, d.updated_at, d.next_attempt_at, d.finished_at,
+       d.reason, o.lease_owner,
+       (SELECT coalesce(a.error, CAST(a.status_code AS TEXT)) FROM attempts a
+        WHERE a.message_id = d.message_id AND a.endpoint_id = d.endpoint_id
+        ORDER BY a.attempt DESC LIMIT 1)
+FROM deliveries d LEFT JOIN outbox_deliveries o
+     ON o.message_id = d.message_id AND o.endpoint_id = d.endpoint_id
+"""
+_FIELDS = ("message_id", "endpoint_id", "event_type", "generation", "status", "state",
+           "attempts", "created_at", "updated_at", "next_attempt_at", "finished_at", "reason",
+           "leased_by", "last_outcome")
+
+
+def when(t: float | None) -> str:
+    """A Unix time as ``YYYY-MM-DD HH:MM:SS`` UTC (``-`` for none).
+
+        >>> when(0)
+        '1970-01-01 00:00:00'
+    """
+    if t is None:
+        return "-"
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def deliveries(outbox: Outbox, *, message_id: str | None = None,
+               endpoint_id: str | None = None, status: str | None = None,
+               limit: int | None = 50) -> list[dict[str, Any]]:
+    """Deliveries matching every filter given, newest first."""
+    where, params = [], []
+    for sql, value in (("d.message_id = ?", message_id), ("d.endpoint_id = ?", endpoint_id)):
+        if value is not None:
+            where.append(sql)
+            params.append(value)
+    if status is not None:
+        where.append("d.status = ?")
+        params.append(parse_status(status).value)
+    sql = _LIST + (f" WHERE {' AND '.join(where)}" if where else "")
+    sql += " ORDER BY d.created_at DESC, d.rowid DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = outbox._conn.execute(sql, params).fetchall()
+    return [dict(zip(_FIELDS, row, strict=True)) for row in rows]
+
+
+def events(outbox: Outbox, *, endpoint_id: str | None = None, message_id: str | None = None,
+           limit: int | None = 20) -> list[dict[str, Any]]:
+    """Operational events, newest first."""
+    where, params = [], []
+    for sql, value in (("endpoint_id = ?", endpoint_id), ("message_id = ?", message_id)):
+        if value is not None:
+            where.append(sql)
+            params.append(value)
+    sql = "SELECT seq, at, kind, endpoint_id, message_id, detail FROM outbox_events"
+    sql += (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    keys = ("seq", "at", "kind", "endpoint_id", "message_id", "detail")
+    return [dict(zip(keys, row, strict=True))
+            for row in outbox._conn.execute(sql, params).fetchall()]
+
+
+def overview(outbox: Outbox, *, endpoint_id: str | None = None, status: str | None = None,
+             limit: int | None = 50, event_limit: int | None = 20) -> dict[str, Any]:
+    """Counts by status, the newest deliveries and the newest operational events."""
+    counts = outbox.store.counts(endpoint_id=endpoint_id)
+    return {
+        "counts": {s.value: counts[s] for s in Status},
+        "deliveries": deliveries(outbox, endpoint_id=endpoint_id, status=status, limit=limit),
+        "events": events(outbox, endpoint_id=endpoint_id, limit=event_limit),
+    }
+
+
+def message_report(outbox: Outbox, message_id: str, *,
+                   endpoint_id: str | None = None) -> dict[str, Any]:
+    """One message: its type and size, each delivery with its attempts, earlier
+    generations and events. UnknownMessage if the outbox does not hold it."""
+    row = outbox._conn.execute(
+        "SELECT event_type, length(body), created_at FROM outbox_messages WHERE id = ?",
+        (message_id,)).fetchone()
+    if row is None:
+        raise UnknownMessage(f"message {message_id!r} is not in the outbox")
+    items = deliveries(outbox, message_id=message_id, endpoint_id=endpoint_id, limit=None)
+    for item in items:
+        view = outbox.store.get(message_id, item["endpoint_id"])
+        item["attempt_log"] = [a._asdict() for a in view.attempts] if view else []
+        earlier = outbox._conn.execute(
+            "SELECT generation, state, reason, created_at, finished_at, closed_at, cause, "
+            "attempts FROM outbox_generations WHERE message_id = ? AND endpoint_id = ? "
+            "ORDER BY generation", (message_id, item["endpoint_id"])).fetchall()
+        item["earlier_generations"] = [
+            {"generation": g, "state": s, "status": _status(s), "reason": r,
+             "created_at": c, "finished_at": f, "closed_at": x, "cause": cause,
+             "attempts": len(json.loads(a))}
+            for g, s, r, c, f, x, cause, a in earlier]
+    return {
+        "message": {"id": message_id, "event_type": row[0], "size": row[1],
+                    "created_at": row[2]},
+        "deliveries": items,
+        "events": events(outbox, message_id=message_id, limit=None),
+    }
+
+
+def _status(state: str) -> str:
+    from hooklab.model.status import STATUS_OF_STATE
+
+    return STATUS_OF_STATE[state].value if state in STATUS_OF_STATE else state
+
+
+_STYLE = {"delivered": "green", "failed": "red", "awaiting_retry": "yellow",
+          "sending": "cyan", "pending": "white"}
+
+
+def _events_table(items: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("time (UTC)", "event", "endpoint", "message", "detail"):
+        table.add_column(column)
+    for e in items:
+        table.add_row(when(e["at"]), e["kind"], e["endpoint_id"] or "",
+                      e["message_id"] or "", e["detail"] or "")
+    return table
+
+
+def render_overview(report: dict[str, Any], console: Any) -> None:
+    """Draw :func:`overview` as tables on a rich console."""
+    from rich.table import Table
+
+    counts = "  ".join(f"[{_STYLE[k]}]{k}[/] {v}" for k, v in report["counts"].items())
+    console.print(f"deliveries: {counts}")
+    table = Table(title=f"latest {len(report['deliveries'])} deliveries", title_justify="left")
+    for column in ("message", "endpoint", "type", "gen", "status", "attempts", "last",
+                   "next attempt / finished (UTC)", "reason"):
+        table.add_column(column)
+    for d in report["deliveries"]:
+        moment = d["finished_at"] if d["finished_at"] is not None else d["next_attempt_at"]
+        status = d["status"] + (" (leased)" if d["leased_by"] and d["status"] == "sending"
+                                else "")
+        table.add_row(d["message_id"], d["endpoint_id"], d["event_type"],
+                      str(d["generation"]), f"[{_STYLE.get(d['status'], 'white')}]{status}[/]",
+                      str(d["attempts"]), d["last_outcome"] or "", when(moment),
+                      d["reason"] or "")
+    console.print(table)
+    if report["events"]:
+        console.print(_events_table(report["events"], "operational events (newest first)"))
+
+
+def render_message(report: dict[str, Any], console: Any) -> None:
+    """Draw :func:`message_report` on a rich console."""
+    from rich.table import Table
+
+    m = report["message"]
+    console.print(f"message [bold]{m['id']}[/]  type {m['event_type']}  {m['size']} bytes  "
+                  f"sent {when(m['created_at'])} UTC")
+    if not report["deliveries"]:
+        console.print("no deliveries (no endpoint accepted its event type)")
+    for d in report["deliveries"]:
+        style = _STYLE.get(d["status"], "white")
+        reason = f" ({d['reason']})" if d["reason"] else ""
+        console.print(f"\nendpoint [bold]{d['endpoint_id']}[/]  generation {d['generation']}"
+                      f"  [{style}]{d['status']}[/]{reason}")
+        table = Table()
+        for column in ("#", "start (UTC)", "duration", "outcome", "code", "next attempt",
+                       "response"):
+            table.add_column(column)
+        for a in d["attempt_log"]:
+            table.add_row(str(a["attempt"]), when(a["start"]),
+                          f"{a['end'] - a['start']:.3f} s", a["error"] or a["outcome"],
+                          str(a["status_code"] or ""), when(a["next_attempt_at"]),
+                          (a["response_body"] or "")[:60])
+        console.print(table)
+        for g in d["earlier_generations"]:
+            console.print(f"  generation {g['generation']}: {g['status']} after "
+                          f"{g['attempts']} attempts ({g['reason'] or 'ok'}); "
+                          f"{g['cause']} at {when(g['closed_at'])} UTC")
+    if report["events"]:
+        console.print(_events_table(report["events"], "operational events"))
