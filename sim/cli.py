@@ -183,7 +183,6 @@ def _plot(result: Any, path: str) -> None:
 
 def print_summary(result: Any, file: Any = None) -> None:
     """Print the summary of ``result`` as readable tables (rich)."""
-    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -218,9 +217,10 @@ def print_summary(result: Any, file: Any = None) -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
-    per = Table(title="per endpoint", title_justify="left", box=box.SIMPLE_HEAD)
+    per = Table(title="per endpoint", title_justify="left", box=None, padding=(0, 0, 0, 1),
+                header_style="bold underline")
     for col in ("endpoint", "deliveries", "delivered", "failed", "pending", "attempts",
-                "peak/s", "duplicates", "out of order"):
+                "peak/s", "dups", "reordered"):
         per.add_column(col, justify="left" if col == "endpoint" else "right", no_wrap=True)
     for name, e in s["endpoints"].items():
         per.add_row(name, f"{e['deliveries']:,}", f"{e['delivered']:,}", f"{e['failed']:,}",

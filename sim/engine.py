@@ -227,13 +227,14 @@ class Engine:
                     e for e in self.endpoints if matches(e.events, name))
             for ep in targets:
                 self._create(msg, kind, ep, now)
-            arrival = next(stream, None)  # type: ignore[arg-type]
-            if arrival is None:
+            upcoming = next(stream, None)
+            if upcoming is None:
                 self.last_activity = max(self.last_activity, now)
                 return
-            if arrival[0] > now:
-                self.at(arrival[0] - now, self._arrive, arrival)
+            if upcoming[0] > now:
+                self.at(upcoming[0] - now, self._arrive, upcoming)
                 return
+            arrival = upcoming
 
     def _create(self, msg: int, kind: int, ep: _Endpoint, now: float) -> None:
         d = _Delivery(msg, kind, ep, now)

@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,24 +86,26 @@ class SimulationResult:
 
 
 class _Memory:
-    """Keeps records in lists, and passes them on to a writer if there is one."""
+    """Keeps records in lists and/or passes them on to a writer."""
 
     def __init__(self, keep: bool, writer: RecordWriter | None) -> None:
         self.attempts: list[AttemptRecord] = []
         self.deliveries: list[DeliveryRecord] = []
         self.writer = writer
-        if keep and writer is None:
-            self.attempt = self.attempts.append  # type: ignore[method-assign]
-            self.delivery = self.deliveries.append  # type: ignore[method-assign]
-        elif not keep and writer is not None:
-            self.attempt = writer.attempt  # type: ignore[method-assign]
-            self.delivery = writer.delivery  # type: ignore[method-assign]
+        self.attempt: Callable[[AttemptRecord], None]
+        self.delivery: Callable[[DeliveryRecord], None]
+        if writer is None:
+            self.attempt, self.delivery = self.attempts.append, self.deliveries.append
+        elif not keep:
+            self.attempt, self.delivery = writer.attempt, writer.delivery
+        else:
+            self.attempt, self.delivery = self._both_attempt, self._both_delivery
 
-    def attempt(self, record: AttemptRecord) -> None:
+    def _both_attempt(self, record: AttemptRecord) -> None:
         self.attempts.append(record)
         self.writer.attempt(record)  # type: ignore[union-attr]
 
-    def delivery(self, record: DeliveryRecord) -> None:
+    def _both_delivery(self, record: DeliveryRecord) -> None:
         self.deliveries.append(record)
         self.writer.delivery(record)  # type: ignore[union-attr]
 
