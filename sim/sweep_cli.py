@@ -175,11 +175,27 @@ def _print_report(report: Any) -> None:
           f"{len(report.failures)} failed -> {report.out}", file=err)  # fmt: skip
     if report.failures:
         print("failed cells:", file=err)
-        for failure in report.failures:
-            print(f"  {failure.describe()}", file=err)
+        for line in _failed_cells(report.failures):
+            print(f"  {line}", file=err)
     if report.interrupted:
         print(f"interrupted: the finished runs are in {report.out}; run the same command "
               "again to resume", file=err)  # fmt: skip
+
+
+def _failed_cells(failures: list[Any]) -> list[str]:
+    """One line per failing cell and error, naming its replications when only some failed."""
+    cells: dict[tuple[str, str], list[Any]] = {}
+    for failure in failures:
+        params = ", ".join(f"{k}={v}" for k, v in failure.run.cell.items())
+        cells.setdefault((params, failure.error), []).append(failure.run)
+    lines = []
+    for (params, error), runs in cells.items():
+        if len(runs) == 1:
+            which = f"replication {runs[0].replication}, seed {runs[0].seed}"
+        else:
+            which = f"replications {', '.join(str(r.replication) for r in runs)}"
+        lines.append(f"{params} ({which}): {error}")
+    return lines
 
 
 def _print_means(out: Any) -> None:

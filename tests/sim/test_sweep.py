@@ -444,7 +444,7 @@ def test_cli_sweep_reports_failing_cells_and_resumes(tmp_path: Path, capsys) -> 
     assert main(argv) == 1
     captured = capsys.readouterr()
     assert "6 runs; 4 done, 2 failed" in captured.err
-    assert "failure_rate=2, messages=60 (replication 0" in captured.err
+    assert "failure_rate=2, messages=60 (replications 0, 1): ScenarioError" in captured.err
     assert "failure_rate must be in [0, 1]" in captured.err
     assert "failure_rate" in captured.out and "amplification" in captured.out
     rows = read_table(out)
