@@ -174,7 +174,7 @@ def metastability_cell(
     """
     from .runner import simulate
 
-    own = {k: v for k, v in cell.items() if k in _SETUP_FIELDS}
+    own: dict[str, Any] = {k: v for k, v in cell.items() if k in _SETUP_FIELDS}
     rest = {k: v for k, v in cell.items() if k not in _SETUP_FIELDS and k not in _TRIGGER}
     if own:
         try:
@@ -340,7 +340,7 @@ def plot_phase_map(source: PhaseMap | Iterable[Mapping[str, Any]], *,
     pm = source if isinstance(source, PhaseMap) else phase_map(source)
     if not pm.cells:
         raise ConfigError("the phase map is empty: the sweep has no finished runs")
-    styles = {
+    styles: dict[str, dict[str, Any]] = {
         PHASES[0]: {"facecolor": OKABE_ITO["blue"], "hatch": None},
         PHASES[1]: {"facecolor": OKABE_ITO["vermillion"], "hatch": "//"},
     }

@@ -11,7 +11,10 @@ The results table has one row per run and these columns, in this order:
 - one column per grid parameter, in grid order;
 - ``replication`` and ``seed`` (the run's own derived seed);
 - every summary metric of ``hooklab simulate --json``, nested keys joined by ``_``:
-  ``time_to_delivery_s`` ``{"p50": ...}`` becomes ``time_to_delivery_s_p50``.
+  ``time_to_delivery_s`` ``{"p50": ...}`` becomes ``time_to_delivery_s_p50``, and the
+  per-endpoint breakdown ``endpoints_<id>_<metric>``. A metric named like a column already
+  there (``seed``, ``scenario``, or a grid parameter such as ``messages``) is not repeated.
+  Columns that only some runs have (``failed_by_reason_gone``) are empty in the others.
 
 Writing is crash-safe: each finished row is appended to a journal beside the output
 (``results.csv.partial.jsonl``) at once; when the sweep ends, or is interrupted with

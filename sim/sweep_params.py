@@ -62,7 +62,7 @@ _SCENARIO_FIELDS = ("policy", "max_attempts", "failure_rate", "messages", "durat
 _INTEGERS = frozenset({"max_attempts", "messages", "workers", "capacity"})
 
 
-def _each_endpoint(change: Callable[[EndpointSpec, Value], EndpointSpec]) -> Any:
+def _each_endpoint(change: Callable[[EndpointSpec, Any], EndpointSpec]) -> Any:
     def apply(scenario: Scenario, value: Value) -> Scenario:
         endpoints = tuple(change(e, value) for e in scenario.endpoints)
         return scenario.replace(endpoints=endpoints)
@@ -70,7 +70,7 @@ def _each_endpoint(change: Callable[[EndpointSpec, Value], EndpointSpec]) -> Any
     return apply
 
 
-def _each_receiver(change: Callable[[ReceiverModel, Value], ReceiverModel]) -> Any:
+def _each_receiver(change: Callable[[ReceiverModel, Any], ReceiverModel]) -> Any:
     return _each_endpoint(lambda e, v: dataclasses.replace(e, receiver=change(e.receiver, v)))
 
 
@@ -105,16 +105,16 @@ def _outage(model: ReceiverModel, value: Value) -> ReceiverModel:
     return model.replace(down=Down(windows, down.flap_up, down.flap_down, down.flap_offset))
 
 
-def _arrival_rate(scenario: Scenario, value: Value) -> Scenario:
+def _arrival_rate(scenario: Scenario, value: Any) -> Scenario:
     return scenario.replace(arrivals=dataclasses.replace(scenario.arrivals, rate=value))
 
 
-def _field(name: str) -> Callable[[Scenario, Value], Scenario]:
+def _field(name: str) -> Callable[[Scenario, Any], Scenario]:
     return lambda scenario, value: scenario.replace(**{name: value})
 
 
 #: Every grid parameter name a sweep understands, and how it changes a scenario.
-SWEEP_PARAMETERS: dict[str, Callable[[Scenario, Value], Scenario]] = {
+SWEEP_PARAMETERS: dict[str, Callable[[Scenario, Any], Scenario]] = {
     **{name: _field(name) for name in _SCENARIO_FIELDS},
     "rate": _arrival_rate,
     "timeout": _each_endpoint(lambda e, v: dataclasses.replace(e, timeout=v)),

@@ -153,7 +153,7 @@ def aggregate(
     from .sweep import read_table
 
     if isinstance(table, pd.DataFrame):
-        rows: list[Mapping[str, Any]] = table.to_dict("records")
+        rows: Sequence[Mapping[str, Any]] = table.to_dict("records")
     elif isinstance(table, str) or hasattr(table, "__fspath__"):
         rows = read_table(table)
     else:
