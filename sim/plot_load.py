@@ -189,19 +189,17 @@ def plot_load_comparison(
 ) -> Figure:
     """Attempts per second of several runs (``{label: attempts}``), one panel each on
     the same axes, so retry waves compare at a glance (jitter against none, say). Each
-    legend gives the run's peak, and the peak of its retries alone (attempts after the
-    first), which a burst of first attempts does not hide.
+    legend gives the run's peak and, with ``outages``, its peak after the last outage
+    ended: how hard the retries hit the receiver when it comes back.
 
         >>> a = [AttemptRecord("m", "e", 1, 0, 0.1, "success", 200, None, None)]
         >>> len(plot_load_comparison({"one": a, "two": a}).axes)
         2
     """
-    rows: dict[str, np.ndarray] = {}
-    retries: dict[str, np.ndarray] = {}
-    for label, items in runs.items():
-        mine = [a for a in items if endpoint in (None, a.endpoint_id)]
-        rows[label] = np.array([a.start for a in mine], dtype=float)
-        retries[label] = np.array([a.start for a in mine if a.attempt > 1], dtype=float)
+    rows = {
+        label: np.array([a.start for a in items if endpoint in (None, a.endpoint_id)], dtype=float)
+        for label, items in runs.items()
+    }
     if not rows:
         raise ValueError("plot_load_comparison needs at least one run")
     windows = [
@@ -219,8 +217,10 @@ def plot_load_comparison(
             ax.axvspan((w.start - origin) / unit.seconds, (w.end - origin) / unit.seconds,
                        color=_OUTAGE_COLOR, alpha=0.35, lw=0, gid="outage")  # fmt: skip
         rate = np.histogram(starts, bins=edges)[0] / width
-        retry_peak = float((np.histogram(retries[label], bins=edges)[0] / width).max())
-        name = f"{label}: peak {rate.max():,.0f}/s, retries alone {retry_peak:,.0f}/s"
+        name = f"{label}: peak {rate.max():,.0f}/s"
+        if windows:
+            after = rate[edges[:-1] >= max(w.end for w in windows)]
+            name += f", after the outage {after.max() if len(after) else 0:,.0f}/s"
         ax.stairs(rate, x_edges, color=SERIES_COLORS[i % len(SERIES_COLORS)], linewidth=1.3,
                   fill=True, alpha=0.8, label=name, gid=f"load-{label}")  # fmt: skip
         handles, _ = ax.get_legend_handles_labels()
@@ -233,8 +233,7 @@ def plot_load_comparison(
         ax.set_axisbelow(True)
         ax.set_xlim(0, x_edges[-1])
     since = "start" if origin == 0.0 else "first attempt"
-    axes[-1].set_xlabel(f"time since start of run ({unit.name})" if since == "start"
-                        else f"time since first attempt ({unit.name})")  # fmt: skip
+    axes[-1].set_xlabel(f"time since {since} ({unit.name})")
     axes[0].set_title(title or "Load on the receiver, run by run")
     axes[0].text(0.0, 1.01, f"mean over {_bin_text(width)} bins", transform=axes[0].transAxes,
                  fontsize=8, style="italic", va="bottom", ha="left")  # fmt: skip

@@ -196,7 +196,8 @@ def study_points_from_table(
     rows: Iterable[Mapping[str, Any]], *, policy_column: str = "policy"
 ) -> list[StudyPoint]:
     """Study points from a sweep's results rows (``hooklab sweep --out``), one per
-    (policy, failure rate, max attempts) cell; replications are pooled.
+    (policy, failure rate, max attempts) cell, policies in the order they first appear;
+    replications are pooled.
 
     Each row needs ``failure_rate``, ``deliveries``, ``delivered`` and ``attempts``, and
     ``time_to_delivery_s_p99`` (averaged over replications); ``policy`` and
@@ -231,7 +232,8 @@ def study_points_from_table(
             attempts / deliveries if deliveries else math.nan,
             sum(p99s) / len(p99s) if p99s else math.nan, k,
         ))  # fmt: skip
-    points.sort(key=lambda p: (p.policy, p.max_attempts or 0, p.failure_rate))
+    first_seen = {policy: i for i, policy in reversed(list(enumerate(p.policy for p in points)))}
+    points.sort(key=lambda p: (first_seen[p.policy], p.max_attempts or 0, p.failure_rate))
     return points
 
 

@@ -260,9 +260,9 @@ def outage_label(windows: Iterable[OutageWindow]) -> str:
     """The legend label of shaded outage windows, naming the endpoints that were down.
 
         >>> outage_label([OutageWindow(0, 1, "ep_b"), OutageWindow(2, 3, "ep_a")])
-        'outage: ep_a, ep_b down'
+        'outage (receiver down): ep_a, ep_b'
     """
     names = sorted({w.endpoint_id for w in windows if w.endpoint_id is not None})
     if not names or any(w.endpoint_id is None for w in windows):
-        return "outage: receiver down"
-    return f"outage: {', '.join(names)} down"
+        return "outage (receiver down)"
+    return f"outage (receiver down): {', '.join(names)}"

@@ -227,7 +227,7 @@ def plot_timeline(
     ax.grid(axis="x", color="#E5E5E5", linewidth=0.8)
     ax.set_axisbelow(True)
     sampled = len(shown) < total
-    ax.set_title(title or "Retry timeline", pad=16 if sampled else 6)
+    ax.set_title(title or "Retry timeline", pad=20 if sampled else 6)
     if sampled:
         per = " per endpoint" if bands else ""
         note = (

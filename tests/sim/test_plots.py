@@ -188,7 +188,7 @@ def test_timeline_shades_outage_windows():
     left, width = spans[0].get_x(), spans[0].get_width()
     assert (left, left + width) == (20.0, 80.0)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert "outage: receiver down" in legend
+    assert "outage (receiver down)" in legend
 
 
 def test_timeline_endpoint_filter_keeps_one_endpoint():
@@ -286,7 +286,7 @@ def test_load_shows_unjittered_retry_waves_as_peaks():
     assert len([p for p in fig.axes[0].patches if p.get_gid() == "outage"]) == 1
     fig = plot_load(attempts, bin_s=10.0, outages=[("ep_a", 0.0, 250.0)])
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["ep_a", "outage: ep_a down"]
+    assert legend == ["ep_a", "outage (receiver down): ep_a"]
 
 
 def test_load_until_cuts_the_time_axis_and_ignores_later_records():
@@ -310,7 +310,11 @@ def test_load_comparison_puts_each_run_in_its_own_panel_on_shared_axes():
     (b,) = [p for p in second.patches if p.get_gid() == "load-jitter"]
     assert a.get_data().values.max() == 30.0 and b.get_data().values.max() == 1.0
     legend = [t.get_text() for t in first.get_legend().get_texts()]
-    assert legend == ["no jitter: peak 30/s, retries alone 0/s"]
+    assert legend == ["no jitter: peak 30/s"]
+    late = spread + [att(f"r{i}", 2, 40.0, 200) for i in range(5)]
+    fig = plot_load_comparison({"late": late}, bin_s=1.0, outages=[(0.0, 35.0)])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[0] == "late: peak 5/s, after the outage 5/s"
 
 
 # --- latency ----------------------------------------------------------------------------
