@@ -141,6 +141,19 @@ class MetastabilitySetup:
                 given = due
         return tuple(bursts)
 
+    def describe(self) -> str:
+        """One line saying what the explorer simulates.
+
+            >>> MetastabilitySetup().describe().split(";")[0]
+            'receiver: 20 concurrent requests at 0.5 s (40 messages/s)'
+        """
+        return (
+            f"receiver: {self.capacity} concurrent requests at {self.latency:g} s "
+            f"({self.capacity / self.latency:g} messages/s); base load {self.rate:g} "
+            f"messages/s; sender timeout {self.timeout:g} s; trigger after {self.warmup:g} s; "
+            f"verdict on the last {self.tail:g} s of {self.observe:g} s after the trigger"
+        )
+
     def fingerprint(self) -> str:
         """The setup's identity for run ids (``metastability@`` and a digest)."""
         text = json.dumps(dataclasses.asdict(self), sort_keys=True)

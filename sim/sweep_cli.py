@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sweep",
         help="run a simulation over a grid of parameters (local cores or a Dask cluster)",
-        description=__doc__.split("\n\n", 1)[1],
+        description=__doc__.split("\n\n", 1)[1].replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
@@ -103,6 +103,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
                            on_result=progress.advance)  # fmt: skip
     _print_report(report)
     if preset == "metastability":
+        print(context.describe())
         _print_phase_map(report.out, args.phase_map)
     elif not report.interrupted:
         _print_means(report.out)
