@@ -228,3 +228,17 @@ def test_malformed_records_file_exits_2(tmp_path, capsys):
     wrong.write_text("a,b\n1,2\n")
     assert main(["plot", str(wrong), "-o", str(tmp_path / "x.png")]) == 2
     assert "other.csv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_docs_make_figures_regenerates_every_readme_figure(tmp_path):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "make_figures.py"
+    module = runpy.run_path(str(script))
+    assert module["main"](["--out", str(tmp_path)]) == 0
+    made = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert made == ["latency.png", "load-jitter.png", "load.png", "study.png", "timeline.png"]
+    for name in made:
+        assert (tmp_path / name).read_bytes()[:8] == PNG
