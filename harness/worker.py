@@ -1,0 +1,332 @@
+"""The outbox worker: deliver queued messages over HTTP, by the policy, crash-safe.
+
+A :class:`Worker` runs one asyncio loop around a durable :class:`~hooklab.harness.outbox.
+Outbox`. It claims due deliveries with a lease, posts each one (signed by
+:class:`~hooklab.harness.sender.Sender`, sent through an
+:class:`~hooklab.harness.channel.HttpChannel` whose connections go through the
+:mod:`~hooklab.harness.ssrf` guard), and records the answers. Deliveries run concurrently
+across endpoints, up to ``concurrency`` requests at a time; one message to one endpoint is
+attempted by one worker at a time (its lease), and several workers may share a database.
+
+Speed with durability: every database step is one transaction, run on a dedicated thread
+so the event loop never waits on SQLite, and one step does a whole batch (it records the
+results that came back since the last step, then claims as many due deliveries as there
+are free slots). A result is durable when its step commits; until then its lease holds.
+
+Stopping: :meth:`Worker.stop` (SIGINT or SIGTERM from ``hooklab worker``) stops claiming,
+lets the attempts in flight finish for up to ``grace`` seconds, records them and returns.
+A second stop, or the end of the grace, cancels what is left: those attempts are recorded
+as timeouts, retried by the policy. A SIGKILL leaves leases that expire and are retried
+by the next worker (see :mod:`~hooklab.harness.outbox`).
+
+Example::
+
+    >>> config = WorkerConfig(concurrency=20, until_idle=True)
+    >>> config.lease_for(15.0)
+    45.0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from hooklab.model.endpoints import Endpoint
+from hooklab.model.errors import ConfigError, InvalidURL, StoreError
+from hooklab.model.outcomes import Outcome
+from hooklab.model.retry import RetryPolicy
+
+from .channel import MAX_RESPONSE_BYTES, Channel, HttpChannel
+from .clock import Clock, WallClock
+from .outbox import AutoDisable, Claim, Outbox, Result
+from .sender import Sender
+from .ssrf import SsrfBlocked, SsrfGuard, guarded_transport
+
+__all__ = ["Worker", "WorkerConfig", "WorkerStats", "run_worker"]
+
+_log = logging.getLogger("hooklab.worker")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker runs. ``policy`` overrides every endpoint's retry policy (tests use
+    a fast one). A lease lasts ``lease`` seconds, and always 1 s longer than the
+    endpoint's request timeout; ``lease=None`` means the timeout plus 30 s."""
+
+    concurrency: int = 10
+    until_idle: bool = False
+    max_wait: float | None = None
+    lease: float | None = None
+    batch: int = 200
+    flush_interval: float = 0.01
+    poll_interval: float = 0.5
+    grace: float = 30.0
+    policy: RetryPolicy | None = None
+    auto_disable: AutoDisable = field(default_factory=AutoDisable)
+    connect_timeout: float = 5.0
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    guard: SsrfGuard = field(default_factory=SsrfGuard)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) or (
+            self.concurrency < 1
+        ):
+            raise ConfigError(f"--concurrency must be at least 1, not {self.concurrency!r}")
+        for name in ("lease", "max_wait", "connect_timeout"):
+            value = getattr(self, name)
+            if value is not None and not (0 < value < float("inf")):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a positive number of "
+                                  f"seconds, not {value!r}")
+        if self.batch < 1 or self.max_response_bytes < 0 or self.grace < 0:
+            raise ConfigError("batch must be >= 1, max_response_bytes and grace >= 0")
+
+    def lease_for(self, timeout: float) -> float:
+        """The lease of a claim on an endpoint whose request timeout is ``timeout``."""
+        if self.lease is None:
+            return timeout + 30.0
+        return max(self.lease, timeout + 1.0)
+
+
+@dataclass
+class WorkerStats:
+    """What one run of a worker did."""
+
+    attempts: int = 0
+    delivered: int = 0
+    failed_attempts: int = 0
+    cycles: int = 0
+    started: float = field(default_factory=time.monotonic)
+    stopped_by: str | None = None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        rate = self.attempts / self.elapsed if self.elapsed > 0 else 0.0
+        end = f", stopped by {self.stopped_by}" if self.stopped_by else ""
+        return (f"{self.attempts} attempts ({self.delivered} delivered, "
+                f"{self.failed_attempts} failed) in {self.elapsed:.1f} s, "
+                f"{rate:.0f} attempts/s{end}")
+
+
+class Worker:
+    """Delivers an outbox's messages; see the module docstring.
+
+    ``outbox`` is an :class:`~hooklab.harness.outbox.Outbox` (or a database path);
+    ``channel`` defaults to real HTTP through the SSRF guard of ``config``.
+    """
+
+    def __init__(self, outbox: Outbox | str | os.PathLike[str],
+                 config: WorkerConfig | None = None, *, channel: Channel | None = None,
+                 clock: Clock | None = None, rng: random.Random | None = None,
+                 owner: str | None = None) -> None:
+        self.config = config or WorkerConfig()
+        self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox)
+        self._owns_outbox = not isinstance(outbox, Outbox)
+        self.clock = clock or WallClock()
+        self.rng = rng or random.Random()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = WorkerStats()
+        self._channel = channel
+        self._stopping = 0
+        self._wake: asyncio.Event | None = None
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="hooklab-outbox")
+
+    def stop(self, why: str = "stop") -> None:
+        """Stop claiming and finish the attempts in flight; a second call cancels them."""
+        self._stopping += 1
+        self.stats.stopped_by = self.stats.stopped_by or why
+        if self._wake is not None:
+            self._wake.set()
+
+    def install_signal_handlers(self) -> None:
+        """Make SIGINT and SIGTERM call :meth:`stop` (call inside the running loop)."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop, signal.Signals(signum).name)
+
+    def _policy(self, endpoint: Endpoint) -> RetryPolicy:
+        return self.config.policy or endpoint.retry_policy()
+
+    def _lease(self, endpoint: Endpoint) -> float:
+        return self.config.lease_for(endpoint.timeout)
+
+    def _build_channel(self) -> Channel:
+        import httpx
+
+        cfg = self.config
+        client = httpx.AsyncClient(
+            transport=guarded_transport(cfg.guard, max_connections=cfg.concurrency),
+            follow_redirects=False, trust_env=False)
+        return HttpChannel(client, max_body=cfg.max_response_bytes,
+                           connect_timeout=cfg.connect_timeout, clock=self.clock)
+
+    async def _step(self, results: list[Result], claim: int) -> list[Claim]:
+        loop = asyncio.get_running_loop()
+        cfg = self.config
+        now = self.clock.now()
+        self.stats.cycles += 1
+        return await loop.run_in_executor(self._db, lambda: self.outbox.cycle(
+            self.owner, results, claim=claim, now=now, lease=self._lease,
+            policy_for=self._policy, rng=self.rng, auto=cfg.auto_disable))
+
+    async def _next_due(self) -> tuple[float | None, int]:
+        def query() -> tuple[float | None, int]:
+            row = self.outbox._conn.execute(
+                "SELECT min(due_at), count(*) FROM outbox_deliveries WHERE due_at IS NOT NULL"
+            ).fetchone()
+            return row[0], row[1]
+
+        return await asyncio.get_running_loop().run_in_executor(self._db, query)
+
+    async def run(self) -> WorkerStats:
+        """Deliver until stopped (or, with ``until_idle``, until no work is left)."""
+        cfg = self.config
+        self._wake = wake = asyncio.Event()
+        channel = self._channel or self._build_channel()
+        sender = Sender(channel, clock=self.clock, rng=self.rng)
+        in_flight: set[asyncio.Task[None]] = set()
+        results: list[Result] = []
+        first_result = 0.0
+        grace_end: float | None = None
+        threshold = max(1, min(cfg.batch, cfg.concurrency // 4))
+
+        async def attempt(claim: Claim) -> None:
+            nonlocal first_result
+            result = await self._attempt(sender, claim)
+            if not results:
+                first_result = time.monotonic()
+            results.append(result)
+            self.stats.attempts += 1
+            if result.outcome.kind == "success":
+                self.stats.delivered += 1
+            else:
+                self.stats.failed_attempts += 1
+            in_flight.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if len(results) >= cfg.batch or cfg.concurrency - len(in_flight) >= threshold:
+                wake.set()
+
+        idle_checks = failures = 0
+        try:
+            while True:
+                wake.clear()  # before looking: a wake from now on is not missed
+                stopping = self._stopping > 0
+                if stopping and grace_end is None:
+                    grace_end = time.monotonic() + cfg.grace
+                if in_flight and (self._stopping > 1 or (
+                        grace_end is not None and time.monotonic() >= grace_end)):
+                    for task in in_flight:
+                        task.cancel()
+                    await asyncio.gather(*in_flight, return_exceptions=True)
+                free = 0 if stopping else cfg.concurrency - len(in_flight)
+                age = time.monotonic() - first_result if results else 0.0
+                flush = bool(results) and (len(results) >= cfg.batch or stopping
+                                           or age >= cfg.flush_interval)
+                if flush or free >= threshold:
+                    batch, results = results, []
+                    try:
+                        claims = await self._step(batch, min(free, cfg.batch))
+                        failures = 0
+                    except StoreError as exc:  # e.g. locked too long: the batch's leases
+                        failures += 1          # expire and are retried; try again later
+                        _log.warning("outbox step failed (%d in a row): %s", failures, exc)
+                        if failures >= 10:
+                            raise
+                        await self._wait(wake, cfg.poll_interval)
+                        continue
+                    for claim in claims:
+                        task = asyncio.create_task(attempt(claim))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    if claims:
+                        idle_checks = 0
+                        continue
+                if stopping and not in_flight and not results:
+                    break
+                timeout = cfg.flush_interval if results else cfg.poll_interval
+                if not in_flight and not results:
+                    due, open_ = await self._next_due()
+                    now = self.clock.now()
+                    if cfg.until_idle and (open_ == 0 or (
+                            cfg.max_wait is not None and due is not None
+                            and due - now > cfg.max_wait)):
+                        idle_checks += 1
+                        if idle_checks >= 2:  # twice: a send may have landed in between
+                            break
+                        timeout = 0.0
+                    elif due is not None:
+                        timeout = min(timeout, max(0.0, due - now))
+                await self._wait(wake, timeout)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            if results:
+                with contextlib.suppress(Exception):
+                    await self._step(results, 0)
+            if self._channel is None:
+                await channel.aclose()
+        return self.stats
+
+    async def _wait(self, wake: asyncio.Event, timeout: float) -> None:
+        # Wait on the worker's clock (a FakeClock makes backoffs instant in tests), or
+        # until a result, a stop or a new slot wakes the loop.
+        woken = asyncio.ensure_future(wake.wait())
+        slept = asyncio.ensure_future(self.clock.sleep(timeout))
+        await asyncio.wait({woken, slept}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (woken, slept):
+            task.cancel()
+        await asyncio.gather(woken, slept, return_exceptions=True)
+
+    async def _attempt(self, sender: Sender, claim: Claim) -> Result:
+        start = self.clock.now()
+        try:
+            answer = await sender.attempt(claim.endpoint, claim.message)
+            return Result(claim, answer.response.outcome, answer.response.body, answer.start,
+                          answer.end)
+        except asyncio.CancelledError:
+            body = b"the worker stopped before the answer came"
+            return Result(claim, Outcome.transport("timeout"), body, start, self.clock.now())
+        except (SsrfBlocked, InvalidURL) as exc:
+            body = str(exc).encode()
+        except Exception as exc:  # a bug or an odd failure must not lose the claim
+            body = f"{type(exc).__name__}: {exc}".encode()
+        return Result(claim, Outcome.transport("connection_refused"), body, start,
+                      self.clock.now())
+
+    def close(self) -> None:
+        """Release the database thread (and the outbox, if this worker opened it)."""
+        self._db.shutdown(wait=True)
+        if self._owns_outbox:
+            self.outbox.close()
+
+
+def run_worker(outbox: Outbox | str | os.PathLike[str], config: WorkerConfig | None = None,
+               *, signals: bool = True, **kwargs: Any) -> WorkerStats:
+    """Run a :class:`Worker` on a new event loop until it stops; returns its stats.
+
+        >>> # run_worker("hooklab.db", WorkerConfig(until_idle=True))
+    """
+    async def main() -> WorkerStats:
+        worker = Worker(outbox, config, **kwargs)
+        try:
+            if signals:
+                worker.install_signal_handlers()
+            return await worker.run()
+        finally:
+            worker.close()
+
+    return asyncio.run(main())
