@@ -1,0 +1,395 @@
+"""The outbox commands: ``endpoints``, ``send``, ``worker``, ``status``, ``resend``, ``recover``.
+
+Every command takes ``--db PATH`` (default ``$HOOKLAB_DB`` or ``hooklab.db``): one SQLite
+file in WAL mode, shared by any number of these commands and workers at once. Secrets are
+stored in it and never printed in full. Bad input (a bad URL, malformed JSON, an unknown
+endpoint or message, a database locked by another process) exits 2 with one line naming
+the problem; every change is one transaction, so the database is left as it was.
+
+Example::
+
+    $ hooklab endpoints add https://example.com/hooks --secret whsec_... --events 'invoice.*'
+    $ hooklab send --type invoice.paid --data '{"amount": 42}'
+    $ hooklab worker --concurrency 20 --until-idle
+    $ hooklab status --status failed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from hooklab.model.errors import ConfigError, StoreError
+
+__all__ = ["parse_since", "register"]
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _number(kind: type, low: float, name: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
+        if not (math.isfinite(value) and value >= low):
+            raise argparse.ArgumentTypeError(f"{name} must be >= {low:g}, not {text!r}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def register(subparsers: Any) -> None:
+    """Add the outbox commands to the ``hooklab`` parser."""
+    endpoints = subparsers.add_parser("endpoints", help="register and manage endpoints "
+                                      "(the durable outbox)")
+    actions = endpoints.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = _parser(actions, "add", "register an endpoint", _add)
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--secret", required=True, help="signing secret (whsec_...)")
+    add.add_argument("--id", dest="endpoint_id", help="endpoint id (default: a new ep_...)")
+    add.add_argument("--events", action="append", metavar="PATTERN",
+                     help="event types it takes, e.g. 'invoice.*' (repeatable or "
+                     "comma-separated; default: every type)")
+    add.add_argument("--policy", default="diagram", help="retry-policy preset")
+    add.add_argument("--timeout", type=_number(float, 0.001, "--timeout"), default=15.0,
+                     metavar="SECONDS", help="request timeout (default: 15)")
+    add.add_argument("--scheme", default="standard", choices=("standard", "stripe", "github"))
+    _ssrf_flags(add)
+    _parser(actions, "list", "list endpoints (secrets masked)", _list).add_argument(
+        "--json", action="store_true")
+    disable = _parser(actions, "disable", "stop delivering to an endpoint", _disable)
+    disable.add_argument("endpoint_id", metavar="ID")
+    disable.add_argument("--reason", default="disabled by hand")
+    enable = _parser(actions, "enable", "deliver to an endpoint again", _enable)
+    enable.add_argument("endpoint_id", metavar="ID")
+    remove = _parser(actions, "remove", "remove an endpoint (its history stays)", _remove)
+    remove.add_argument("endpoint_id", metavar="ID")
+    rotate = _parser(actions, "rotate", "sign with a new secret; the old one keeps signing "
+                     "during the grace period", _rotate)
+    rotate.add_argument("endpoint_id", metavar="ID")
+    rotate.add_argument("--secret", required=True, help="the new signing secret")
+    rotate.add_argument("--grace", type=_number(float, 0, "--grace"), default=86400.0,
+                        metavar="SECONDS", help="old secret keeps signing this long "
+                        "(default: 86400)")
+
+    send = _parser(subparsers, "send", "queue a message for every matching endpoint", _send)
+    send.add_argument("--type", required=True, dest="event_type", metavar="EVENT_TYPE")
+    send.add_argument("--data", required=True, metavar="JSON_OR_@FILE",
+                      help="the event's data: JSON text, @FILE, or @- for stdin")
+    send.add_argument("--id", dest="message_id", help="message id = idempotency key "
+                      "(default: a new msg_...)")
+    send.add_argument("--max-payload", type=_number(int, 1, "--max-payload"),
+                      default=1024 * 1024, metavar="BYTES", help="largest body (default: 1 MiB)")
+
+    worker = _parser(subparsers, "worker", "deliver queued messages (until stopped)", _worker)
+    worker.add_argument("--concurrency", type=_number(int, 1, "--concurrency"), default=10,
+                        metavar="N", help="requests in flight at once (default: 10)")
+    worker.add_argument("--until-idle", action="store_true",
+                        help="exit once nothing is due, pending or awaiting retry")
+    worker.add_argument("--max-wait", type=_number(float, 0.001, "--max-wait"),
+                        metavar="SECONDS", help="with --until-idle: do not wait for retries "
+                        "due later than this")
+    worker.add_argument("--policy", metavar="NAME_OR_JSON",
+                        help="override every endpoint's retry policy: a preset or a JSON "
+                        "table, e.g. '{\"schedule\": \"constant\", \"delay\": 1, "
+                        "\"max_attempts\": 4}'")
+    worker.add_argument("--lease", type=_number(float, 0.001, "--lease"), metavar="SECONDS",
+                        help="lease per claim (default: the endpoint timeout + 30 s)")
+    worker.add_argument("--connect-timeout", type=_number(float, 0.001, "--connect-timeout"),
+                        default=5.0, metavar="SECONDS")
+    worker.add_argument("--max-response-bytes", type=_number(int, 0, "--max-response-bytes"),
+                        default=64 * 1024, metavar="BYTES")
+    worker.add_argument("--disable-after", type=_number(int, 0, "--disable-after"),
+                        default=100, metavar="N", help="disable an endpoint after N "
+                        "consecutive exhausted messages (0: never; default: 100)")
+    worker.add_argument("--disable-window", type=_number(float, 0, "--disable-window"),
+                        default=432000.0, metavar="SECONDS", help="... or failing this long "
+                        "with no success (0: never; default: 5 days)")
+    worker.add_argument("--grace", type=_number(float, 0, "--grace"), default=30.0,
+                        metavar="SECONDS", help="on SIGINT/SIGTERM, wait this long for "
+                        "attempts in flight (default: 30)")
+    worker.add_argument("--seed", type=int, help="seed of the retry jitter")
+    _ssrf_flags(worker)
+
+    status = _parser(subparsers, "status", "show messages, their status and attempts", _status)
+    status.add_argument("message_id", nargs="?", metavar="MESSAGE_ID")
+    status.add_argument("--endpoint", dest="endpoint_id", metavar="ID")
+    status.add_argument("--status", choices=("pending", "sending", "awaiting_retry",
+                                             "delivered", "failed"))
+    status.add_argument("--limit", type=_number(int, 0, "--limit"), default=50, metavar="N")
+    status.add_argument("--events", type=_number(int, 0, "--events"), default=10,
+                        metavar="N", help="operational events to show (default: 10)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    resend = _parser(subparsers, "resend", "deliver a message again (a new generation)",
+                     _resend)
+    resend.add_argument("message_id", metavar="MESSAGE_ID")
+    resend.add_argument("--endpoint", dest="endpoint_id", metavar="ID")
+    recover = _parser(subparsers, "recover", "queue again every failed message to an "
+                      "endpoint since a time", _recover)
+    recover.add_argument("--endpoint", dest="endpoint_id", required=True, metavar="ID")
+    recover.add_argument("--since", required=True, metavar="TIME",
+                         help="ISO 8601 time, Unix seconds, or an age like 2h, 3d")
+
+
+def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int]) -> Any:
+    parser = subparsers.add_parser(name, help=text, description=text)
+    parser.add_argument("--db", default=os.environ.get("HOOKLAB_DB", "hooklab.db"),
+                        metavar="PATH", help="the outbox database (default: $HOOKLAB_DB or "
+                        "hooklab.db)")
+    parser.add_argument("--lock-timeout", type=_number(float, 0, "--lock-timeout"),
+                        default=10.0, metavar="SECONDS",
+                        help="wait this long for another process's lock (default: 10)")
+    parser.set_defaults(handler=lambda args: _guarded(handler, args))
+    return parser
+
+
+def _ssrf_flags(parser: Any) -> None:
+    parser.add_argument("--allow-private", action="store_true", help="allow loopback, "
+                        "private, link-local... targets (local development and tests)")
+    parser.add_argument("--allow-cidr", action="append", default=[], metavar="CIDR",
+                        help="allow targets in this network (repeatable)")
+
+
+def _guarded(handler: Callable[..., int], args: argparse.Namespace) -> int:
+    from .outbox import Outbox
+
+    try:
+        with Outbox(args.db, timeout=args.lock_timeout) as outbox:
+            return handler(outbox, args)
+    except StoreError as exc:  # locked, corrupt or unreadable: the user's to fix
+        raise ConfigError(str(exc)) from None
+
+
+def _echo(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# -- endpoints ---------------------------------------------------------------------------
+
+
+def _add(outbox: Any, args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from hooklab.model.endpoints import Endpoint, check_url
+
+    from .ssrf import SsrfGuard
+
+    check_url(args.url)
+    guard = SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr)
+    guard.check_url_host(urlsplit(args.url).hostname or "")
+    events = tuple(p.strip() for v in (args.events or ["*"]) for p in v.split(",") if p.strip())
+    endpoint_id = args.endpoint_id or "ep_" + os.urandom(8).hex()
+    endpoint = Endpoint(endpoint_id, args.url, (args.secret,), events=events or ("*",),
+                        policy=args.policy, timeout=args.timeout, scheme=args.scheme)
+    outbox.registry.register(endpoint)
+    print(endpoint.id)
+    return 0
+
+
+def _list(outbox: Any, args: argparse.Namespace) -> int:
+    from hooklab.model.endpoints import mask
+
+    rows = [{"id": e.id, "url": e.url, "events": list(e.events), "enabled": e.enabled,
+             "disabled_reason": e.disabled_reason, "policy": e.policy, "timeout": e.timeout,
+             "scheme": e.scheme,
+             "secrets": [{"secret": mask(s.value), "expires_at": s.expires_at}
+                         for s in e.secrets]}
+            for e in outbox.registry.list()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column in ("id", "url", "events", "enabled", "policy", "timeout", "secrets"):
+        table.add_column(column)
+    for r in rows:
+        state = "yes" if r["enabled"] else f"[red]no[/] ({r['disabled_reason']})"
+        secrets = ", ".join(s["secret"] + ("" if s["expires_at"] is None else " (expiring)")
+                            for s in r["secrets"])
+        table.add_row(r["id"], r["url"], ",".join(r["events"]), state, r["policy"],
+                      f"{r['timeout']:g} s", secrets)
+    Console().print(table)
+    return 0
+
+
+def _disable(outbox: Any, args: argparse.Namespace) -> int:
+    failed = outbox.disable_endpoint(args.endpoint_id, args.reason, now=time.time())
+    _echo(f"endpoint {args.endpoint_id} disabled; {failed} queued deliveries failed with "
+          f"'disabled: {args.reason}' (kept: enable it, then hooklab recover)")
+    return 0
+
+
+def _enable(outbox: Any, args: argparse.Namespace) -> int:
+    outbox.enable_endpoint(args.endpoint_id, now=time.time())
+    failed = outbox.store.counts(endpoint_id=args.endpoint_id)
+    from hooklab.model.records import Status
+
+    if failed[Status.FAILED]:
+        _echo(f"endpoint {args.endpoint_id} enabled; {failed[Status.FAILED]} failed "
+              f"deliveries can be queued again: hooklab recover --endpoint "
+              f"{args.endpoint_id} --since TIME")
+    return 0
+
+
+def _remove(outbox: Any, args: argparse.Namespace) -> int:
+    outbox.remove_endpoint(args.endpoint_id, now=time.time())
+    return 0
+
+
+def _rotate(outbox: Any, args: argparse.Namespace) -> int:
+    from hooklab.model.endpoints import mask
+
+    endpoint = outbox.registry.rotate_secret(args.endpoint_id, args.secret, now=time.time(),
+                                             grace=args.grace)
+    _echo(f"endpoint {endpoint.id} now signs with {mask(args.secret)}; "
+          f"{len(endpoint.secrets) - 1} older secret(s) sign for {args.grace:g} s more")
+    return 0
+
+
+# -- messages ----------------------------------------------------------------------------
+
+
+def _send(outbox: Any, args: argparse.Namespace) -> int:
+    from hooklab.model.signing import generate_message_id
+
+    from .sender import make_message
+
+    data = _read_data(args.data)
+    message = make_message(args.event_type, data,
+                           message_id=args.message_id or generate_message_id(_rng()))
+    result = outbox.send(message, now=time.time(), max_payload=args.max_payload)
+    print(result.message_id)
+    if not result.created:
+        _echo(f"message {result.message_id} was already queued; nothing sent again")
+    elif not result.endpoints:
+        _echo(f"no endpoint takes {args.event_type!r}: the message is stored, not queued")
+    return 0
+
+
+def _rng() -> Any:
+    import random
+
+    return random.SystemRandom()
+
+
+def _read_data(text: str) -> Any:
+    source = "--data"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            if source == "-":
+                text = sys.stdin.read()
+            else:
+                with open(source, encoding="utf-8") as handle:
+                    text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read --data file {source!r}: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{source} is not valid JSON: {exc}") from None
+
+
+def _worker(outbox: Any, args: argparse.Namespace) -> int:
+    import random
+
+    from hooklab.model.retry import policy_from_config
+
+    from .outbox_health import AutoDisable
+    from .ssrf import SsrfGuard
+    from .worker import WorkerConfig, run_worker
+
+    policy = None
+    if args.policy:
+        text = args.policy.strip()
+        try:
+            spec = json.loads(text) if text.startswith("{") else text
+        except ValueError as exc:
+            raise ConfigError(f"--policy is not valid JSON: {exc}") from None
+        policy = policy_from_config(spec)
+    config = WorkerConfig(
+        concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
+        lease=args.lease, grace=args.grace, policy=policy,
+        auto_disable=AutoDisable(args.disable_after, args.disable_window),
+        connect_timeout=args.connect_timeout, max_response_bytes=args.max_response_bytes,
+        guard=SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr))
+    stats = run_worker(outbox, config, rng=random.Random(args.seed))
+    _echo(f"hooklab worker: {stats.summary()}")
+    return 0
+
+
+def _status(outbox: Any, args: argparse.Namespace) -> int:
+    from .outbox_status import message_report, overview, render_message, render_overview
+
+    if args.message_id:
+        report = message_report(outbox, args.message_id, endpoint_id=args.endpoint_id)
+        render = render_message
+    else:
+        report = overview(outbox, endpoint_id=args.endpoint_id, status=args.status,
+                          limit=args.limit, event_limit=args.events)
+        render = render_overview
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        from rich.console import Console
+
+        render(report, Console())
+    return 0
+
+
+def _resend(outbox: Any, args: argparse.Namespace) -> int:
+    restarted = outbox.resend(args.message_id, args.endpoint_id, now=time.time())
+    for endpoint_id, generation in restarted:
+        print(f"{args.message_id} -> {endpoint_id}: generation {generation} queued")
+    if not restarted:
+        _echo(f"message {args.message_id} has no delivery to resend")
+    return 0
+
+
+def _recover(outbox: Any, args: argparse.Namespace) -> int:
+    since = parse_since(args.since, now=time.time())
+    restarted = outbox.recover(args.endpoint_id, since=since, now=time.time())
+    print(f"{len(restarted)} failed messages to {args.endpoint_id} queued again")
+    return 0
+
+
+def parse_since(text: str, *, now: float) -> float:
+    """``--since``: an ISO 8601 time (UTC unless it says), Unix seconds, or an age.
+
+        >>> parse_since("2h", now=10_000.0), parse_since("1970-01-01T00:01:00", now=0)
+        (2800.0, 60.0)
+    """
+    value = text.strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", value)
+    if match:
+        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--since {text!r} is not a time: use ISO 8601 "
+                          "(2024-05-01T12:00:00Z), Unix seconds, or an age like 2h or 3d"
+                          ) from None
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
