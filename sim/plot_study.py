@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
     """The ``q``-th percentile (0–100) of ``values``, linearly interpolated; NaN if empty.
 
     >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
@@ -111,8 +111,8 @@ def plot_latency(
     unit = TimeUnit("s", 1.0) if log else time_unit(top)  # a log axis is ticked 1 s, 1 min...
 
     if ax is None:
-        fig = Figure(figsize=(9.0, 5.0), layout="constrained")
-        ax = fig.add_subplot()
+        new_fig = Figure(figsize=(9.0, 5.0), layout="constrained")
+        ax = new_fig.add_subplot()
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
     for i, (label, (times, total)) in enumerate(series.items()):

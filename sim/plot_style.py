@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.ticker import FixedLocator, NullFormatter
 
 from hooklab.model.records import AttemptRecord
@@ -185,6 +186,7 @@ def duration_log_axis(ax: Axes, which: str, low: float, high: float) -> None:
         >>> [t.get_text() for t in ax.xaxis.get_ticklabels()]
         ['1 s', '10 s', '1 min', '10 min', '1 h']
     """
+    axis: Axis
     if which == "x":
         ax.set_xscale("log")
         axis = ax.xaxis

@@ -202,8 +202,8 @@ def plot_timeline(
     ]
     if ax is None:
         rows = len(bands) * 3 if bands else len(shown)
-        fig = Figure(figsize=(10.0, min(2.2 + 0.26 * rows, 11.0)), layout="constrained")
-        ax = fig.add_subplot()
+        new_fig = Figure(figsize=(10.0, min(2.2 + 0.26 * rows, 11.0)), layout="constrained")
+        ax = new_fig.add_subplot()
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
 
