@@ -7,7 +7,7 @@ takes one :class:`Request` (the exact body bytes and header pairs to send) and r
 - a URL, reached with httpx over real HTTP (redirects are not followed);
 - an ASGI app, called through ``httpx.ASGITransport`` on a private event loop thread, with
   its lifespan started and stopped around the run;
-- a WSGI app, called through ``httpx.WSGITransport``.
+- a WSGI app, called in-process the way ``httpx.WSGITransport`` does.
 
 Every target also renders a ``curl`` command that replays a request; in-process targets use
 the placeholder ``$RECEIVER_URL``.
@@ -22,8 +22,11 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import io
 import shlex
+import sys
 import threading
 import time
 from collections.abc import Coroutine
@@ -31,6 +34,7 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+
 from hooklab.model.errors import ConfigError, InvalidURL
 
 __all__ = [
@@ -193,10 +197,9 @@ class _Lifespan:
     async def _main(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
                  "state": {}}
-        try:
+        with contextlib.suppress(Exception):  # an app without lifespan may raise on it
             await self._app(scope, self._inbox.get, self._outbox.put)
-        except BaseException:  # an app without lifespan support may raise on the scope
-            await self._outbox.put({"type": "unsupported"})
+        await self._outbox.put({"type": "unsupported"})  # or it simply returned
 
     async def _step(self, event: str) -> None:
         await self._inbox.put({"type": f"lifespan.{event}"})
@@ -263,27 +266,65 @@ class _AsgiTarget(_Base):
 
 
 class _WsgiTarget(_Base):
-    """A WSGI app (Flask, Django) called in-process; its timeout is measured, not enforced."""
+    """A WSGI app (Flask, Django) called in-process; its timeout is measured, not enforced.
+
+    Like ``httpx.WSGITransport``, except that header values are decoded as Latin-1 (as
+    PEP 3333 says servers do), since the checks send garbage bytes on purpose, and an
+    app that raises answers 500, as a WSGI server would.
+    """
 
     in_process = True
 
     def __init__(self, app: Any, path: str) -> None:
         self.url = IN_PROCESS_URL + path
         self._path = path
-        transport = httpx.WSGITransport(app, raise_app_exceptions=False)
-        self._client = httpx.Client(transport=transport, base_url=_BASE)
+        self._app = app
+
+    def _environ(self, request: Request) -> dict[str, Any]:
+        environ: dict[str, Any] = {
+            "wsgi.version": (1, 0), "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(request.body), "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": self._path,
+            "QUERY_STRING": "", "SERVER_NAME": "receiver.hooklab.test", "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(request.body)),
+        }
+        for name, value in request.headers:
+            key = name.upper().replace("-", "_")
+            key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            environ[key] = f"{environ[key]},{text}" if key in environ and key[:5] == "HTTP_" \
+                else text
+        return environ
+
+    def _call(self, request: Request) -> tuple[int, bytes]:
+        status: list[str] = []
+
+        def start_response(line: str, headers: Any, exc_info: Any = None) -> Any:
+            status[:] = [line]
+            return lambda data: None
+
+        try:
+            result = self._app(self._environ(request), start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                getattr(result, "close", lambda: None)()
+            return int(status[0].split()[0]), body
+        except Exception:
+            return 500, b""
 
     def send(self, request: Request, *, timeout: float) -> Response:
         start = time.perf_counter()
-        answer = self._client.post(self._path, content=request.body,
-                                   headers=list(request.headers))
+        code, body = self._call(request)
         elapsed = time.perf_counter() - start
         if elapsed > timeout:
             return Response(None, elapsed, _timeout_error(timeout))
-        return Response(answer.status_code, elapsed, None, answer.content[:MAX_RESPONSE_BYTES])
+        return Response(code, elapsed, None, body[:MAX_RESPONSE_BYTES])
 
     def close(self) -> None:
-        self._client.close()
+        pass
 
 
 def _is_asgi(app: Any) -> bool:

@@ -1,0 +1,101 @@
+"""``hooklab check``: property-test a running webhook receiver over real HTTP.
+
+The command is a thin entry point over :func:`hooklab.harness.conformance.run_checks`
+(the pytest plugin is the other one). It prints a rich report, optionally writes the JSON
+report, and exits 0 when every check passes, 1 when any fails, and 2 on a usage error or
+an unreachable target (a one-line message, no traceback).
+
+Example::
+
+    $ hooklab check http://127.0.0.1:8000/webhooks --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+    $ hooklab check http://127.0.0.1:8000/ --secret S --scheme github --json report.json --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from hooklab.model.errors import ConfigError
+
+__all__ = ["check_command", "register"]
+
+_SCHEMES = ("standard", "stripe", "github")
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def register(subparsers: Any) -> None:
+    """Add ``hooklab check`` to the root parser's subcommands."""
+    parser = subparsers.add_parser(
+        "check",
+        help="property-test a running webhook receiver (conformance checks)",
+        description="Run the receiver conformance checks against URL over real HTTP. "
+        "Exit 0: every check passed; 1: a check failed; 2: usage error or unreachable URL.",
+    )
+    parser.add_argument("url", metavar="URL", help="where the receiver takes webhooks")
+    parser.add_argument("--secret", required=True, help="the receiver's signing secret")
+    parser.add_argument("--scheme", choices=_SCHEMES, default="standard",
+                        help="signing scheme (default: standard)")
+    parser.add_argument("--json", metavar="PATH", dest="json_path",
+                        help="also write the machine-readable report here ('-': stdout)")
+    parser.add_argument("--timeout", type=_positive(float), default=10.0, metavar="SECONDS",
+                        help="the sender's timeout the receiver must answer within "
+                        "(default: 10)")
+    parser.add_argument("--max-examples", type=_positive(int), default=100, metavar="N",
+                        help="examples Hypothesis tries per check (default: 100)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="Hypothesis seed (default: derandomized, also reproducible)")
+    parser.add_argument("--tolerance", type=_positive(float), default=300.0,
+                        metavar="SECONDS", help="the receiver's allowed clock skew "
+                        "(default: 300)")
+    parser.add_argument("--observe", metavar="URL", default=None,
+                        help="GET URL?message_id=ID tells how often a message was processed "
+                        "(e.g. the reference receiver's /_hooklab/state)")
+    parser.add_argument("--check", dest="checks", action="append", metavar="NAME",
+                        help="run only this check (repeatable)")
+    parser.set_defaults(handler=check_command)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Run the checks ``args`` describe; returns the exit code."""
+    from rich.console import Console
+
+    from .conformance import run_checks
+    from .report import render
+
+    to_stdout = args.json_path == "-"
+    console = Console(file=sys.stderr if to_stdout else sys.stdout, highlight=False)
+    if args.observe is not None and not args.observe.startswith(("http://", "https://")):
+        raise ConfigError(f"--observe must be an http(s) URL, not {args.observe!r}")
+    with console.status("running checks...") as status:
+
+        def progress(result: Any) -> None:
+            status.update(f"{result.name}: {result.status}; running the next check...")
+
+        report = run_checks(
+            args.url, secret=args.secret, scheme=args.scheme, checks=args.checks,
+            timeout=args.timeout, max_examples=args.max_examples, seed=args.seed,
+            tolerance=args.tolerance, observe=args.observe, on_result=progress,
+        )
+    render(report, console)
+    if to_stdout:
+        sys.stdout.write(report.to_json())
+    elif args.json_path:
+        written = report.write_json(args.json_path)
+        console.print(f"JSON report written to {written}")
+    return 0 if report.passed else 1
