@@ -490,7 +490,7 @@ class Engine:
 
     def _message_id(self, msg: int) -> str:
         given = self.message_ids.get(msg) if self.message_ids else None
-        return given if given is not None else f"msg_{msg}"
+        return given if given is not None else f"msg_{msg:07d}"  # sorts as it counts
 
     def pending_records(self) -> list[DeliveryRecord]:
         """Delivery records of the deliveries still pending when the run was cut off

@@ -55,7 +55,7 @@ def test_answers_after_the_sender_timeout_make_duplicates() -> None:
 
 def test_truncated_answers_are_resets_to_the_sender_but_acked_by_the_receiver() -> None:
     result = simulate(one("script=truncated,200"), seed=0)
-    assert [a.error for a in result.attempts if a.message_id == "msg_0"] == ["reset", None]
+    assert [a.error for a in result.attempts if a.message_id == "msg_0000000"] == ["reset", None]
     assert result.summary.duplicates == 100
 
 
@@ -97,7 +97,7 @@ def test_retry_after_is_clamped_by_svix() -> None:
 
 def test_scripts_run_per_attempt() -> None:
     result = simulate(one("script=500,timeout,reset,200", messages=3), seed=0)
-    outcomes = [a.outcome for a in result.attempts if a.message_id == "msg_0"]
+    outcomes = [a.outcome for a in result.attempts if a.message_id == "msg_0000000"]
     assert outcomes == ["server_error", "timeout", "connection", "success"]
 
 

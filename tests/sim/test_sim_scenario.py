@@ -102,7 +102,7 @@ def test_trace_arrivals_replay_a_csv(tmp_path: Path) -> None:
     assert scenario.messages is None and scenario.arrivals.process == "trace"
     result = simulate(scenario, seed=0)
     assert [(d.message_id, d.created_at) for d in result.deliveries] == [
-        ("m_b", 5.0), ("msg_2", 7.0)]
+        ("m_b", 5.0), ("msg_0000002", 7.0)]
     assert result.summary.messages == 3
 
 
