@@ -1,0 +1,177 @@
+"""Fault injection: worker processes killed with SIGKILL or stopped with SIGTERM lose nothing.
+
+A real ``hooklab serve flaky`` process (on 127.0.0.1, logging every request) answers with
+500s, resets, hangs and latency; ``hooklab worker`` processes deliver a queue of messages
+to it and are killed at random moments. After a final run until idle, the outbox, the
+receiver's request log and the recorded status history must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hooklab.harness.outbox import LOST, Message, Outbox
+from hooklab.harness.request_log import read_request_log
+from hooklab.model.endpoints import Endpoint
+from hooklab.model.records import Status
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+HOOKLAB = [sys.executable, "-m", "hooklab.model.cli"]
+FAST = json.dumps({"schedule": "constant", "delay": 0.05, "max_attempts": 6})
+#: Status moves that go forward (a delivery may also stay in its status between states).
+FORWARD = {
+    ("pending", "pending"), ("pending", "sending"), ("pending", "failed"),
+    ("sending", "delivered"), ("sending", "awaiting_retry"), ("sending", "failed"),
+    ("awaiting_retry", "awaiting_retry"), ("awaiting_retry", "sending"),
+    ("awaiting_retry", "failed"), ("delivered", "delivered"),
+}
+STATUS = {"start": "pending", "event_occurred": "pending", "payload_prepared": "pending",
+          "sending": "sending", "retry_queued": "awaiting_retry", "waiting": "awaiting_retry",
+          "retrying": "awaiting_retry", "delivered": "delivered", "end": "delivered",
+          "failed": "failed"}
+
+
+def serve_flaky(tmp_path: Path, faults: str) -> tuple[subprocess.Popen[str], str, Path]:
+    log = tmp_path / "requests.jsonl"
+    process = subprocess.Popen(
+        [*HOOKLAB, "serve", "flaky", "--secret", SECRET, "--port", "0", "--log", str(log),
+         "--faults", faults, "--seed", "7"], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert "http://127.0.0.1:" in line, line
+    return process, line[line.index("http://"):].strip(), log
+
+
+@pytest.fixture
+def flaky(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
+    process, url, log = serve_flaky(tmp_path, request.param)
+    try:
+        yield url, log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def queue(db: Path, url: str, n: int, timeout: float = 0.5) -> None:
+    with Outbox(db) as outbox:
+        outbox.registry.register(Endpoint("ep_flaky", url + "/hooks", (SECRET,),
+                                          timeout=timeout))
+        outbox.send_many([Message(f"msg_{i:05d}", "invoice.paid",
+                                  b'{"type":"invoice.paid","data":{"n":%d}}' % i)
+                          for i in range(n)], now=time.time())
+
+
+def worker(db: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*HOOKLAB, "worker", "--db", str(db), "--concurrency", "20", "--allow-private",
+         "--policy", FAST, "--lease", "1", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def attempts(db: Path) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return int(conn.execute("SELECT count(*) FROM attempts").fetchone()[0])
+
+
+def audit_history(db: Path) -> int:
+    """Check every delivery's recorded state changes; returns how many were checked."""
+    with sqlite3.connect(db) as conn:
+        changes = conn.execute("SELECT message_id, endpoint_id, source, target FROM "
+                               "state_changes ORDER BY rowid").fetchall()
+        final = dict(((m, e), s) for m, e, s in conn.execute(
+            "SELECT message_id, endpoint_id, state FROM deliveries"))
+    chains: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for m, e, source, target in changes:
+        chains[m, e].append((source, target))
+    for key, chain in chains.items():
+        assert chain[0][0] == "start", (key, chain)
+        for (_, before), (source, _) in zip(chain, chain[1:], strict=False):
+            assert source == before, f"{key}: history forks or skips: {chain}"
+        for source, target in chain:
+            assert (STATUS[source], STATUS[target]) in FORWARD, (
+                f"{key}: status went backwards {source} -> {target}")
+        assert chain[-1][1] == final[key]
+    assert set(chains) == set(final)
+    return len(chains)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flaky", ["status=500:0.15 reset=0.03 timeout=0.01 latency=0.02"],
+                         indirect=True)
+def test_sigkill_at_random_moments_loses_no_message(tmp_path: Path,
+                                                    flaky: tuple[str, Path]) -> None:
+    url, log = flaky
+    db = tmp_path / "outbox.db"
+    n = 1200
+    queue(db, url, n)
+    rng = random.Random(5)
+    kills = 0
+    for round_ in range(6):
+        process = worker(db, "--seed", str(round_))
+        before, deadline = attempts(db), time.monotonic() + 20
+        while attempts(db) < before + 30 and time.monotonic() < deadline:
+            time.sleep(0.02)  # it is delivering: kill it in the middle of its work
+        time.sleep(rng.uniform(0.0, 0.5))
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+    assert kills >= 5
+    final = worker(db, "--until-idle", "--seed", "99")
+    out, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err
+
+    with Outbox(db) as outbox:
+        counts = outbox.store.counts()
+        assert counts[Status.DELIVERED] + counts[Status.FAILED] == n, counts
+        delivered = {r.message_id for r in outbox.store.query(status="delivered")}
+        lost = [a for a in outbox.store.attempts() if a.response_body == LOST]
+        open_rows = outbox._conn.execute(
+            "SELECT count(*) FROM outbox_deliveries WHERE due_at IS NOT NULL").fetchone()[0]
+    assert open_rows == 0
+    assert lost, "no kill landed on an attempt in flight"
+    seen = {r.message_id for r in read_request_log(log)
+            if r.signature_valid and r.status is not None and 200 <= r.status < 300}
+    assert delivered <= seen  # the receiver saw every delivered message, at least once
+    assert audit_history(db) == n
+
+
+@pytest.mark.parametrize("flaky", ["latency=0.4"], indirect=True)
+def test_sigterm_finishes_attempts_in_flight(tmp_path: Path, flaky: tuple[str, Path]) -> None:
+    url, log = flaky
+    db = tmp_path / "outbox.db"
+    queue(db, url, 200, timeout=5.0)
+    process = worker(db, "--concurrency", "5")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db, timeout=30) as conn:
+            if conn.execute("SELECT count(*) FROM deliveries WHERE status = 'sending'"
+                            ).fetchone()[0]:
+                break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0 and "stopped by SIGTERM" in err
+    with Outbox(db) as outbox:
+        counts = outbox.store.counts()
+        assert counts[Status.SENDING] == 0 and counts[Status.DELIVERED] >= 1
+        assert counts[Status.PENDING] > 0  # it stopped claiming
+        assert not [a for a in outbox.store.attempts() if a.response_body == LOST]
+    assert audit_history(db) == 200
+    assert os.path.exists(log)
