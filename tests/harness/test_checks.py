@@ -1,0 +1,212 @@
+"""The conformance checks, in-process: correct receivers pass every check, and each
+deliberately broken receiver is caught by the check whose rule it breaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from broken_receivers import MiniReceiver, wsgi_receiver
+from hooklab.harness.checks import CHECK_NAMES, CHECKS
+from hooklab.harness.conformance import CheckFailed, run_checks
+from hooklab.harness.payloads import encode, is_json, json_values, malformed_bodies, styles
+from hooklab.harness.receiver import create_receiver
+from hooklab.harness.schemes import retime, rules_for, tamper_signature
+from hooklab.harness.target import Request
+from hooklab.model.errors import ConfigError, InvalidSecret, VerificationError
+from hooklab.model.signing import get_scheme
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+SECRETS = {
+    "standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "stripe": "whsec_stripe_test_secret_0123",
+    "github": "It's a Secret to Everybody",
+}
+SECRET = SECRETS["standard"]
+EXAMPLES = 25
+NOT_APPLICABLE = {
+    "standard": set(),
+    "stripe": {"rejects_future_timestamp"},
+    "github": {"rejects_stale_timestamp", "rejects_future_timestamp",
+               "accepts_rotated_signatures"},
+}
+
+
+def statuses(report):
+    return {result.name: result.status for result in report.results}
+
+
+def failed(report):
+    return {result.name for result in report.failed}
+
+
+@pytest.mark.parametrize("scheme", sorted(SECRETS))
+def test_reference_receiver_passes_every_applicable_check_in_process(scheme):
+    receiver = create_receiver(SECRETS[scheme], scheme=scheme)
+    report = run_checks(receiver, secret=SECRETS[scheme], scheme=scheme,
+                        max_examples=EXAMPLES, observe=receiver.processed_count)
+    assert [r.name for r in report.results] == list(CHECK_NAMES)
+    assert report.passed, [f.to_dict() for r in report.failed for f in r.findings]
+    skipped = {name for name, status in statuses(report).items() if status == "skipped"}
+    assert skipped == NOT_APPLICABLE[scheme]
+    assert all(r.reason for r in report.results if r.status == "skipped")
+
+
+@pytest.mark.parametrize("scheme", sorted(SECRETS))
+def test_minimal_correct_receivers_pass_as_asgi_and_wsgi_apps(scheme):
+    secret = SECRETS[scheme]
+    asgi = MiniReceiver(secret, scheme)
+    wsgi = wsgi_receiver(secret, scheme)
+    for app, observe in ((asgi, asgi.processed_count), (wsgi, wsgi.lane.processed_count)):
+        report = run_checks(app, secret=secret, scheme=scheme, max_examples=15,
+                            observe=observe)
+        assert report.passed, [f.to_dict() for r in report.failed for f in r.findings]
+
+
+#: bug -> (the checks that must catch it, checks that must still pass)
+CAUGHT_BY = {
+    "no_verification": ({"rejects_missing_signature", "rejects_invalid_signature",
+                         "rejects_stale_timestamp", "verifies_before_parsing"},
+                        {"accepts_valid_delivery", "rejects_malformed_json"}),
+    "reserialized": ({"verifies_raw_body"}, {"rejects_missing_signature",
+                                             "rejects_malformed_json"}),
+    "parse_first": ({"verifies_before_parsing"}, {"accepts_valid_delivery",
+                                                  "rejects_invalid_signature"}),
+    "crash_on_bad_json": ({"rejects_malformed_json"}, {"verifies_before_parsing",
+                                                        "accepts_valid_delivery"}),
+    "slow_ack": ({"acks_within_timeout"}, {"rejects_invalid_signature",
+                                           "rejects_malformed_json"}),
+    "first_signature_only": ({"accepts_rotated_signatures"}, {"accepts_valid_delivery"}),
+    "accepts_stale": ({"rejects_stale_timestamp"}, {"rejects_invalid_signature"}),
+    "no_dedupe": ({"idempotent_redelivery"}, {"accepts_valid_delivery"}),
+    "crash_on_garbage_header": ({"survives_malformed_headers"}, {"accepts_valid_delivery"}),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(CAUGHT_BY))
+def test_each_broken_receiver_is_caught_by_the_right_check(bug):
+    must_fail, must_pass = CAUGHT_BY[bug]
+    receiver = MiniReceiver(SECRET, bug=bug, delay=0.5)
+    timeout = 0.2 if bug == "slow_ack" else 10.0
+    report = run_checks(receiver, secret=SECRET, checks=sorted(must_fail | must_pass),
+                        max_examples=EXAMPLES, timeout=timeout,
+                        observe=receiver.processed_count)
+    assert failed(report) == must_fail
+    for result in report.failed:
+        (finding,) = result.findings
+        assert finding.title and finding.message and finding.curl.startswith("curl ")
+
+
+@pytest.mark.parametrize("scheme", ["stripe", "github"])
+def test_unverified_receiver_is_caught_under_every_scheme(scheme):
+    receiver = MiniReceiver(SECRETS[scheme], scheme, bug="no_verification")
+    report = run_checks(receiver, secret=SECRETS[scheme], scheme=scheme, max_examples=10,
+                        checks=["rejects_missing_signature", "rejects_invalid_signature"])
+    assert failed(report) == {"rejects_missing_signature", "rejects_invalid_signature"}
+
+
+def test_finding_carries_title_minimal_example_and_curl():
+    report = run_checks(MiniReceiver(SECRET, bug="crash_on_bad_json"), secret=SECRET,
+                        checks=["rejects_malformed_json"], max_examples=EXAMPLES)
+    (finding,) = report.result("rejects_malformed_json").findings
+    assert finding.title == "malformed JSON not answered 400"
+    assert "expected 400, got 500" in finding.message
+    assert finding.example == {"body": ""}  # Hypothesis shrank to the empty body
+    assert finding.request["body"] == ""
+    assert finding.response["status"] == 500
+    assert finding.curl.startswith('curl -sS -i -X POST "$RECEIVER_URL/"')
+    assert "-H 'webhook-signature: v1," in finding.curl
+    assert json.loads(json.dumps(finding.to_dict())) == finding.to_dict()
+
+
+def test_check_failed_is_an_assertion_error_naming_the_rule():
+    assert issubclass(CheckFailed, AssertionError)
+    failure = CheckFailed("stale timestamp accepted", "expected 401, got 200")
+    assert "stale timestamp accepted" in str(failure)
+
+
+def test_every_check_states_its_rule_in_one_line():
+    for name, check in CHECKS.items():
+        assert check.__name__ == name
+        doc = (check.__doc__ or "").strip()
+        assert doc and "\n" not in doc and doc.endswith(".")
+
+
+@pytest.mark.parametrize("seed", [None, 7])
+def test_same_seed_gives_the_same_minimal_examples(seed):
+    def examples():
+        report = run_checks(MiniReceiver(SECRET, bug="reserialized"), secret=SECRET,
+                            checks=["verifies_raw_body", "rejects_invalid_signature"],
+                            max_examples=EXAMPLES, seed=seed)
+        return [f.example for r in report.results for f in r.findings]
+
+    first = examples()
+    assert first and first == examples()
+
+
+class Hanging:
+    """An ASGI receiver that never answers."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            await asyncio.sleep(3600)
+
+
+def test_hanging_receiver_fails_without_waiting_again_while_shrinking():
+    start = time.perf_counter()
+    report = run_checks(Hanging(), secret=SECRET, timeout=0.1, max_examples=50,
+                        checks=["acks_within_timeout", "accepts_valid_delivery"])
+    assert failed(report) == {"acks_within_timeout", "accepts_valid_delivery"}
+    assert report.result("acks_within_timeout").findings[0].title.startswith("no answer")
+    # the preflight and one request per check time out; shrinking does not wait again
+    assert time.perf_counter() - start < 0.1 * 20
+
+
+def test_unknown_check_and_bad_secret_are_config_errors():
+    with pytest.raises(ConfigError, match="unknown check 'nope'"):
+        run_checks(MiniReceiver(SECRET), secret=SECRET, checks=["nope"])
+    with pytest.raises(InvalidSecret):
+        run_checks(MiniReceiver(SECRET), secret="whsec_short")
+    with pytest.raises(ConfigError, match="must be a URL"):
+        run_checks(42, secret=SECRET)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values, styles)
+def test_encoded_json_always_decodes_to_the_value(value, style):
+    assert json.loads(encode(value, style)) == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(malformed_bodies)
+def test_malformed_bodies_never_parse_as_json(body):
+    assert not is_json(body)
+
+
+@pytest.mark.parametrize("scheme", sorted(SECRETS))
+@settings(max_examples=50, deadline=None)
+@given(position=st.integers(0, 1000))
+def test_a_tampered_signature_never_verifies(scheme, position):
+    rules, signer = rules_for(scheme), get_scheme(scheme)
+    headers = signer.sign(message_id="msg_1", timestamp=1_700_000_000, body=b"{}",
+                          secrets=[SECRETS[scheme]])
+    request = tamper_signature(rules, Request(b"{}", tuple(headers.items())), position)
+    assert request.headers != tuple(headers.items())
+    with pytest.raises(VerificationError):
+        signer.verify(dict(request.headers), b"{}", secrets=[SECRETS[scheme]],
+                      now=1_700_000_000)
+
+
+@pytest.mark.parametrize("scheme", ["standard", "stripe"])
+def test_retimed_delivery_keeps_its_signature_but_fails_verification(scheme):
+    signer = get_scheme(scheme)
+    headers = signer.sign(message_id="msg_1", timestamp=1_700_000_000, body=b"{}",
+                          secrets=[SECRETS[scheme]])
+    request = retime(rules_for(scheme), Request(b"{}", tuple(headers.items())), "1700000001")
+    assert "1700000001" in str(request.headers)
+    with pytest.raises(VerificationError, match="no signature matches"):
+        signer.verify(dict(request.headers), b"{}", secrets=[SECRETS[scheme]],
+                      now=1_700_000_000)
