@@ -219,8 +219,7 @@ def load_records(path: str | Path) -> Records:
                 dtypes = {k: ("string" if v == "str" else "float64" if v == "float" else "Int64")
                           for k, v in kinds.items()}
                 return pd.read_csv(p, dtype=dtypes, keep_default_na=False,
-                                   na_values={k: [""] for k in kinds if k in _NULLABLE},
-                                   float_precision="round_trip")
+                                   na_values={k: [""] for k in kinds if k in _NULLABLE})
             if fmt == "jsonl":
                 return pd.read_json(p, lines=True, dtype=False, precise_float=True)
             _require_pyarrow()
