@@ -26,12 +26,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from hooklab.model.errors import ConfigError
-from hooklab.model.signing import check_secret, get_scheme
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure
+
+from hooklab.model.errors import ConfigError
+from hooklab.model.signing import check_secret, get_scheme
 
 from .payloads import Style, encode
 from .report import FAILED, PASSED, SKIPPED, CheckResult, Finding, Report

@@ -124,6 +124,11 @@ class _Base:
         self.close()
 
 
+def _raw_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value if isinstance(value, bytes)
+             else value.encode("latin-1")) for name, value in request.headers]
+
+
 def _timeout_error(timeout: float) -> str:
     return f"no answer within {timeout:g} s"
 
@@ -144,7 +149,7 @@ class _HttpTarget(_Base):
         start = time.perf_counter()
         try:
             with self._client.stream(
-                "POST", self.url, content=request.body, headers=list(request.headers),
+                "POST", self.url, content=request.body, headers=_raw_headers(request),
                 timeout=timeout,
             ) as answer:
                 body = b""
@@ -242,7 +247,7 @@ class _AsgiTarget(_Base):
 
     async def _post(self, request: Request, timeout: float) -> Response:
         start = time.perf_counter()
-        call = self._client.post(self._path, content=request.body, headers=list(request.headers))
+        call = self._client.post(self._path, content=request.body, headers=_raw_headers(request))
         try:
             answer = await asyncio.wait_for(call, timeout)
         except TimeoutError:

@@ -9,6 +9,9 @@ import time
 
 import pytest
 from broken_receivers import MiniReceiver, wsgi_receiver
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hooklab.harness.checks import CHECK_NAMES, CHECKS
 from hooklab.harness.conformance import CheckFailed, run_checks
 from hooklab.harness.payloads import encode, is_json, json_values, malformed_bodies, styles
@@ -17,8 +20,6 @@ from hooklab.harness.schemes import retime, rules_for, tamper_signature
 from hooklab.harness.target import Request
 from hooklab.model.errors import ConfigError, InvalidSecret, VerificationError
 from hooklab.model.signing import get_scheme
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SECRETS = {
     "standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
