@@ -160,8 +160,8 @@ def _report(args: Any, bare: float, work: float, enqueue: float) -> None:
     print(f"outbox benchmark: {args.messages} messages to the reference receiver on "
           f"loopback, concurrency {args.concurrency}, best of {args.rounds}")
     print(f"  bare httpx loop : {bare:8.0f} deliveries/s")
-    print(f"  outbox worker   : {work:8.0f} deliveries/s (durable: SQLite WAL, every attempt "
-          "and state change recorded)")
+    print(f"  outbox worker   : {work:8.0f} deliveries/s (durable: SQLite WAL, "
+          "synchronous=FULL, every attempt and state change committed)")
     print(f"  ratio           : {ratio:8.1%} (target >= 50 %: "
           f"{'met' if ratio >= 0.5 else 'NOT met'})")
     print(f"  enqueue (send)  : {enqueue:8.0f} messages/s (batches of 1000)")
