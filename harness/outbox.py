@@ -389,6 +389,13 @@ class Outbox:
         self._schedule(message.id, endpoint_id, now + lease(endpoint), owner)
         return Claim(message, endpoint, generation, number, tracker)
 
+    def work_left(self) -> tuple[float | None, int]:
+        """When the next delivery is due (or a lease ends) and how many are not finished."""
+        with sqlite.errors(self.path):
+            row = self._conn.execute("SELECT min(due_at), count(*) FROM outbox_deliveries "
+                                     "WHERE due_at IS NOT NULL").fetchone()
+        return row[0], int(row[1])
+
     # -- endpoints ------------------------------------------------------------------------
 
     def disable_endpoint(self, endpoint_id: str, reason: str, *, now: float,

@@ -53,9 +53,10 @@ def register(subparsers: Any) -> None:
     endpoints = subparsers.add_parser("endpoints", help="register and manage endpoints "
                                       "(the durable outbox)")
     actions = endpoints.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = _parser(actions, "add", "register an endpoint", _add)
+    add = _parser(actions, "add", "register an endpoint", _add, creates=True)
     add.add_argument("url", metavar="URL")
-    add.add_argument("--secret", required=True, help="signing secret (whsec_...)")
+    add.add_argument("--secret", required=True, help="signing secret (whsec_...), or @FILE, "
+                     "or @- to read it from stdin (kept out of the process list)")
     add.add_argument("--id", dest="endpoint_id", help="endpoint id (default: a new ep_...)")
     add.add_argument("--events", action="append", metavar="PATTERN",
                      help="event types it takes, e.g. 'invoice.*' (repeatable or "
@@ -77,7 +78,7 @@ def register(subparsers: Any) -> None:
     rotate = _parser(actions, "rotate", "sign with a new secret; the old one keeps signing "
                      "during the grace period", _rotate)
     rotate.add_argument("endpoint_id", metavar="ID")
-    rotate.add_argument("--secret", required=True, help="the new signing secret")
+    rotate.add_argument("--secret", required=True, help="the new signing secret (or @FILE, @-)")
     rotate.add_argument("--grace", type=_number(float, 0, "--grace"), default=86400.0,
                         metavar="SECONDS", help="old secret keeps signing this long "
                         "(default: 86400)")
@@ -142,7 +143,8 @@ def register(subparsers: Any) -> None:
                          help="ISO 8601 time, Unix seconds, or an age like 2h, 3d")
 
 
-def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int]) -> Any:
+def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], *,
+            creates: bool = False) -> Any:
     parser = subparsers.add_parser(name, help=text, description=text)
     parser.add_argument("--db", default=os.environ.get("HOOKLAB_DB", "hooklab.db"),
                         metavar="PATH", help="the outbox database (default: $HOOKLAB_DB or "
@@ -150,7 +152,7 @@ def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int]) 
     parser.add_argument("--lock-timeout", type=_number(float, 0, "--lock-timeout"),
                         default=10.0, metavar="SECONDS",
                         help="wait this long for another process's lock (default: 10)")
-    parser.set_defaults(handler=lambda args: _guarded(handler, args))
+    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates))
     return parser
 
 
@@ -161,14 +163,33 @@ def _ssrf_flags(parser: Any) -> None:
                         help="allow targets in this network (repeatable)")
 
 
-def _guarded(handler: Callable[..., int], args: argparse.Namespace) -> int:
+def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool) -> int:
     from .outbox import Outbox
 
+    if not creates and not os.path.exists(args.db):
+        raise ConfigError(f"database {args.db} does not exist (hooklab endpoints add "
+                          "creates it; or give --db PATH)")
     try:
         with Outbox(args.db, timeout=args.lock_timeout) as outbox:
             return handler(outbox, args)
     except StoreError as exc:  # locked, corrupt or unreadable: the user's to fix
         raise ConfigError(str(exc)) from None
+    except BrokenPipeError:  # `hooklab status | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+
+
+def _secret(text: str) -> str:
+    if not text.startswith("@"):
+        return text
+    source = text[1:]
+    try:
+        if source == "-":
+            return sys.stdin.readline().strip()
+        with open(source, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the secret from {source!r}: {exc}") from None
 
 
 def _echo(text: str) -> None:
@@ -190,7 +211,7 @@ def _add(outbox: Any, args: argparse.Namespace) -> int:
     guard.check_url_host(urlsplit(args.url).hostname or "")
     events = tuple(p.strip() for v in (args.events or ["*"]) for p in v.split(",") if p.strip())
     endpoint_id = args.endpoint_id or "ep_" + os.urandom(8).hex()
-    endpoint = Endpoint(endpoint_id, args.url, (args.secret,), events=events or ("*",),
+    endpoint = Endpoint(endpoint_id, args.url, (_secret(args.secret),), events=events or ("*",),
                         policy=args.policy, timeout=args.timeout, scheme=args.scheme)
     outbox.registry.register(endpoint)
     print(endpoint.id)
@@ -252,9 +273,10 @@ def _remove(outbox: Any, args: argparse.Namespace) -> int:
 def _rotate(outbox: Any, args: argparse.Namespace) -> int:
     from hooklab.model.endpoints import mask
 
-    endpoint = outbox.registry.rotate_secret(args.endpoint_id, args.secret, now=time.time(),
+    secret = _secret(args.secret)
+    endpoint = outbox.registry.rotate_secret(args.endpoint_id, secret, now=time.time(),
                                              grace=args.grace)
-    _echo(f"endpoint {endpoint.id} now signs with {mask(args.secret)}; "
+    _echo(f"endpoint {endpoint.id} now signs with {mask(secret)}; "
           f"{len(endpoint.secrets) - 1} older secret(s) sign for {args.grace:g} s more")
     return 0
 

@@ -184,13 +184,7 @@ class Worker:
             policy_for=self._policy, rng=self.rng, auto=cfg.auto_disable))
 
     async def _next_due(self) -> tuple[float | None, int]:
-        def query() -> tuple[float | None, int]:
-            row = self.outbox._conn.execute(
-                "SELECT min(due_at), count(*) FROM outbox_deliveries WHERE due_at IS NOT NULL"
-            ).fetchone()
-            return row[0], row[1]
-
-        return await asyncio.get_running_loop().run_in_executor(self._db, query)
+        return await asyncio.get_running_loop().run_in_executor(self._db, self.outbox.work_left)
 
     async def run(self) -> WorkerStats:
         """Deliver until stopped (or, with ``until_idle``, until no work is left)."""

@@ -159,6 +159,29 @@ def test_a_database_locked_by_another_process_exits_2(cli: Cli) -> None:
     assert cli.rows("SELECT count(*) FROM outbox_messages") == [(0,)]
 
 
+def test_a_missing_database_is_named_and_not_created(cli: Cli) -> None:
+    for argv in (["status"], ["send", "--type", "a.b", "--data", "{}"], ["worker"]):
+        code, _, err = cli(*argv)
+        assert code == 2 and "does not exist" in err
+    assert not cli.db.exists()
+
+
+def test_secrets_can_come_from_a_file_or_stdin(cli: Cli, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    path = tmp_path / "secret.txt"
+    path.write_text(SECRET + "\n")
+    assert cli("endpoints", "add", "https://a.example.test/", "--secret", f"@{path}",
+               "--id", "ep_1")[0] == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(NEW_SECRET + "\n"))
+    assert cli("endpoints", "rotate", "ep_1", "--secret", "@-")[0] == 0
+    stored = json.loads(cli.rows("SELECT secrets FROM endpoints")[0][0])
+    assert [s[0] for s in stored] == [NEW_SECRET, SECRET]
+    code, _, err = cli("endpoints", "rotate", "ep_1", "--secret", "@/nonexistent")
+    assert code == 2 and "cannot read the secret" in err
+
+
 def test_a_file_that_is_not_a_database_exits_2(cli: Cli) -> None:
     cli.db.write_bytes(b"this is not sqlite" * 100)
     code, _, err = cli("status")
