@@ -1,9 +1,10 @@
 """Fault injection: worker processes killed with SIGKILL or stopped with SIGTERM lose nothing.
 
 A real ``hooklab serve flaky`` process (on 127.0.0.1, logging every request) answers with
-500s, resets, hangs and latency; ``hooklab worker`` processes deliver a queue of messages
-to it and are killed at random moments. After a final run until idle, the outbox, the
-receiver's request log and the recorded status history must agree.
+500s, resets, hangs and latency; pairs of ``hooklab worker`` processes share one database,
+deliver a queue of messages to it and are killed at random moments. After a final run
+until idle, the outbox, the receiver's request log and the recorded status history must
+agree.
 """
 
 from __future__ import annotations
@@ -122,16 +123,17 @@ def test_sigkill_at_random_moments_loses_no_message(tmp_path: Path,
     queue(db, url, n)
     rng = random.Random(5)
     kills = 0
-    for round_ in range(6):
-        process = worker(db, "--seed", str(round_))
+    for round_ in range(5):  # two workers share the database; both die each round
+        processes = [worker(db, "--seed", f"{round_}{i}") for i in range(2)]
         before, deadline = attempts(db), time.monotonic() + 20
         while attempts(db) < before + 30 and time.monotonic() < deadline:
-            time.sleep(0.02)  # it is delivering: kill it in the middle of its work
-        time.sleep(rng.uniform(0.0, 0.5))
-        assert process.poll() is None, process.communicate()
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        kills += 1
+            time.sleep(0.02)  # they are delivering: kill them in the middle of their work
+        for process in processes:
+            time.sleep(rng.uniform(0.0, 0.4))
+            assert process.poll() is None, process.communicate()
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
     assert kills >= 5
     final = worker(db, "--until-idle", "--seed", "99")
     out, err = final.communicate(timeout=120)
