@@ -147,7 +147,7 @@ def _events_table(items: list[dict[str, Any]], title: str) -> Any:
 
     table = Table(title=title, title_justify="left")
     for column in ("time (UTC)", "event", "endpoint", "message", "detail"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for e in items:
         table.add_row(when(e["at"]), e["kind"], e["endpoint_id"] or "",
                       e["message_id"] or "", e["detail"] or "")
@@ -161,15 +161,16 @@ def render_overview(report: dict[str, Any], console: Any) -> None:
     counts = "  ".join(f"[{_STYLE[k]}]{k}[/] {v}" for k, v in report["counts"].items())
     console.print(f"deliveries: {counts}")
     table = Table(title=f"latest {len(report['deliveries'])} deliveries", title_justify="left")
-    for column in ("message", "endpoint", "type", "gen", "status", "attempts", "last",
-                   "next attempt / finished (UTC)", "reason"):
+    table.add_column("message", overflow="fold", min_width=12)
+    table.add_column("endpoint", overflow="fold")
+    for column in ("gen", "status", "tries", "last", "next / finished (UTC)", "reason"):
         table.add_column(column)
     for d in report["deliveries"]:
         moment = d["finished_at"] if d["finished_at"] is not None else d["next_attempt_at"]
         status = d["status"] + (" (leased)" if d["leased_by"] and d["status"] == "sending"
                                 else "")
-        table.add_row(d["message_id"], d["endpoint_id"], d["event_type"],
-                      str(d["generation"]), f"[{_STYLE.get(d['status'], 'white')}]{status}[/]",
+        table.add_row(d["message_id"], d["endpoint_id"], str(d["generation"]),
+                      f"[{_STYLE.get(d['status'], 'white')}]{status}[/]",
                       str(d["attempts"]), d["last_outcome"] or "", when(moment),
                       d["reason"] or "")
     console.print(table)
