@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 from hooklab.model.errors import ConfigError
@@ -82,6 +83,9 @@ def check_command(args: argparse.Namespace) -> int:
     console = Console(file=sys.stderr if to_stdout else sys.stdout, highlight=False)
     if args.observe is not None and not args.observe.startswith(("http://", "https://")):
         raise ConfigError(f"--observe must be an http(s) URL, not {args.observe!r}")
+    if args.json_path and not to_stdout and not Path(args.json_path).parent.is_dir():
+        raise ConfigError(f"cannot write the JSON report to {args.json_path!r}: "
+                          "its directory does not exist")
     with console.status("running checks...") as status:
 
         def progress(result: Any) -> None:

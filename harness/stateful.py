@@ -53,12 +53,14 @@ def receiver_machine(app_or_url: Any, *, secret: str, scheme: str = "standard",
                      observe: Observer | None = None,
                      rotate: Callable[[Sequence[str]], None] | None = None,
                      tolerance: float = 300.0, timeout: float = DEFAULT_TIMEOUT,
-                     path: str = "/") -> type[RuleBasedStateMachine]:
+                     settle: float = 2.0, path: str = "/") -> type[RuleBasedStateMachine]:
     """A ``RuleBasedStateMachine`` class driving sender behaviours against one receiver.
 
     ``observe(message_id) -> times processed`` enables the processing invariants;
     ``rotate(secrets)`` tells the receiver which secrets to accept after a key rotation
-    (without it, the sender keeps signing with the receiver's secret as well). Run it
+    (without it, the sender keeps signing with the receiver's secret as well).
+    ``settle`` is how long processing may take to show (see
+    :meth:`~hooklab.harness.conformance.CheckContext.processed`). Run it
     with ``run_state_machine_as_test`` or through its ``TestCase`` attribute.
     """
 
@@ -69,7 +71,8 @@ def receiver_machine(app_or_url: Any, *, secret: str, scheme: str = "standard",
             super().__init__()
             self.target = open_target(app_or_url, path=path)
             self.ctx = CheckContext(self.target, secret=secret, scheme=scheme,
-                                    timeout=timeout, tolerance=tolerance, observe=observe)
+                                    timeout=timeout, tolerance=tolerance, observe=observe,
+                                    settle=settle)
             self.ctx.check = "stateful"
             self.sender_secrets: list[str] = [secret]
             self.receiver_secrets: list[str] = [secret]
@@ -144,9 +147,9 @@ def receiver_machine(app_or_url: Any, *, secret: str, scheme: str = "standard",
 
         def teardown(self) -> None:
             try:
-                for message_id in self.sent:
-                    count = self.ctx.processed(message_id)
-                    if count is not None and count != 1:
+                counts = self.ctx.processed_counts(self.sent) or {}
+                for message_id, count in counts.items():
+                    if count != 1:
                         raise CheckFailed(f"message processed {count} times",
                                           f"{message_id} was acknowledged")
             finally:
