@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,15 @@ class Report:
         return target
 
 
+def _visible(text: str) -> str:
+    """``text`` with invisible characters (DEL, C1 controls, format marks) escaped."""
+    return "".join(
+        f"\\u{ord(c):04x}" if c != "\n" and unicodedata.category(c) in _INVISIBLE else c
+        for c in text
+    )
+
+
+_INVISIBLE = {"Cc", "Cf", "Co", "Cn", "Zl", "Zp"}
 _MARKS = {PASSED: "[green]✔ passed[/]", FAILED: "[bold red]✘ failed[/]",
           SKIPPED: "[yellow]– skipped[/]"}
 
@@ -167,7 +177,7 @@ def render(report: Report, console: Any = None) -> None:
     console.print(table)
     for result in report.failed:
         for finding in result.findings:
-            example = json.dumps(finding.example, indent=2, ensure_ascii=False)
+            example = _visible(json.dumps(finding.example, indent=2, ensure_ascii=False))
             body = (f"{escape(finding.message)}\n\n[bold]minimal example[/]\n{escape(example)}"
                     f"\n\n[bold]reproduce[/]\n{escape(finding.curl)}")
             console.print(Panel(body, title=f"[red]{result.name}[/]: {escape(finding.title)}",
