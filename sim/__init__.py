@@ -2,7 +2,9 @@
 
 Three parts, as in Ciw: parameters (:class:`Scenario`), the runner (:func:`simulate`) and
 records (:class:`SimulationResult`: frozen attempt and delivery records, a
-:class:`Summary`, the receivers' :class:`Outage` windows). Each delivery runs the
+:class:`Summary`, the receivers' :class:`Outage` windows). Sweeps of many runs are
+:mod:`hooklab.sim.sweep` (``hooklab sweep``); :func:`aggregate` turns their replications
+into means and confidence intervals. Each delivery runs the
 ``Delivery`` lifecycle of :mod:`hooklab.model` on its compiled fast path, with the retry
 policies of :mod:`hooklab.model.presets` and the receiver fault models of
 :mod:`hooklab.model.faults`.
@@ -21,6 +23,7 @@ from .export import Records, RecordWriter, load_records, records_paths, write_re
 from .runner import Outage, SimulationResult, simulate
 from .scenario import Arrivals, AutoDisable, Burst, EndpointSpec, Scenario, named_scenarios
 from .summary import EndpointSummary, Percentiles, Summary
+from .sweep_stats import aggregate
 
 __all__ = [
     "Arrivals",
@@ -35,6 +38,7 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "Summary",
+    "aggregate",
     "load_records",
     "named_scenarios",
     "records_paths",
