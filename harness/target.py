@@ -271,7 +271,8 @@ class _AsgiTarget(_Base):
 
 
 class _WsgiTarget(_Base):
-    """A WSGI app (Flask, Django) called in-process; its timeout is measured, not enforced.
+    """A WSGI app (Flask, Django) called in-process, in a worker thread so a hanging app
+    times out.
 
     Like ``httpx.WSGITransport``, except that header values are decoded as Latin-1 (as
     PEP 3333 says servers do), since the checks send garbage bytes on purpose, and an
@@ -322,10 +323,15 @@ class _WsgiTarget(_Base):
 
     def send(self, request: Request, *, timeout: float) -> Response:
         start = time.perf_counter()
-        code, body = self._call(request)
+        answer: list[tuple[int, bytes]] = []
+        worker = threading.Thread(target=lambda: answer.append(self._call(request)),
+                                  daemon=True, name="hooklab-wsgi-target")
+        worker.start()
+        worker.join(timeout)  # a hanging app is left behind, as a sender would leave it
         elapsed = time.perf_counter() - start
-        if elapsed > timeout:
+        if not answer or elapsed > timeout:
             return Response(None, elapsed, _timeout_error(timeout))
+        code, body = answer[0]
         return Response(code, elapsed, None, body[:MAX_RESPONSE_BYTES])
 
     def close(self) -> None:

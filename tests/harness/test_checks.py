@@ -4,18 +4,22 @@ deliberately broken receiver is caught by the check whose rule it breaks."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import threading
 import time
 
 import pytest
 from broken_receivers import MiniReceiver, wsgi_receiver
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from hooklab.harness.checks import CHECK_NAMES, CHECKS
 from hooklab.harness.conformance import CheckFailed, run_checks
 from hooklab.harness.payloads import encode, is_json, json_values, malformed_bodies, styles
 from hooklab.harness.receiver import create_receiver
+from hooklab.harness.report import render
 from hooklab.harness.schemes import retime, rules_for, tamper_signature
 from hooklab.harness.target import Request
 from hooklab.model.errors import ConfigError, InvalidSecret, VerificationError
@@ -211,3 +215,48 @@ def test_retimed_delivery_keeps_its_signature_but_fails_verification(scheme):
     with pytest.raises(VerificationError, match="no signature matches"):
         signer.verify(dict(request.headers), b"{}", secrets=[SECRETS[scheme]],
                       now=1_700_000_000)
+
+
+def test_hanging_wsgi_app_times_out_instead_of_hanging_the_run():
+    gate = threading.Event()
+
+    def hanging(environ, start_response):
+        gate.wait(30)
+        start_response("200 OK", [])
+        return [b""]
+
+    try:
+        start = time.perf_counter()
+        report = run_checks(hanging, secret=SECRET, timeout=0.1, max_examples=20,
+                            checks=["acks_within_timeout"])
+        assert failed(report) == {"acks_within_timeout"}
+        assert time.perf_counter() - start < 2.0
+    finally:
+        gate.set()
+
+
+def test_a_crashing_wsgi_app_answers_500_like_a_server_would():
+    def crashing(environ, start_response):
+        raise RuntimeError("boom")
+
+    report = run_checks(crashing, secret=SECRET, max_examples=5,
+                        checks=["survives_malformed_headers"])
+    (finding,) = report.result("survives_malformed_headers").findings
+    assert finding.response["status"] == 500
+
+
+def test_terminal_report_names_every_check_and_shows_invisible_characters():
+    report = run_checks(MiniReceiver(SECRET, bug="first_signature_only"), secret=SECRET,
+                        max_examples=EXAMPLES, checks=["accepts_rotated_signatures",
+                                                       "accepts_valid_delivery"])
+    finding = report.result("accepts_rotated_signatures").findings[0]
+    shown = dataclasses.replace(finding, example={"data": "\x7f"})
+    result = dataclasses.replace(report.result("accepts_rotated_signatures"),
+                                 findings=(shown,))
+    report = dataclasses.replace(report, results=(result, report.results[1]))
+    console = Console(record=True, width=120)
+    render(report, console)
+    text = console.export_text()
+    assert "accepts_rotated_signatures" in text and "checks failed" in text
+    assert '"data": "\\u007f"' in text
+    assert "curl -sS -i -X POST" in text
