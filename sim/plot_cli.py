@@ -13,6 +13,7 @@ Example::
     $ hooklab plot run.jsonl --kind timeline --messages 30 -o timeline.png
     $ hooklab plot svix.jsonl diagram.jsonl --kind latency -o latency.svg
     $ hooklab plot --db requests.jsonl --kind timeline
+    $ hooklab sweep --preset metastability --out meta.csv && hooklab plot meta.csv --kind phase
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 __all__ = ["KINDS", "handle_plot", "register"]
 
 #: The plots ``hooklab plot`` draws.
-KINDS = ("timeline", "load", "latency", "study")
+KINDS = ("timeline", "load", "latency", "study", "phase")
 
 
 def register(subparsers: Any) -> None:
@@ -97,11 +98,14 @@ def handle_plot(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from . import plots
 
-    if args.kind == "study":
+    if args.kind in ("study", "phase"):
         if args.db:
-            raise ConfigError("--kind study reads sweep results tables, not --db")
-        points = [p for path in args.records for p in read_study_table(path)]
-        fig = plots.plot_study(points, title=args.title)
+            raise ConfigError(f"--kind {args.kind} reads sweep results tables, not --db")
+        if args.kind == "study":
+            points = [p for path in args.records for p in read_study_table(path)]
+            fig = plots.plot_study(points, title=args.title)
+        else:
+            fig = _phase_map(args.records, args.title)
     else:
         sources = read_sources(args.records, args.db)
         fig = _draw(plots, args, sources)
@@ -135,6 +139,21 @@ def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
         merged.attempts, deliveries=merged.deliveries, outages=merged.outages,
         endpoint=args.endpoint, bin_s=args.bin, until=args.until, title=args.title,
     )  # fmt: skip
+
+
+def _phase_map(paths: list[str], title: str | None) -> Any:
+    """The metastability phase map of ``hooklab sweep --preset metastability`` tables."""
+    from hooklab.model.errors import ConfigError
+
+    from .metastability import plot_phase_map
+    from .sweep import read_table
+
+    rows = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise ConfigError(f"sweep results table {path!r} does not exist")
+        rows.extend(read_table(path))
+    return plot_phase_map(rows, title=title)
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -1,0 +1,34 @@
+"""``hooklab plot --kind phase`` draws the metastability phase map of a sweep table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hooklab.model.cli import main
+
+
+def write_table(path: Path) -> None:
+    rows = [
+        ("svix", 1, 10, 1), ("svix", 4, 60, 0), ("github", 1, 10, 1), ("github", 4, 60, 1),
+    ]  # fmt: skip
+    lines = ["policy,trigger_size,trigger_duration,recovered"]
+    lines += [",".join(map(str, row)) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_phase_map_from_a_sweep_table(tmp_path: Path) -> None:
+    table = tmp_path / "meta.csv"
+    write_table(table)
+    out = tmp_path / "phase.png"
+    assert main(["plot", str(table), "--kind", "phase", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_phase_map_of_a_missing_table_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.csv"
+    assert main(["plot", str(missing), "--kind", "phase"]) == 2
+    assert "nope.csv" in capsys.readouterr().err
