@@ -79,11 +79,6 @@ class Response(NamedTuple):
     error: str | None = None
     body: bytes = b""
 
-    @property
-    def answered(self) -> bool:
-        """The receiver sent a status line."""
-        return self.status is not None
-
     def describe(self) -> str:
         """``"401"``, ``"no answer within 10 s"`` or ``"ReadError: ..."``."""
         if self.status is not None:
@@ -114,7 +109,7 @@ class _Base:
     url: str
     in_process: bool
 
-    def close(self) -> None:  # pragma: no cover - overridden
+    def close(self) -> None:
         pass
 
     def __enter__(self) -> Any:
@@ -333,9 +328,6 @@ class _WsgiTarget(_Base):
             return Response(None, elapsed, _timeout_error(timeout))
         code, body = answer[0]
         return Response(code, elapsed, None, body[:MAX_RESPONSE_BYTES])
-
-    def close(self) -> None:
-        pass
 
 
 def _is_asgi(app: Any) -> bool:
