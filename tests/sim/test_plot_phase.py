@@ -10,12 +10,11 @@ from hooklab.model.cli import main
 
 
 def write_table(path: Path) -> None:
-    rows = [
-        ("svix", 1, 10, 1), ("svix", 4, 60, 0), ("github", 1, 10, 1), ("github", 4, 60, 1),
-    ]  # fmt: skip
-    lines = ["policy,trigger_size,trigger_duration,recovered"]
-    lines += [",".join(map(str, row)) for row in rows]
-    path.write_text("\n".join(lines) + "\n")
+    """A real (tiny) metastability sweep: one policy, two trigger sizes."""
+    args = ["sweep", "--preset", "metastability", "--grid", "policy=github",
+            "--grid", "trigger_size=1,4", "--grid", "trigger_duration=10",
+            "--out", str(path), "--no-progress", "--workers", "1"]  # fmt: skip
+    assert main(args) == 0
 
 
 def test_phase_map_from_a_sweep_table(tmp_path: Path) -> None:
