@@ -7,6 +7,9 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hooklab.model import backoff
 from hooklab.model.backoff import (
     JITTERS,
@@ -23,8 +26,6 @@ from hooklab.model.backoff import (
     ProportionalJitter,
 )
 from hooklab.model.errors import InvalidPolicy
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 delays = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_subnormal=False)
 seeds = st.integers(min_value=0, max_value=2**32)

@@ -7,6 +7,7 @@ import doctest
 import random
 
 import pytest
+
 from hooklab.model import policy_cli, presets
 from hooklab.model.backoff import AdditiveJitter, NoJitter, ProportionalJitter
 from hooklab.model.errors import ConfigError, UnknownPolicy

@@ -7,6 +7,9 @@ import random
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hooklab.model import policy_config, retry
 from hooklab.model.backoff import (
     AdditiveJitter,
@@ -26,8 +29,6 @@ from hooklab.model.errors import InvalidPolicy, UnknownPolicy
 from hooklab.model.outcomes import Outcome, OutcomeKind, classify, parse_retry_after
 from hooklab.model.presets import PRESETS, get_policy
 from hooklab.model.retry import RetryAfterMode, RetryPolicy, policy_from_config
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # ------------------------------------------------------------------ strategies
 

@@ -6,6 +6,9 @@ import base64
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from hooklab.model.errors import ConfigError, InvalidSecret, UnknownScheme, VerificationError
 from hooklab.model.signing import (
     MAX_HEADER_CHARS,
@@ -17,8 +20,6 @@ from hooklab.model.signing import (
     sign_headers,
     verify,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 # Reference vectors from webhook-facts.md.
 SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

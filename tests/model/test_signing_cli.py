@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from hooklab.model.cli import main
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -11,10 +11,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from hooklab.model.errors import VerificationError
-from hooklab.model.signing import generate_secret, get_scheme
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from hooklab.model.errors import VerificationError
+from hooklab.model.signing import generate_secret, get_scheme
 
 standardwebhooks = pytest.importorskip("standardwebhooks.webhooks")
 stripe = pytest.importorskip("stripe")
