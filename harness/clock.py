@@ -22,6 +22,8 @@ import math
 import time
 from typing import Protocol, runtime_checkable
 
+from hooklab.model.errors import ConfigError
+
 __all__ = ["Clock", "FakeClock", "WallClock"]
 
 
@@ -71,7 +73,7 @@ class FakeClock:
 
     def __init__(self, start: float = 0.0) -> None:
         if not isinstance(start, int | float) or not math.isfinite(start):
-            raise ValueError(f"FakeClock start must be a finite number, not {start!r}")
+            raise ConfigError(f"FakeClock start must be a finite number, not {start!r}")
         self._now = float(start)
         self.sleeps: list[float] = []
 
@@ -82,7 +84,7 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` (never backwards)."""
         if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError(f"a clock only moves forward by a finite amount, not {seconds!r}")
+            raise ConfigError(f"a clock only moves forward by a finite amount, not {seconds!r}")
         self._now += seconds
 
     async def sleep(self, seconds: float) -> None:

@@ -31,6 +31,8 @@ import email.utils
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .errors import ConfigError
+
 __all__ = [
     "THROTTLE_CODES",
     "TRANSPORT_ERRORS",
@@ -73,7 +75,7 @@ class Outcome:
     def transport(cls, error: str) -> Outcome:
         """An attempt that got no status code: ``timeout``, ``reset``, ``tls``..."""
         if error not in TRANSPORT_ERRORS:
-            raise ValueError(f"unknown transport error {error!r}; use one of {TRANSPORT_ERRORS}")
+            raise ConfigError(f"unknown transport error {error!r}; use one of {TRANSPORT_ERRORS}")
         return cls(0, error)
 
     @property

@@ -52,7 +52,7 @@ from .backoff import (
     NoJitter,
     ProportionalJitter,
 )
-from .errors import UnknownPolicy
+from .errors import ConfigError, UnknownPolicy
 from .retry import RetryAfterMode, RetryPolicy
 
 __all__ = ["DEFAULT_POLICY", "PRESETS", "format_hms", "get_policy"]
@@ -163,7 +163,7 @@ def format_hms(seconds: float) -> str:
         '75:35:05'
     """
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"cannot format {seconds!r} as h:mm:ss")
+        raise ConfigError(f"cannot format {seconds!r} as h:mm:ss")
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)

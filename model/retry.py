@@ -61,7 +61,7 @@ from .backoff import (
     check_seconds,
 )
 from .delivery import DEFAULT_MAX_ATTEMPTS, Verdict
-from .errors import InvalidPolicy
+from .errors import ConfigError, InvalidPolicy
 from .outcomes import THROTTLE_CODES, Outcome
 
 __all__ = [
@@ -214,7 +214,7 @@ class RetryPolicy:
         if attempt >= self.max_attempts:
             return None
         if attempt < 1:
-            raise ValueError(f"attempt numbers start at 1, got {attempt}")
+            raise ConfigError(f"attempt numbers start at 1, got {attempt}")
         i = attempt - 1
         dj = self._decorrelated
         if dj is None:
@@ -279,7 +279,7 @@ class RetryPolicy:
             (0.0, 10.0)
         """
         if not 1 <= attempt < self.max_attempts:
-            raise ValueError(
+            raise ConfigError(
                 f"policy {self.name!r} has no delay after attempt {attempt} "
                 f"(attempts 1..{self.max_attempts - 1} are retried)"
             )

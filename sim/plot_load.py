@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from hooklab.model.errors import ConfigError
 from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
 from .plot_style import (
@@ -201,7 +202,7 @@ def plot_load_comparison(
         for label, items in runs.items()
     }
     if not rows:
-        raise ValueError("plot_load_comparison needs at least one run")
+        raise ConfigError("plot_load_comparison needs at least one run")
     windows = [
         w for w in outage_windows(outages) if endpoint is None or w.endpoint_id in (None, endpoint)
     ]
@@ -246,11 +247,11 @@ def _edges(
     """Bin edges from ``origin`` past ``last`` (or to ``origin + until``), and the width."""
     if until is not None:
         if not until > 0:
-            raise ValueError(f"until must be a positive number of seconds, not {until}")
+            raise ConfigError(f"until must be a positive number of seconds, not {until}")
         last = origin + until
     span = max(last - origin, 1e-9)
     if bin_s is not None and not bin_s > 0:
-        raise ValueError(f"bin_s must be positive, not {bin_s}")
+        raise ConfigError(f"bin_s must be positive, not {bin_s}")
     width = float(bin_s) if bin_s else float(load_bin_width(span))
     count = int(np.ceil(span / width)) if until is not None else int(np.floor(span / width)) + 1
     return origin + width * np.arange(max(count, 1) + 1), width

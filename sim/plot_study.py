@@ -32,6 +32,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from hooklab.model.errors import ConfigError
 from hooklab.model.records import DeliveryRecord, Status
 
 from .plot_style import (
@@ -179,7 +180,7 @@ def study_point(
     """
     items = list(deliveries)
     if not items:
-        raise ValueError(f"study point {policy!r} at {failure_rate}: no deliveries")
+        raise ConfigError(f"study point {policy!r} at {failure_rate}: no deliveries")
     times, _ = _delivery_times(items)
     delivered = sum(1 for d in items if d.status == Status.DELIVERED)
     return StudyPoint(
@@ -302,7 +303,7 @@ def plot_study(
         label = point.policy if k is None else f"{point.policy} (K={k})"
         groups[label].append(point)
     if not groups:
-        raise ValueError("a failure-rate study needs at least one point")
+        raise ConfigError("a failure-rate study needs at least one point")
     fig = Figure(figsize=(13.0, 4.4), layout="constrained")
     delivered_ax, attempts_ax, p99_ax = fig.subplots(1, 3, sharex=True)
     p99_values = [p.p99_s for g in groups.values() for p in g if p.p99_s > 0]

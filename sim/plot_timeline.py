@@ -35,6 +35,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
+from hooklab.model.errors import ConfigError
 from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
 from .plot_style import (
@@ -192,9 +193,9 @@ def plot_timeline(
         'time since start (s)'
     """
     if lanes not in ("delivery", "endpoint"):
-        raise ValueError(f"lanes must be 'delivery' or 'endpoint', not {lanes!r}")
+        raise ConfigError(f"lanes must be 'delivery' or 'endpoint', not {lanes!r}")
     if max_messages < 1:
-        raise ValueError(f"max_messages must be at least 1, not {max_messages}")
+        raise ConfigError(f"max_messages must be at least 1, not {max_messages}")
     all_lanes = timeline_lanes(attempts, deliveries, endpoint=endpoint, infer_final=infer_final)
     shown, bands, total = _place(all_lanes, lanes, max_messages)
     windows = [

@@ -25,6 +25,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from hooklab.model.errors import ConfigError
+
 from .sweep import FIXED_COLUMNS, RUN_COLUMNS
 
 __all__ = ["aggregate", "aggregate_rows", "t_quantile"]
@@ -57,9 +59,9 @@ def t_quantile(confidence: float, df: int) -> float:
         (12.706, 2.262)
     """
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise ConfigError(f"confidence must be in (0, 1), got {confidence!r}")
     if df < 1:
-        raise ValueError(f"degrees of freedom must be at least 1, got {df!r}")
+        raise ConfigError(f"degrees of freedom must be at least 1, got {df!r}")
     low, high = 0.0, math.pi / 2
     for _ in range(80):
         mid = (low + high) / 2
@@ -85,7 +87,7 @@ def _layout(row: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     try:
         start, stop = keys.index(FIXED_COLUMNS[-1]), keys.index(RUN_COLUMNS[0])
     except ValueError:
-        raise ValueError("not a sweep results table (no scenario/replication columns)") from None
+        raise ConfigError("not a sweep results table (no scenario/replication columns)") from None
     after = keys.index(RUN_COLUMNS[-1]) + 1
     return keys[start:stop], keys[after:]
 
