@@ -22,9 +22,9 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -36,6 +36,10 @@ from .sweep import RunOutcome, RunTask
 __all__ = ["DaskRunner", "LocalRunner", "make_runner"]
 
 Fn = Callable[[RunTask], RunOutcome]
+
+# Numbers this process's Dask sweeps; with the client's id it keeps task keys unique on a
+# shared scheduler without drawing global randomness.
+_DASK_SWEEPS = itertools.count()
 
 
 def _double(context: Any, cell: Mapping[str, Any], seed: int) -> dict[str, Any]:
@@ -112,7 +116,7 @@ class DaskRunner:
         from dask.distributed import as_completed as dask_completed
 
         client = self.client if self.client is not None else self._connect()
-        token = uuid.uuid4().hex[:8]
+        token = f"{client.id}-{next(_DASK_SWEEPS)}"
         keys = [f"hooklab-run-{token}-{task.run_id}" for task in tasks]
         futures = client.map(fn, tasks, key=keys, pure=False)
         try:
