@@ -155,6 +155,25 @@ def _ascii(text: object, what: str) -> str:
     return text
 
 
+def _verify_inputs(
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Sequence[str],
+    key_kind: KeyKind,
+    now: float,
+    tolerance: float,
+) -> tuple[list[bytes], dict[str, str]]:
+    """Check the arguments, then decode the keys and read the headers (in that order)."""
+    _check_body(body)
+    _check_clock(now, tolerance)
+    return decode_keys(secrets, key_kind), _header_map(headers)
+
+
+def _check_id(value: str, name: str) -> None:
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise VerificationError(f"{name} has spaces or control characters")
+
+
 def _require(found: Mapping[str, str], name: str) -> str:
     value = found.get(name)
     if not value:
@@ -227,14 +246,10 @@ class StandardScheme:
         tolerance: float = DEFAULT_TOLERANCE,
     ) -> str:
         """Check the signature, then that the timestamp is within ``tolerance`` of ``now``."""
-        _check_body(body)
-        _check_clock(now, tolerance)
-        keys = decode_keys(secrets, self.key_kind)
-        found = _header_map(headers)
+        keys, found = _verify_inputs(headers, body, secrets, self.key_kind, now, tolerance)
         prefix = "svix" if "svix-id" in found and "webhook-id" not in found else "webhook"
         message_id = _require(found, f"{prefix}-id")
-        if not _VISIBLE_ASCII.fullmatch(message_id):
-            raise VerificationError(f"{prefix}-id has spaces or control characters")
+        _check_id(message_id, f"{prefix}-id")
         timestamp = _parse_timestamp(_require(found, f"{prefix}-timestamp"), f"{prefix}-timestamp")
         header = f"{prefix}-signature"
         candidates = [
@@ -274,10 +289,8 @@ class StripeScheme:
         tolerance: float = DEFAULT_TOLERANCE,
     ) -> str:
         """Check a ``v1`` signature, then that ``t`` is at most ``tolerance`` old; returns ""."""
-        _check_body(body)
-        _check_clock(now, tolerance)
-        keys = decode_keys(secrets, self.key_kind)
-        header = _require(_header_map(headers), "stripe-signature")
+        keys, found = _verify_inputs(headers, body, secrets, self.key_kind, now, tolerance)
+        header = _require(found, "stripe-signature")
         times: list[str] = []
         candidates: list[str] = []
         for item in header.split(","):
@@ -332,18 +345,15 @@ class GitHubScheme:
 
         ``now`` and ``tolerance`` are checked for sanity but unused: nothing dates the body.
         """
-        _check_body(body)
-        _check_clock(now, tolerance)
-        keys = decode_keys(secrets, self.key_kind)
-        found = _header_map(headers)
+        keys, found = _verify_inputs(headers, body, secrets, self.key_kind, now, tolerance)
         header = "x-hub-signature-256"
         value = _require(found, header)
         candidates = [value[7:]] if value.startswith("sha256=") else []
         expected = [_hmac(key, bytes(body)).hex().encode("ascii") for key in keys]
         _match(candidates, expected, header)
         delivery = found.get("x-github-delivery", "")
-        if delivery and not _VISIBLE_ASCII.fullmatch(delivery):
-            raise VerificationError("x-github-delivery has spaces or control characters")
+        if delivery:
+            _check_id(delivery, "x-github-delivery")
         return delivery
 
 
