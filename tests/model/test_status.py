@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import doctest
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,6 @@ from hooklab.model.status import (
 
 PATH_TO_DELIVERED = ["event_occurred", "payload_prepared", "sending", "delivered", "end"]
 PATH_TO_WAITING = ["event_occurred", "payload_prepared", "sending", "retry_queued", "waiting"]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StatusStore]:
-    made: StatusStore = (MemoryStatusStore() if request.param == "memory"
-                         else SqliteStatusStore(tmp_path / "status.db"))
-    yield made
-    made.close()
 
 
 def walk(store: StatusStore, states: list[str], message_id: str = "m1",

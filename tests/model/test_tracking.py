@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import doctest
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,6 @@ from hooklab.model.status import MemoryStatusStore, SqliteStatusStore, StatusSto
 from hooklab.model.tracking import DeliveryTracker
 
 POLICY = RetryPolicy("test", max_attempts=3, backoff=ConstantSchedule(30.0))
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StatusStore]:
-    made: StatusStore = (MemoryStatusStore() if request.param == "memory"
-                         else SqliteStatusStore(tmp_path / "status.db"))
-    yield made
-    made.close()
 
 
 def started(store: StatusStore, message_id: str = "m1") -> DeliveryTracker:
