@@ -105,7 +105,9 @@ def test_additive_jitter_adds_at_most_its_bound(d: float, seed: int) -> None:
 
 @given(seed=seeds, previous=st.one_of(st.none(), st.floats(0, 1e5)))
 @settings(max_examples=200)
-def test_decorrelated_jitter_is_aws_formula(seed: int, previous: float | None) -> None:
+def test_decorrelated_jitter_lies_between_base_and_three_times_previous(
+    seed: int, previous: float | None
+) -> None:
     # min(cap, uniform(base, 3 * previous)), previous = base before the first retry
     base, cap = 10.0, 3600.0
     value = DecorrelatedJitter(base, cap).apply(999.0, random.Random(seed), previous)

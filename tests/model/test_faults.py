@@ -209,8 +209,9 @@ def test_table_round_trip_keeps_the_model(model: ReceiverModel) -> None:
 @settings(max_examples=80, deadline=None)
 @given(model=models, now=st.floats(0, 2000), attempt=st.integers(1, 10),
        in_flight=st.integers(0, 10), seed=st.integers(0, 2**32))
-def test_answers_are_well_formed(model: ReceiverModel, now: float, attempt: int,
-                                 in_flight: int, seed: int) -> None:
+def test_every_answer_has_a_status_or_a_transport_error_and_no_negative_time(
+    model: ReceiverModel, now: float, attempt: int, in_flight: int, seed: int
+) -> None:
     answer = ask(model, now=now, attempt=attempt, in_flight=in_flight, seed=seed)
     assert (answer.status is None) == (answer.error in ("timeout", "reset",
                                                          "connection_refused"))
