@@ -39,11 +39,12 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["EndpointSummary", "Percentiles", "Summary", "percentiles"]
+__all__ = ["EndpointSummary", "Percentiles", "Summary", "flatten_summary", "percentiles"]
 
 
 @dataclass(frozen=True)
@@ -160,15 +161,25 @@ class Summary:
         }
 
     def flat(self) -> dict[str, Any]:
-        """The scalar metrics as one flat row (``time_to_delivery_s.p50`` style keys) for
-        tables of many runs; per-endpoint values are left out."""
-        out: dict[str, Any] = {}
-        for key, value in self.to_dict().items():
-            if key == "endpoints":
-                continue
-            if isinstance(value, Mapping):
-                for sub, v in value.items():
-                    out[f"{key}.{sub}"] = v
-            else:
-                out[key] = value
-        return out
+        """The scalar metrics as one flat row with the sweep table's column names
+        (``time_to_delivery_s_p50``, see :func:`flatten_summary`); per-endpoint values are
+        left out."""
+        return flatten_summary({k: v for k, v in self.to_dict().items() if k != "endpoints"})
+
+
+def flatten_summary(summary: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested summary as flat columns, nested keys joined by ``_``.
+
+    >>> flatten_summary({"attempts": 3, "time_to_delivery_s": {"p50": 1.5, "max": 9.0}})
+    {'attempts': 3, 'time_to_delivery_s_p50': 1.5, 'time_to_delivery_s_max': 9.0}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_summary(value, prefix=f"{name}_"))
+        elif isinstance(value, list | tuple):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat

@@ -48,6 +48,7 @@ from typing import Any, Protocol
 from hooklab.model.errors import ConfigError
 
 from .grid import Run, Value
+from .summary import flatten_summary
 
 __all__ = [
     "FIXED_COLUMNS",
@@ -72,24 +73,6 @@ _NO_PYARROW = "Parquet output needs pyarrow: pip install 'hooklab[parquet]'"
 
 #: ``task(context, cell, seed) -> summary``: one simulation; must be a picklable function.
 Task = Callable[[Any, Mapping[str, Value], int], Mapping[str, Any]]
-
-
-def flatten_summary(summary: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A nested summary as flat columns, nested keys joined by ``_``.
-
-    >>> flatten_summary({"attempts": 3, "time_to_delivery_s": {"p50": 1.5, "max": 9.0}})
-    {'attempts': 3, 'time_to_delivery_s_p50': 1.5, 'time_to_delivery_s_max': 9.0}
-    """
-    flat: dict[str, Any] = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten_summary(value, prefix=f"{name}_"))
-        elif isinstance(value, list | tuple):
-            flat[name] = json.dumps(value)
-        else:
-            flat[name] = value
-    return flat
 
 
 @dataclass(frozen=True)

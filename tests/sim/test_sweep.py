@@ -176,6 +176,15 @@ def test_flatten_joins_nested_keys_with_underscores() -> None:
     assert flat == {"a": 1, "t_p50": 2, "t_deep_x": 3}
 
 
+def test_summary_flat_row_uses_the_sweep_table_column_names() -> None:
+    result = simulate(Scenario.flaky(0.5, messages=40), seed=3)
+    row = simulate_cell(Scenario.flaky(0.5, messages=40), {}, 3)
+    columns = flatten_summary(row)
+    flat = result.summary.flat()
+    assert "time_to_delivery_s_p99" in flat and not any("." in key for key in flat)
+    assert flat == {k: v for k, v in columns.items() if not k.startswith("endpoints_")}
+
+
 def test_table_has_one_row_per_run_in_plan_order_with_flat_metrics(tmp_path: Path) -> None:
     runs = _plan()
     out = tmp_path / "r.csv"
