@@ -160,7 +160,8 @@ def test_timeline_has_title_axis_labels_and_legend():
     ax = plot_timeline(attempts, deliveries=deliveries, title="three").axes[0]
     assert ax.get_title() == "three"
     assert ax.get_xlabel() and ax.get_ylabel()
-    assert ax.get_legend() is not None
+    labels = {text.get_text() for text in ax.get_legend().get_texts()}
+    assert {"2xx", "5xx", "timeout", "delivered", "failed (dead-lettered)"} <= labels
 
 
 def test_timeline_switches_to_hours_and_days_for_long_runs():
