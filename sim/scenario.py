@@ -286,6 +286,8 @@ class Scenario:
 
         path = Path(source)
         if path.suffix == ".toml" or path.exists() or "/" in str(source):
+            if path.is_dir():
+                raise ScenarioError(f"scenario file {str(source)!r} is a directory, not a file")
             if not path.is_file():
                 raise ScenarioError(f"scenario file {str(source)!r} does not exist")
             text, where, base = _read(path), str(path), path.parent

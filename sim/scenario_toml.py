@@ -132,6 +132,8 @@ def _arrivals(table: Any, where: str, base: Path | None) -> Arrivals:
 
 def _endpoint(table: Any, where: str) -> EndpointSpec:
     _keys(table, _ENDPOINT, where)
+    if "id" not in table:
+        raise ScenarioError(f"{where}: missing key 'id' (every endpoint needs one)")
     kwargs: dict[str, Any] = {k: table[k] for k in ("id", "policy", "timeout") if k in table}
     if "events" in table:
         events = table["events"]

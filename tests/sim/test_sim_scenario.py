@@ -65,6 +65,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ("[[endpoints]]\nid = 'a'\nauto_disable = { after = 3 }", "unknown key 'after'"),
         ("[arrivals]\nprocess = 'trace'\ntrace = 'missing.csv'", "missing.csv"),
         ("failure_rate = 2", "failure_rate"),
+        ("[[endpoints]]\ntimeout = 5", r"endpoints\[0\]: missing key 'id'"),
     ],
 )
 def test_bad_scenario_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
@@ -78,6 +79,11 @@ def test_missing_file_and_unknown_name() -> None:
         Scenario.load("nowhere/x.toml")
     with pytest.raises(ScenarioError, match="named scenarios: .*outage-storm"):
         Scenario.load("no-such-scenario")
+
+
+def test_a_directory_is_not_called_missing(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="is a directory"):
+        Scenario.load(tmp_path)
 
 
 def test_scenario_level_settings_apply_to_every_endpoint() -> None:
