@@ -108,6 +108,8 @@ def _check_message(message_id: str, timestamp: int, body: bytes) -> None:
         raise ConfigError(f"message id must be visible ASCII without spaces: {message_id!r}")
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
         raise ConfigError(f"timestamp must be a non-negative integer: {timestamp!r}")
+    if not _CANONICAL_INT.fullmatch(str(timestamp)):  # what a verifier accepts back
+        raise ConfigError(f"timestamp has more than 16 digits: {timestamp!r}")
     _check_body(body)
 
 

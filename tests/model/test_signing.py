@@ -176,7 +176,8 @@ def test_sign_needs_a_list_of_secrets(secrets: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("message_id", "timestamp"), [("", 1), ("has space", 1), ("msg\n", 1), ("m", -1), ("m", 1.5)]
+    ("message_id", "timestamp"),
+    [("", 1), ("has space", 1), ("msg\n", 1), ("m", -1), ("m", 1.5), ("m", 10**16)],
 )
 def test_sign_rejects_a_bad_message_id_or_timestamp(message_id: str, timestamp: int) -> None:
     with pytest.raises(ConfigError):
