@@ -166,6 +166,14 @@ def _check_plot_target(path: str) -> None:
         raise ConfigError(f"--plot {path!r}: use a .png, .svg or .pdf file name")
     if not target.parent.is_dir():
         raise ConfigError(f"--plot {path!r}: folder {str(target.parent)!r} does not exist")
+    existed = target.exists()
+    try:  # fail before the run, not after it
+        with open(target, "ab"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--plot {path!r}: cannot write: {exc.strerror or exc}") from None
+    if not existed:
+        target.unlink()
     try:
         import hooklab.sim.plots  # noqa: F401
     except ImportError as exc:

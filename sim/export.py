@@ -74,14 +74,20 @@ class _Table:
         self.path, self.fmt, self.fields, self.kinds = path, fmt, fields, kinds
         self.rows: list[tuple[Any, ...]] = []
         self.writer: Any = None
-        path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
             pa = _require_pyarrow()
             types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
             self.schema = pa.schema([(f, types[kinds[f]]) for f in fields])
+        try:  # fail before the run, not after it: open (for Parquet: create) the file now
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError(f"cannot write records file {str(path)!r}: "
+                              f"{exc.strerror or exc}") from None
+        if fmt == "parquet":
+            self.handle.close()
             self.handle = None
         else:
-            self.handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
             if fmt == "csv":
                 self.writer = csv.writer(self.handle, lineterminator="\n")
                 self.writer.writerow(fields)

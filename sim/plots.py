@@ -87,5 +87,8 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     metadata = {"Date": None} if target.suffix.lower() in (".svg", ".pdf") else {}
     if target.suffix.lower() == ".png":
         metadata = {"Software": None}
-    fig.savefig(target, dpi=dpi, metadata=metadata)
+    try:
+        fig.savefig(target, dpi=dpi, metadata=metadata)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     return target

@@ -433,6 +433,9 @@ def test_save_figure_writes_png_and_svg_and_rejects_other_suffixes(tmp_path):
         save_figure(fig, tmp_path / "t.jpg")
     with pytest.raises(ConfigError, match="missing"):
         save_figure(fig, tmp_path / "nowhere" / "t.png")
+    (tmp_path / "taken.png").mkdir()  # unwritable, even for root
+    with pytest.raises(ConfigError, match="cannot write"):
+        save_figure(fig, tmp_path / "taken.png")
 
 
 def test_plots_never_touch_pyplot_state():

@@ -120,6 +120,16 @@ def test_plot_saves_the_timeline(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert target.stat().st_size > 1000
 
 
+def test_an_unwritable_plot_target_exits_2_before_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("hooklab.sim.plots")
+    (tmp_path / "taken.png").mkdir()  # unwritable, even for root
+    assert main(["simulate", "--messages", "30", "--plot", str(tmp_path / "taken.png")]) == 2
+    captured = capsys.readouterr()
+    assert "cannot write" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""  # refused before the run, not after it
+
+
 def test_bench_smoke_runs_and_prints_both_times(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_main(["--messages", "3000", "--repeat", "1"]) == 0
     out = capsys.readouterr().out

@@ -65,6 +65,17 @@ def test_bad_records_paths_are_config_errors(tmp_path: Path) -> None:
         load_records(tmp_path / "none.csv")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_an_unwritable_records_path_is_a_config_error_before_the_run(
+        tmp_path: Path, suffix: str) -> None:
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    target = tmp_path / f"run{suffix}"
+    target.mkdir()  # a folder where the file should go: unwritable, even for root
+    with pytest.raises(ConfigError, match="cannot write records file"):
+        simulate(small(), seed=0, records_path=target)
+
+
 def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__
