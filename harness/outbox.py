@@ -147,15 +147,11 @@ class Outbox:
 
     ``timeout`` is how long a write waits for another process's lock before failing with
     :class:`~hooklab.model.errors.StoreError` ("database is locked"). ``synchronous`` is
-    SQLite's setting for this connection: ``FULL`` (the default) syncs the log on every
-    commit, so a sent message survives a power cut too; ``NORMAL`` survives a crash of
-    the process only.
+    SQLite's setting for this connection (see :meth:`durability`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
                  synchronous: str = "FULL") -> None:
-        if synchronous not in ("NORMAL", "FULL", "EXTRA"):
-            raise ConfigError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = os.fspath(path)
         self.store = SqliteStatusStore(self.path, timeout=timeout)
         self.registry = SqliteRegistry(self.path, timeout=timeout)
@@ -167,8 +163,20 @@ class Outbox:
         self._conn = self.store._conn
         with sqlite.errors(self.path):
             self._conn.executescript(registry_schema + _SCHEMA)
-            self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self.health = Health(self._conn, self._event)
+        self.durability(synchronous)
+
+    def durability(self, synchronous: str) -> None:
+        """``FULL`` (the default) syncs the log at every commit, so what :meth:`send`
+        committed survives a power cut; ``NORMAL`` syncs at checkpoints only, so a commit
+        survives a crash of the process but a power cut may undo the last ones. A worker
+        uses ``NORMAL``: what a power cut undoes is its progress, which it redoes (the
+        deliveries are attempted again: at least once), never a sent message, which an
+        earlier ``FULL`` commit made durable."""
+        if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+            raise ConfigError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
+        with sqlite.errors(self.path):
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -271,18 +279,38 @@ class Outbox:
               lease: Callable[[Endpoint], float], policy_for: PolicyFor, rng: Any,
               auto: AutoDisable | None = None) -> list[Claim]:
         """Record ``results`` of ``owner``'s attempts, then claim up to ``claim`` due
-        deliveries for it: one transaction. Returns the new claims, each in ``sending``."""
+        deliveries for it: one transaction. Returns the new claims, each in ``sending``.
+
+        Should one delivery fail (a corrupt row, an illegal move), the transaction is
+        rolled back and done again with each delivery on its own: the bad one is noted
+        (``delivery_error``) and put aside for a minute; the others go on."""
         auto = auto or AutoDisable()
-        with sqlite.errors(self.path), self.transaction():
-            endpoints: dict[str, Endpoint | None] = {}
-            for result in results:
-                with self._guarded(result.claim.message.id, result.claim.endpoint.id, now):
-                    self._complete(owner, result, now, policy_for, rng, auto, endpoints)
-            return self._claim(owner, claim, now, lease, policy_for, rng, auto, endpoints)
+        results = list(results)
+        for careful in (False, True):
+            begun = False
+            try:
+                with sqlite.errors(self.path), self.transaction():
+                    begun = True
+                    self.health.begin()
+                    cache: dict[str, Endpoint | None] = {}
+                    for result in results:
+                        with self._guarded(result.claim.message.id,
+                                           result.claim.endpoint.id, now, careful):
+                            self._complete(owner, result, now, policy_for, rng, auto, cache,
+                                           careful)
+                    return self._claim(owner, claim, now, lease, policy_for, rng, auto,
+                                       cache, careful)
+            except HooklabError:
+                if careful or not begun:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
-    def _guarded(self, message_id: str, endpoint_id: str, now: float) -> Iterator[None]:
-        # One bad delivery must not block the queue: undo its writes, note it, go on.
+    def _guarded(self, message_id: str, endpoint_id: str, now: float,
+                 careful: bool) -> Iterator[None]:
+        if not careful:
+            yield
+            return
         try:
             with self._savepoint():
                 yield
@@ -299,7 +327,8 @@ class Outbox:
         return cache[endpoint_id]
 
     def _complete(self, owner: str, result: Result, now: float, policy_for: PolicyFor,
-                  rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None]) -> None:
+                  rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None],
+                  careful: bool) -> None:
         claim = result.claim
         key = (claim.message.id, claim.endpoint.id)
         row = self._conn.execute(
@@ -309,7 +338,8 @@ class Outbox:
             self._event(now, "lease_lost", key[1], key[0],
                         f"attempt {claim.attempt}: answer dropped, the lease had expired")
             return
-        tracker = claim.tracker
+        # After a rollback the claim's tracker may be ahead of the database: read it again.
+        tracker = DeliveryTracker.resume(self.store, *key) if careful else claim.tracker
         delay = tracker.finish(result.outcome, now=result.end,
                                policy=policy_for(claim.endpoint), rng=rng, body=result.body)
         due = None if delay is None else result.end + delay
@@ -343,7 +373,7 @@ class Outbox:
 
     def _claim(self, owner: str, limit: int, now: float, lease: Callable[[Endpoint], float],
                policy_for: PolicyFor, rng: Any, auto: AutoDisable,
-               cache: dict[str, Endpoint | None]) -> list[Claim]:
+               cache: dict[str, Endpoint | None], careful: bool) -> list[Claim]:
         if limit <= 0:
             return []
         rows = self._conn.execute(
@@ -352,7 +382,7 @@ class Outbox:
             "WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?", (now, limit)).fetchall()
         claims = []
         for message_id, endpoint_id, generation, event_type, body in rows:
-            with self._guarded(message_id, endpoint_id, now):
+            with self._guarded(message_id, endpoint_id, now, careful):
                 message = Message(message_id, event_type, bytes(body))
                 claimed = self._claim_one(owner, message, endpoint_id, generation, now, lease,
                                           policy_for, rng, auto, cache)

@@ -84,10 +84,19 @@ class Health:
     def __init__(self, conn: sqlite3.Connection, event: Event) -> None:
         self._conn = conn
         self._event = event
+        self._healthy: set[str] = set()
         conn.executescript(_SCHEMA)
+
+    def begin(self) -> None:
+        """A new transaction starts: forget what the last one learnt (another process may
+        have written since)."""
+        self._healthy.clear()
 
     def success(self, endpoint_id: str, now: float) -> None:
         """A delivered message: the endpoint is healthy again."""
+        if endpoint_id in self._healthy:  # known healthy in this transaction
+            return
+        self._healthy.add(endpoint_id)
         row = self._conn.execute(
             "UPDATE outbox_endpoint_health SET consecutive_exhausted = 0, failing_since = NULL "
             "WHERE endpoint_id = ? AND failing_since IS NOT NULL RETURNING 1",
@@ -98,6 +107,7 @@ class Health:
 
     def failure(self, endpoint_id: str, message_id: str, now: float, detail: str) -> None:
         """A failed attempt (the endpoint is failing since the first one)."""
+        self._healthy.discard(endpoint_id)
         self._conn.execute(
             "INSERT INTO outbox_endpoint_health (endpoint_id, failing_since) VALUES (?, ?) "
             "ON CONFLICT DO UPDATE SET failing_since = coalesce(failing_since, ?)",

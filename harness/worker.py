@@ -37,6 +37,7 @@ import signal
 import socket
 import time
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,7 +62,10 @@ _log = logging.getLogger("hooklab.worker")
 class WorkerConfig:
     """How a worker runs. ``policy`` overrides every endpoint's retry policy (tests use
     a fast one). A lease lasts ``lease`` seconds, and always 1 s longer than the
-    endpoint's request timeout; ``lease=None`` means the timeout plus 30 s."""
+    endpoint's request timeout; ``lease=None`` means the timeout plus 30 s.
+    ``synchronous`` is the SQLite setting of the worker's commits (see
+    :meth:`~hooklab.harness.outbox.Outbox.durability`): ``NORMAL`` survives a crash of the
+    process, and a power cut can only make it redo attempts."""
 
     concurrency: int = 10
     until_idle: bool = False
@@ -72,6 +76,7 @@ class WorkerConfig:
     poll_interval: float = 0.5
     grace: float = 30.0
     policy: RetryPolicy | None = None
+    synchronous: str = "NORMAL"
     auto_disable: AutoDisable = field(default_factory=AutoDisable)
     connect_timeout: float = 5.0
     max_response_bytes: int = MAX_RESPONSE_BYTES
@@ -136,6 +141,7 @@ class Worker:
         self.config = config or WorkerConfig()
         self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox)
         self._owns_outbox = not isinstance(outbox, Outbox)
+        self.outbox.durability(self.config.synchronous)
         self.clock = clock or WallClock()
         self.rng = rng or random.Random()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -189,30 +195,10 @@ class Worker:
     async def run(self) -> WorkerStats:
         """Deliver until stopped (or, with ``until_idle``, until no work is left)."""
         cfg = self.config
-        self._wake = wake = asyncio.Event()
         channel = self._channel or self._build_channel()
-        sender = Sender(channel, clock=self.clock, rng=self.rng)
-        in_flight: set[asyncio.Task[None]] = set()
-        results: list[Result] = []
-        first_result = 0.0
+        line = _Pipeline(self, Sender(channel, clock=self.clock, rng=self.rng))
+        self._wake = wake = line.wake
         grace_end: float | None = None
-        threshold = max(1, min(cfg.batch, cfg.concurrency // 4))
-
-        async def attempt(claim: Claim) -> None:
-            nonlocal first_result
-            result = await self._attempt(sender, claim)
-            if not results:
-                first_result = time.monotonic()
-            results.append(result)
-            self.stats.attempts += 1
-            if result.outcome.kind == "success":
-                self.stats.delivered += 1
-            else:
-                self.stats.failed_attempts += 1
-            in_flight.discard(asyncio.current_task())  # type: ignore[arg-type]
-            if len(results) >= cfg.batch or cfg.concurrency - len(in_flight) >= threshold:
-                wake.set()
-
         idle_checks = failures = 0
         try:
             while True:
@@ -220,19 +206,14 @@ class Worker:
                 stopping = self._stopping > 0
                 if stopping and grace_end is None:
                     grace_end = time.monotonic() + cfg.grace
-                if in_flight and (self._stopping > 1 or (
+                if line.busy and (self._stopping > 1 or (
                         grace_end is not None and time.monotonic() >= grace_end)):
-                    for task in in_flight:
-                        task.cancel()
-                    await asyncio.gather(*in_flight, return_exceptions=True)
-                free = 0 if stopping else cfg.concurrency - len(in_flight)
-                age = time.monotonic() - first_result if results else 0.0
-                flush = bool(results) and (len(results) >= cfg.batch or stopping
-                                           or age >= cfg.flush_interval)
-                if flush or free >= threshold:
-                    batch, results = results, []
+                    await line.cancel()
+                want = 0 if stopping else line.room()
+                if line.flush_due(stopping) or want >= line.threshold:
+                    batch = line.take()
                     try:
-                        claims = await self._step(batch, min(free, cfg.batch))
+                        claims = await self._step(batch, min(want, cfg.batch))
                         failures = 0
                     except StoreError as exc:  # e.g. locked too long: the batch's leases
                         failures += 1          # expire and are retried; try again later
@@ -241,17 +222,14 @@ class Worker:
                             raise
                         await self._wait(wake, cfg.poll_interval)
                         continue
-                    for claim in claims:
-                        task = asyncio.create_task(attempt(claim))
-                        in_flight.add(task)
-                        task.add_done_callback(in_flight.discard)
-                    if claims:
+                    line.start(claims)
+                    if claims or batch:
                         idle_checks = 0
                         continue
-                if stopping and not in_flight and not results:
+                if stopping and not line.busy and not line.results:
                     break
-                timeout = cfg.flush_interval if results else cfg.poll_interval
-                if not in_flight and not results:
+                timeout = line.flush_wait() if line.results else cfg.poll_interval
+                if not line.busy and not line.results:
                     due, open_ = await self._next_due()
                     now = self.clock.now()
                     if cfg.until_idle and (open_ == 0 or (
@@ -265,12 +243,10 @@ class Worker:
                         timeout = min(timeout, max(0.0, due - now))
                 await self._wait(wake, timeout)
         finally:
-            for task in in_flight:
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
-            if results:
+            await line.cancel()
+            if line.results:
                 with contextlib.suppress(Exception):
-                    await self._step(results, 0)
+                    await self._step(line.take(), 0)
             if self._channel is None:
                 await channel.aclose()
         return self.stats
@@ -288,9 +264,11 @@ class Worker:
     async def _attempt(self, sender: Sender, claim: Claim) -> Result:
         start = self.clock.now()
         try:
-            answer = await sender.attempt(claim.endpoint, claim.message)
-            return Result(claim, answer.response.outcome, answer.response.body, answer.start,
-                          answer.end)
+            endpoint, message = claim.endpoint, claim.message
+            headers = sender.sign(endpoint, message, now=start)
+            answer = await sender.channel.post(endpoint.url, headers, message.body,
+                                               timeout=endpoint.timeout)
+            return Result(claim, answer.outcome, answer.body, start, self.clock.now())
         except asyncio.CancelledError:
             body = b"the worker stopped before the answer came"
             return Result(claim, Outcome.transport("timeout"), body, start, self.clock.now())
@@ -306,6 +284,94 @@ class Worker:
         self._db.shutdown(wait=True)
         if self._owns_outbox:
             self.outbox.close()
+
+
+class _Pipeline:
+    """One run's moving parts: claims waiting to be posted, attempts in flight, results
+    waiting to be recorded. Claims are fetched ahead (up to three times ``concurrency``),
+    so a lane that finishes an attempt starts the next one at once, while the database
+    step runs."""
+
+    def __init__(self, worker: Worker, sender: Sender) -> None:
+        self.worker = worker
+        self.sender = sender
+        self.concurrency = worker.config.concurrency
+        self.batch = worker.config.batch
+        self.flush_interval = worker.config.flush_interval
+        self.threshold = max(1, min(self.batch, self.concurrency))
+        self.waiting: deque[Claim] = deque()
+        self.lanes: set[asyncio.Task[None]] = set()
+        self.posting = 0
+        self.results: list[Result] = []
+        self.first_result = 0.0
+        self.wake = asyncio.Event()
+
+    @property
+    def busy(self) -> bool:
+        """Whether some claim is not yet answered."""
+        return bool(self.posting or self.waiting)
+
+    def room(self) -> int:
+        """How many more claims to fetch."""
+        return 3 * self.concurrency - self.posting - len(self.waiting)
+
+    def flush_due(self, stopping: bool) -> bool:
+        """Whether the results should be recorded now."""
+        return bool(self.results) and (
+            stopping or len(self.results) >= self.batch
+            or time.monotonic() - self.first_result >= self.flush_interval)
+
+    def flush_wait(self) -> float:
+        """Seconds until the results are due to be recorded."""
+        return max(0.0, self.first_result + self.flush_interval - time.monotonic())
+
+    def take(self) -> list[Result]:
+        """The results to record now (and forget them here)."""
+        taken, self.results = self.results, []
+        return taken
+
+    def start(self, claims: list[Claim]) -> None:
+        """Queue new claims; lanes (up to ``concurrency``) post them one after another."""
+        self.waiting.extend(claims)
+        while len(self.lanes) < min(self.concurrency, len(self.waiting) + self.posting):
+            lane = asyncio.create_task(self._lane())
+            self.lanes.add(lane)
+            lane.add_done_callback(self.lanes.discard)
+
+    async def _lane(self) -> None:
+        while self.waiting:
+            claim = self.waiting.popleft()
+            self.posting += 1
+            try:
+                result = await self.worker._attempt(self.sender, claim)
+            finally:
+                self.posting -= 1
+            self._done(result)
+            if len(self.results) == 1 or len(self.results) >= self.batch or (
+                    self.room() >= self.threshold):
+                self.wake.set()
+
+    def _done(self, result: Result) -> None:
+        if not self.results:
+            self.first_result = time.monotonic()
+        self.results.append(result)
+        stats = self.worker.stats
+        stats.attempts += 1
+        if result.outcome.kind == "success":
+            stats.delivered += 1
+        else:
+            stats.failed_attempts += 1
+
+    async def cancel(self) -> None:
+        """Stop every attempt now: each in flight, or claimed and not yet posted, is
+        recorded as a timeout (its answer never came), and retried by the policy."""
+        now = self.worker.clock.now()
+        while self.waiting:
+            self._done(Result(self.waiting.popleft(), Outcome.transport("timeout"),
+                              b"not sent: the worker stopped first", now, now))
+        for lane in list(self.lanes):
+            lane.cancel()
+        await asyncio.gather(*self.lanes, return_exceptions=True)
 
 
 def run_worker(outbox: Outbox | str | os.PathLike[str], config: WorkerConfig | None = None,

@@ -285,3 +285,19 @@ def test_every_status_change_is_a_legal_delivery_edge(outbox: Outbox) -> None:
     for m, e, source, target in rows:
         assert last.get((m, e), "start") == source  # a chain: no fork, no gap
         last[(m, e)] = target
+
+
+def test_one_corrupt_delivery_does_not_block_the_others(outbox: Outbox) -> None:
+    outbox.send_many([message(0), message(1), message(2)], now=0.0)
+    claims = cycle(outbox, 1.0)
+    outbox._conn.execute("UPDATE deliveries SET state = 'end', status = 'delivered' "
+                         "WHERE message_id = 'msg_1'")  # moved behind the outbox's back
+    outbox.send(message(3), now=1.5)
+    fresh = cycle(outbox, 2.0, [answer(c, classify(200), 1.5) for c in claims])
+    assert [c.message.id for c in fresh] == ["msg_3"]
+    assert status(outbox, 0) is Status.DELIVERED and status(outbox, 2) is Status.DELIVERED
+    (error,) = events(outbox, "delivery_error")
+    assert error[1] == "msg_1" and "end" in error[2]
+    due = outbox._conn.execute("SELECT due_at FROM outbox_deliveries WHERE message_id = "
+                               "'msg_1'").fetchone()[0]
+    assert due == 62.0  # put aside for a minute
