@@ -119,6 +119,10 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--grace", type=_number(float, 0, "--grace"), default=30.0,
                         metavar="SECONDS", help="on SIGINT/SIGTERM, wait this long for "
                         "attempts in flight (default: 30)")
+    worker.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
+                        help="SQLite sync of the worker's commits: NORMAL survives a crash "
+                        "(a power cut can only make it redo attempts); FULL also syncs "
+                        "every step (default: NORMAL; send always uses FULL)")
     worker.add_argument("--seed", type=int, help="seed of the retry jitter")
     _ssrf_flags(worker)
 
@@ -344,7 +348,7 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         policy = policy_from_config(spec)
     config = WorkerConfig(
         concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
-        lease=args.lease, grace=args.grace, policy=policy,
+        lease=args.lease, grace=args.grace, policy=policy, synchronous=args.synchronous,
         auto_disable=AutoDisable(args.disable_after, args.disable_window),
         connect_timeout=args.connect_timeout, max_response_bytes=args.max_response_bytes,
         guard=SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr))

@@ -213,7 +213,7 @@ def test_worker_status_resend_and_recover_end_to_end(cli: Cli, receiver: LiveSer
     assert code == 0 and "generation 2" in out
     code, out, _ = cli("recover", "--endpoint", "ep_dead", "--since", "1h")
     assert code == 0 and out.startswith("1 failed")
-    cli("worker", "--until-idle", "--allow-private", "--policy", fast)
+    cli("worker", "--until-idle", "--allow-private", "--policy", fast, "--synchronous", "FULL")
     report = json.loads(cli("status", "msg_1", "--json")[1])
     by_endpoint = {d["endpoint_id"]: d for d in report["deliveries"]}
     assert by_endpoint["ep_1"]["generation"] == 2
