@@ -277,9 +277,11 @@ class Outbox:
 
     def cycle(self, owner: str, results: Iterable[Result], *, claim: int, now: float,
               lease: Callable[[Endpoint], float], policy_for: PolicyFor, rng: Any,
-              auto: AutoDisable | None = None) -> list[Claim]:
+              auto: AutoDisable | None = None,
+              only: tuple[str, ...] | None = None) -> list[Claim]:
         """Record ``results`` of ``owner``'s attempts, then claim up to ``claim`` due
-        deliveries for it: one transaction. Returns the new claims, each in ``sending``.
+        deliveries for it (to the endpoints in ``only``, if given): one transaction.
+        Returns the new claims, each in ``sending``.
 
         Should one delivery fail (a corrupt row, an illegal move), the transaction is
         rolled back and done again with each delivery on its own: the bad one is noted
@@ -299,7 +301,7 @@ class Outbox:
                             self._complete(owner, result, now, policy_for, rng, auto, cache,
                                            careful)
                     return self._claim(owner, claim, now, lease, policy_for, rng, auto,
-                                       cache, careful)
+                                       cache, careful, only)
             except HooklabError:
                 if careful or not begun:
                     raise
@@ -373,13 +375,16 @@ class Outbox:
 
     def _claim(self, owner: str, limit: int, now: float, lease: Callable[[Endpoint], float],
                policy_for: PolicyFor, rng: Any, auto: AutoDisable,
-               cache: dict[str, Endpoint | None], careful: bool) -> list[Claim]:
+               cache: dict[str, Endpoint | None], careful: bool,
+               only: tuple[str, ...] | None) -> list[Claim]:
         if limit <= 0:
             return []
+        where, params = _only(only)
         rows = self._conn.execute(
             "SELECT d.message_id, d.endpoint_id, d.generation, m.event_type, m.body "
             "FROM outbox_deliveries d JOIN outbox_messages m ON m.id = d.message_id "
-            "WHERE d.due_at <= ? ORDER BY d.due_at LIMIT ?", (now, limit)).fetchall()
+            f"WHERE d.due_at <= ?{where} ORDER BY d.due_at LIMIT ?",
+            (now, *params, limit)).fetchall()
         claims = []
         for message_id, endpoint_id, generation, event_type, body in rows:
             with self._guarded(message_id, endpoint_id, now, careful):
@@ -419,11 +424,13 @@ class Outbox:
         self._schedule(message.id, endpoint_id, now + lease(endpoint), owner)
         return Claim(message, endpoint, generation, number, tracker)
 
-    def work_left(self) -> tuple[float | None, int]:
-        """When the next delivery is due (or a lease ends) and how many are not finished."""
+    def work_left(self, only: tuple[str, ...] | None = None) -> tuple[float | None, int]:
+        """When the next delivery is due (or a lease ends) and how many are not finished
+        (to the endpoints in ``only``, if given)."""
+        where, params = _only(only)
         with sqlite.errors(self.path):
-            row = self._conn.execute("SELECT min(due_at), count(*) FROM outbox_deliveries "
-                                     "WHERE due_at IS NOT NULL").fetchone()
+            row = self._conn.execute("SELECT min(due_at), count(*) FROM outbox_deliveries d "
+                                     f"WHERE due_at IS NOT NULL{where}", params).fetchone()
         return row[0], int(row[1])
 
     # -- endpoints ------------------------------------------------------------------------
@@ -484,6 +491,12 @@ class Outbox:
         from .outbox_resend import recover
 
         return recover(self, endpoint_id, since=since, now=now)
+
+
+def _only(endpoints: tuple[str, ...] | None) -> tuple[str, tuple[str, ...]]:
+    if endpoints is None:
+        return "", ()
+    return f" AND d.endpoint_id IN ({', '.join('?' * len(endpoints))})", tuple(endpoints)
 
 
 def _check_message(message: Message, max_payload: int) -> Message:

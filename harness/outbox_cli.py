@@ -104,6 +104,9 @@ def register(subparsers: Any) -> None:
                         help="override every endpoint's retry policy: a preset or a JSON "
                         "table, e.g. '{\"schedule\": \"constant\", \"delay\": 1, "
                         "\"max_attempts\": 4}'")
+    worker.add_argument("--endpoint", dest="endpoints", action="append", metavar="ID",
+                        help="deliver only to this endpoint (repeatable; e.g. a worker of "
+                        "its own for a slow endpoint)")
     worker.add_argument("--lease", type=_number(float, 0.001, "--lease"), metavar="SECONDS",
                         help="lease per claim (default: the endpoint timeout + 30 s)")
     worker.add_argument("--connect-timeout", type=_number(float, 0.001, "--connect-timeout"),
@@ -349,6 +352,7 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
     config = WorkerConfig(
         concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
         lease=args.lease, grace=args.grace, policy=policy, synchronous=args.synchronous,
+        endpoints=tuple(args.endpoints) if args.endpoints else None,
         auto_disable=AutoDisable(args.disable_after, args.disable_window),
         connect_timeout=args.connect_timeout, max_response_bytes=args.max_response_bytes,
         guard=SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr))

@@ -62,7 +62,8 @@ _log = logging.getLogger("hooklab.worker")
 class WorkerConfig:
     """How a worker runs. ``policy`` overrides every endpoint's retry policy (tests use
     a fast one). A lease lasts ``lease`` seconds, and always 1 s longer than the
-    endpoint's request timeout; ``lease=None`` means the timeout plus 30 s.
+    endpoint's request timeout; ``lease=None`` means the timeout plus 30 s. ``endpoints``
+    limits the worker to deliveries to those endpoints (isolate a slow one).
     ``synchronous`` is the SQLite setting of the worker's commits (see
     :meth:`~hooklab.harness.outbox.Outbox.durability`): ``NORMAL`` survives a crash of the
     process, and a power cut can only make it redo attempts."""
@@ -76,6 +77,7 @@ class WorkerConfig:
     poll_interval: float = 0.5
     grace: float = 30.0
     policy: RetryPolicy | None = None
+    endpoints: tuple[str, ...] | None = None
     synchronous: str = "NORMAL"
     auto_disable: AutoDisable = field(default_factory=AutoDisable)
     connect_timeout: float = 5.0
@@ -187,10 +189,12 @@ class Worker:
         self.stats.cycles += 1
         return await loop.run_in_executor(self._db, lambda: self.outbox.cycle(
             self.owner, results, claim=claim, now=now, lease=self._lease,
-            policy_for=self._policy, rng=self.rng, auto=cfg.auto_disable))
+            policy_for=self._policy, rng=self.rng, auto=cfg.auto_disable,
+            only=cfg.endpoints))
 
     async def _next_due(self) -> tuple[float | None, int]:
-        return await asyncio.get_running_loop().run_in_executor(self._db, self.outbox.work_left)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._db, self.outbox.work_left, self.config.endpoints)
 
     async def run(self) -> WorkerStats:
         """Deliver until stopped (or, with ``until_idle``, until no work is left)."""

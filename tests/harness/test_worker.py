@@ -288,3 +288,15 @@ def test_signatures_carry_the_same_message_id_on_every_attempt(outbox: Outbox) -
     send(outbox, 1)
     run(outbox, AppChannel(app))
     assert seen == [("msg_0", True)] * 3
+
+
+def test_a_worker_can_be_kept_to_some_endpoints(outbox: Outbox) -> None:
+    add(outbox, "https://a.example.test/", "ep_a")
+    add(outbox, "https://b.example.test/", "ep_b")
+    send(outbox, 5)
+    channel = SimulatedChannel(ReceiverModel())
+    run(outbox, channel, endpoints=("ep_a",))
+    assert outbox.store.counts(endpoint_id="ep_a")[Status.DELIVERED] == 5
+    assert outbox.store.counts(endpoint_id="ep_b")[Status.PENDING] == 5
+    run(outbox, channel, endpoints=("ep_b",))
+    assert counts(outbox) == {"delivered": 10}
