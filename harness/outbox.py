@@ -433,47 +433,26 @@ class Outbox:
                                      f"WHERE due_at IS NOT NULL{where}", params).fetchone()
         return row[0], int(row[1])
 
-    # -- endpoints ------------------------------------------------------------------------
+    # -- endpoints (see :mod:`hooklab.harness.outbox_endpoints`) ------------------------
 
     def disable_endpoint(self, endpoint_id: str, reason: str, *, now: float,
                          cache: dict[str, Endpoint | None] | None = None) -> int:
-        """Disable the endpoint and fail its queued deliveries with ``disabled: reason``
-        (kept, recoverable); leased ones fail when their worker reports. Returns how many
-        deliveries were failed now."""
-        with self.transaction():
-            endpoint = self.registry.disable(endpoint_id, reason)
-            if cache is not None:
-                cache[endpoint_id] = endpoint
-            self._event(now, "endpoint_disabled", endpoint_id, None, reason)
-            rows = self._conn.execute(
-                "SELECT message_id FROM outbox_deliveries WHERE endpoint_id = ? AND "
-                "due_at IS NOT NULL AND (lease_owner IS NULL OR due_at <= ?)",
-                (endpoint_id, now)).fetchall()
-            failed = 0
-            for (message_id,) in rows:
-                tracker = DeliveryTracker.resume(self.store, message_id, endpoint_id)
-                if tracker.state == "sending":
-                    continue  # a lost attempt: the next claim records it, then disables
-                if not tracker.done:
-                    tracker.disable(reason, now)
-                    failed += 1
-                self._schedule(message_id, endpoint_id, None)
-            return failed
+        """Disable the endpoint; its queued deliveries fail with the reason (kept)."""
+        from .outbox_endpoints import disable
+
+        return disable(self, endpoint_id, reason, now=now, cache=cache)
 
     def enable_endpoint(self, endpoint_id: str, *, now: float) -> Endpoint:
         """Enable the endpoint again (auto-disable counts start afresh)."""
-        with self.transaction():
-            endpoint = self.registry.enable(endpoint_id)
-            self.health.reset(endpoint_id)
-            self._event(now, "endpoint_enabled", endpoint_id)
-            return endpoint
+        from .outbox_endpoints import enable
+
+        return enable(self, endpoint_id, now=now)
 
     def remove_endpoint(self, endpoint_id: str, *, now: float) -> None:
-        """Remove the endpoint; its queued deliveries fail (``disabled: endpoint removed``)
-        and its history stays."""
-        with self.transaction():
-            self.disable_endpoint(endpoint_id, "endpoint removed", now=now)
-            self.registry.remove(endpoint_id)
+        """Remove the endpoint; its queued deliveries fail, its history stays."""
+        from .outbox_endpoints import remove
+
+        remove(self, endpoint_id, now=now)
 
     # -- manual redelivery (see :mod:`hooklab.harness.outbox_resend`) --------------------
 
