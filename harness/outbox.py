@@ -345,18 +345,21 @@ class Outbox:
         delay = tracker.finish(result.outcome, now=result.end,
                                policy=policy_for(claim.endpoint), rng=rng, body=result.body)
         due = None if delay is None else result.end + delay
-        self._settle(tracker, result.outcome, due, now, auto, cache)
+        why = result.body[:160].decode("utf-8", "replace") if result.outcome.error else ""
+        self._settle(tracker, result.outcome, due, now, auto, cache, why)
 
     def _settle(self, tracker: DeliveryTracker, outcome: Outcome, due: float | None,
-                now: float, auto: AutoDisable, cache: dict[str, Endpoint | None]) -> None:
+                now: float, auto: AutoDisable, cache: dict[str, Endpoint | None],
+                why: str = "") -> None:
         """After an attempt: schedule the retry or finish, count for auto-disable, log."""
         message_id, endpoint_id = tracker.message_id, tracker.endpoint_id
         if outcome.kind is OutcomeKind.SUCCESS:
             self.health.success(endpoint_id, now)
         else:
+            label = f"{outcome.label} ({why})" if why else outcome.label
             nxt = "" if due is None else f"; next attempt in {max(0.0, due - now):.3g} s"
             self.health.failure(endpoint_id, message_id, now,
-                                f"attempt {tracker.attempts}: {outcome.label}{nxt}")
+                                f"attempt {tracker.attempts}: {label}{nxt}")
         if tracker.done:
             self._schedule(message_id, endpoint_id, None)
             if tracker.state == "failed":

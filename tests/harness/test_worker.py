@@ -300,3 +300,12 @@ def test_a_worker_can_be_kept_to_some_endpoints(outbox: Outbox) -> None:
     assert outbox.store.counts(endpoint_id="ep_b")[Status.PENDING] == 5
     run(outbox, channel, endpoints=("ep_b",))
     assert counts(outbox) == {"delivered": 10}
+
+
+def test_a_refused_target_is_explained_in_the_operational_events(outbox: Outbox) -> None:
+    add(outbox, "http://10.1.2.3:8080/hooks")
+    send(outbox, 1)
+    run(outbox, policy=RetryPolicy("once", max_attempts=1))  # refused before any connect
+    (detail,) = [r[0] for r in outbox._conn.execute(
+        "SELECT detail FROM outbox_events WHERE kind = 'attempt_failing'")]
+    assert "10.1.2.3" in detail and "private address" in detail
