@@ -169,7 +169,13 @@ class ResultTable:
             for row in read_table(self.out):
                 rows[str(row["run_id"])] = row
         if self.journal.exists():
-            for line in self.journal.read_text(encoding="utf-8").splitlines():
+            try:
+                text = self.journal.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read the crash journal {str(self.journal)!r}: {exc.strerror}"
+                ) from None
+            for line in text.splitlines():
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
@@ -182,6 +188,20 @@ class ResultTable:
         """Delete the table and its journal (a fresh start)."""
         self.out.unlink(missing_ok=True)
         self.journal.unlink(missing_ok=True)
+
+    def check_writable(self) -> None:
+        """Fail now, before any run, if the table's folder or journal cannot be written."""
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            existed = self.journal.exists()
+            with self.journal.open("a", encoding="utf-8"):
+                pass
+            if not existed:
+                self.journal.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"--out {str(self.out)!r}: cannot write there ({exc.strerror or exc})"
+            ) from None
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Journal one finished row at once (flushed), so a crash keeps it."""
@@ -218,10 +238,14 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
         except Exception as exc:
             raise ConfigError(f"{str(path)!r}: not a readable Parquet file ({exc})") from None
     else:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = reader.fieldnames or []
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                rows = list(reader)
+                header = reader.fieldnames or []
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise ConfigError(f"cannot read sweep table {str(path)!r}: {reason}") from None
         if rows and "run_id" not in header:
             raise ConfigError(f"{str(path)!r} exists and is not a hooklab sweep table")
     if rows and "run_id" not in rows[0]:
@@ -310,6 +334,7 @@ def run_sweep(
             f"--out {str(table.out)!r} holds {len(foreign)} run(s) of a different sweep "
             "(other grid, seed or scenario); choose another file or delete it"
         )
+    table.check_writable()
     params = list(runs[0].cell) if runs else []
     report = SweepReport(out=table.out, planned=len(runs), skipped=len(done))
     todo = [

@@ -104,7 +104,7 @@ class DaskRunner:
             raise ConfigError("--scheduler needs Dask: pip install 'hooklab[dask]'") from None
         try:
             return Client(self.address, timeout=self.connect_timeout)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: unknown scheme
             raise ConfigError(
                 f"--scheduler {self.address!r}: cannot connect to a Dask scheduler ({exc})"
             ) from None

@@ -299,6 +299,32 @@ def test_out_file_that_is_not_a_sweep_table_is_refused(tmp_path: Path) -> None:
         run_sweep(_plan(), task=fake_simulation, out=tmp_path / "r.xlsx")
 
 
+def test_unwritable_out_is_refused_before_any_run(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "r.csv"  # its folder is a file: unwritable, even for root
+    started: list[int] = []
+    with pytest.raises(ConfigError, match="cannot write there"):
+        run_sweep(_plan(), task=fake_simulation, out=out, on_start=started.append)
+    assert started == []
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("r.csv", "cannot read sweep table"),
+    ("r.csv.partial.jsonl", "cannot read the crash journal"),
+])
+def test_unreadable_out_or_journal_is_a_config_error(
+        tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / name).mkdir()
+    with pytest.raises(ConfigError, match=message):
+        run_sweep(_plan(), task=fake_simulation, out=tmp_path / "r.csv")
+
+
+def test_a_binary_file_is_not_a_sweep_table(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot read sweep table"):
+        read_table(tmp_path / "r.csv")
+
+
 def test_parquet_table_round_trips_types_and_resumes(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
     runs = _plan()

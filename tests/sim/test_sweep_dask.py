@@ -95,3 +95,11 @@ def test_unreachable_scheduler_is_a_usage_error_naming_it(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="cannot connect to a Dask scheduler"):
         run_sweep(runs, task=fake_simulation, out=tmp_path / "r.csv", runner=runner)
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_scheduler_address_of_an_unknown_scheme_is_a_usage_error(tmp_path: Path) -> None:
+    runner = DaskRunner("http://127.0.0.1:8786", connect_timeout=1.0)
+    with pytest.raises(ConfigError, match="cannot connect to a Dask scheduler"):
+        run_sweep(plan_runs({"x": [1]}), task=fake_simulation, out=tmp_path / "r.csv",
+                  runner=runner)
+    assert not (tmp_path / "r.csv").exists()
