@@ -368,18 +368,25 @@ class Outbox:
                 if reason is not None:
                     self.disable_endpoint(endpoint_id, reason, now=now, cache=cache)
             return
-        endpoint = self._endpoint(endpoint_id, cache)
-        if endpoint is None or not endpoint.enabled:
-            why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
-            tracker.disable(why or "endpoint disabled", now)
-            self._schedule(message_id, endpoint_id, None)
-            return
-        self._schedule(message_id, endpoint_id, now if due is None else due)
+        if not self._stopped(tracker, self._endpoint(endpoint_id, cache), now):
+            self._schedule(message_id, endpoint_id, now if due is None else due)
+
+    def _stopped(self, tracker: DeliveryTracker, endpoint: Endpoint | None,
+                 now: float) -> bool:
+        """Fail the delivery (``disabled: <why>``) if its endpoint is disabled or gone."""
+        if endpoint is not None and endpoint.enabled:
+            return False
+        why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
+        tracker.disable(why or "endpoint disabled", now)
+        self._schedule(tracker.message_id, tracker.endpoint_id, None)
+        return True
 
     def _claim(self, owner: str, limit: int, now: float, lease: Callable[[Endpoint], float],
                policy_for: PolicyFor, rng: Any, auto: AutoDisable,
                cache: dict[str, Endpoint | None], careful: bool,
                only: tuple[str, ...] | None) -> list[Claim]:
+        # BEGIN IMMEDIATE holds the write lock from this read to the lease writes below,
+        # so no other worker can claim the same rows in between.
         if limit <= 0:
             return []
         where, params = _only(only)
@@ -416,10 +423,7 @@ class Outbox:
         if tracker.done:
             self._schedule(message.id, endpoint_id, None)
             return None
-        if endpoint is None or not endpoint.enabled:
-            why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
-            tracker.disable(why or "endpoint disabled", now)
-            self._schedule(message.id, endpoint_id, None)
+        if self._stopped(tracker, endpoint, now):
             return None
         if tracker.state == "waiting":
             tracker.retry_due(now)
