@@ -125,7 +125,7 @@ class WorkerStats:
         rate = self.attempts / self.elapsed if self.elapsed > 0 else 0.0
         end = f", stopped by {self.stopped_by}" if self.stopped_by else ""
         return (f"{self.attempts} attempts ({self.delivered} delivered, "
-                f"{self.failed_attempts} failed) in {self.elapsed:.1f} s, "
+                f"{self.failed_attempts} failed attempts) in {self.elapsed:.1f} s, "
                 f"{rate:.0f} attempts/s{end}")
 
 

@@ -196,7 +196,7 @@ def test_worker_status_resend_and_recover_end_to_end(cli: Cli, receiver: LiveSer
     cli("send", "--type", "invoice.paid", "--data", "{}", "--id", "msg_1")
     fast = '{"schedule": "constant", "delay": 0.01, "max_attempts": 2}'
     code, _, err = cli("worker", "--until-idle", "--allow-private", "--policy", fast)
-    assert code == 0 and "3 attempts (1 delivered, 2 failed)" in err
+    assert code == 0 and "3 attempts (1 delivered, 2 failed attempts)" in err
     code, out, _ = cli("status", "msg_1", "--json")
     report = json.loads(out)
     by_endpoint = {d["endpoint_id"]: d for d in report["deliveries"]}
