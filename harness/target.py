@@ -134,7 +134,12 @@ class _HttpTarget(_Base):
     in_process = False
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a bad or out-of-range port
+            httpx.URL(url)
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise InvalidURL(f"target {url!r} is not a valid URL: {exc}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidURL(f"target must be an absolute http(s) URL, not {url!r}")
         self.url = url

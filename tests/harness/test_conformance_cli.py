@@ -108,6 +108,9 @@ def test_unreachable_target_exits_2_with_a_clear_message(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["ftp://example.com/", "--secret", SECRET], "absolute http(s) URL"),
+    (["http://[::1", "--secret", SECRET], "not a valid URL"),
+    (["http://127.0.0.1:abc/", "--secret", SECRET], "not a valid URL"),
+    (["http://127.0.0.1:99999/", "--secret", SECRET], "not a valid URL"),
     (["http://127.0.0.1:9/", "--secret", "whsec_c2hvcnQ="], "secret key is 5 bytes"),
     (["http://127.0.0.1:9/", "--secret", SECRET, "--check", "nope"], "unknown check"),
     (["http://127.0.0.1:9/", "--secret", SECRET, "--observe", "file:///x"], "--observe"),
