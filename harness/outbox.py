@@ -47,7 +47,6 @@ from hooklab.model import sqlite
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.errors import ConfigError, HooklabError, UnknownEndpoint
 from hooklab.model.outcomes import Outcome, OutcomeKind
-from hooklab.model.registry import _SCHEMA as registry_schema
 from hooklab.model.registry import SqliteRegistry
 from hooklab.model.retry import RetryPolicy
 from hooklab.model.status_sqlite import SqliteStatusStore
@@ -153,16 +152,13 @@ class Outbox:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
                  synchronous: str = "FULL") -> None:
         self.path = os.fspath(path)
-        self.store = SqliteStatusStore(self.path, timeout=timeout)
-        self.registry = SqliteRegistry(self.path, timeout=timeout)
-        # One connection for every store, so each step is one transaction (see the report:
-        # a public "share this connection" hook in the stores would replace these lines).
-        own = self.registry._conn
-        self.registry._conn, self.registry._lock = self.store._conn, self.store._lock
-        own.close()
-        self._conn = self.store._conn
+        # One connection for every store, so each step is one transaction.
+        self._db = sqlite.Database(self.path, timeout=timeout)
+        self.store = SqliteStatusStore(self._db)
+        self.registry = SqliteRegistry(self._db)
+        self._conn = self._db.conn
         with sqlite.errors(self.path):
-            self._conn.executescript(registry_schema + _SCHEMA)
+            self._conn.executescript(_SCHEMA)
             self.health = Health(self._conn, self._event)
         self.durability(synchronous)
 
@@ -210,8 +206,8 @@ class Outbox:
             "WHERE message_id = ? AND endpoint_id = ?", (due_at, owner, message_id, endpoint_id))
 
     def close(self) -> None:
-        """Close the database."""
-        self.store.close()
+        """Close the database (the shared connection of the stores)."""
+        self._db.close()
 
     def __enter__(self) -> Outbox:
         return self

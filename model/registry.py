@@ -237,15 +237,16 @@ class SqliteRegistry(_Registry):
         []
     """
 
-    def __init__(self, path: str | os.PathLike[str], *,
+    def __init__(self, path: str | os.PathLike[str] | sqlite.Database, *,
                  timeout: float = sqlite.BUSY_TIMEOUT) -> None:
-        self.path = os.fspath(path)
-        self._conn = sqlite.connect(self.path, timeout=timeout)
-        self._lock = threading.RLock()
-        with sqlite.errors(self.path):
+        db, self._owns = sqlite.open_shared(path, timeout=timeout)
+        self.path, self._conn, self._lock = db.path, db.conn, db.lock
+        with self._lock, sqlite.errors(self.path):
             self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
+        if not self._owns:  # a shared Database is closed by its owner
+            return
         with self._lock, sqlite.errors(self.path):
             self._conn.close()
 

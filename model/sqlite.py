@@ -12,8 +12,9 @@ opened with stdlib :mod:`sqlite3`. :func:`connect` opens it the same way for eve
 - every :class:`sqlite3.Error` becomes a :class:`~hooklab.model.errors.StoreError` that
   names the file: a corrupt file, a directory, a locked database.
 
-Each store creates its own tables on open (``CREATE TABLE IF NOT EXISTS``), so several
-stores, and later the outbox, can share one file and one connection.
+Each store creates its own tables on open (``CREATE TABLE IF NOT EXISTS``). Stores given a
+path open their own connection; stores given one :class:`Database` share its connection and
+lock, so a caller (the durable outbox) can make calls on several stores one transaction.
 
 Example::
 
@@ -26,12 +27,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import StoreError
 
-__all__ = ["BUSY_TIMEOUT", "connect", "errors", "transaction"]
+__all__ = ["BUSY_TIMEOUT", "Database", "connect", "errors", "open_shared", "transaction"]
 
 #: Seconds a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT = 10.0
@@ -62,6 +64,39 @@ def connect(path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> s
             conn.close()
             raise
     return conn
+
+
+class Database:
+    """One open SQLite file: its connection and the lock that serialises access to it.
+
+    Give the same ``Database`` to several stores and they share one connection, so a
+    :func:`transaction` on it spans all of them::
+
+        >>> db = Database(":memory:")
+        >>> db.path, db.conn.in_transaction
+        (':memory:', False)
+        >>> db.close()
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> None:
+        self.path = os.fspath(path)
+        self.conn = connect(self.path, timeout=timeout)
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        """Close the connection (every store sharing it is closed with it)."""
+        with self.lock, errors(self.path):
+            self.conn.close()
+
+
+def open_shared(
+    target: str | os.PathLike[str] | Database, *, timeout: float = BUSY_TIMEOUT
+) -> tuple[Database, bool]:
+    """The :class:`Database` for a store's ``target`` and whether the store owns it (a
+    path: a connection of its own, closed with the store) or shares it (a ``Database``)."""
+    if isinstance(target, Database):
+        return target, False
+    return Database(target, timeout=timeout), True
 
 
 @contextmanager

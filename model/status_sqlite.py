@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -108,12 +107,11 @@ class SqliteStatusStore:
     One connection per store object; methods may be called from several threads.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *,
+    def __init__(self, path: str | os.PathLike[str] | sqlite.Database, *,
                  timeout: float = sqlite.BUSY_TIMEOUT) -> None:
-        self.path = os.fspath(path)
-        self._conn = sqlite.connect(self.path, timeout=timeout)
-        self._lock = threading.RLock()
-        with sqlite.errors(self.path):
+        db, self._owns = sqlite.open_shared(path, timeout=timeout)
+        self.path, self._conn, self._lock = db.path, db.conn, db.lock
+        with self._lock, sqlite.errors(self.path):
             self._conn.executescript(_SCHEMA)
 
     @contextmanager
@@ -122,6 +120,8 @@ class SqliteStatusStore:
             yield
 
     def close(self) -> None:
+        if not self._owns:  # a shared Database is closed by its owner
+            return
         with self._lock, sqlite.errors(self.path):
             self._conn.close()
 

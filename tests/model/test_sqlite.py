@@ -1,0 +1,44 @@
+"""Stores given one ``Database`` share its connection: one transaction spans them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hooklab.model import Endpoint, SqliteRegistry, SqliteStatusStore
+from hooklab.model.sqlite import Database, transaction
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_a_transaction_over_a_shared_database_spans_both_stores(tmp_path: Path) -> None:
+    db = Database(tmp_path / "hooks.db")
+    registry, store = SqliteRegistry(db), SqliteStatusStore(db)
+    with pytest.raises(RuntimeError), transaction(db.conn, db.path):
+        registry.register(Endpoint("ep_1", "https://example.com/hook", (SECRET,)))
+        store.add("msg_1", "ep_1", "invoice.paid", created_at=0.0)
+        raise RuntimeError("roll back both")
+    assert registry.list() == []
+    assert store.get("msg_1", "ep_1") is None
+    with transaction(db.conn, db.path):
+        registry.register(Endpoint("ep_1", "https://example.com/hook", (SECRET,)))
+        store.add("msg_1", "ep_1", "invoice.paid", created_at=0.0)
+    assert [e.id for e in registry.list()] == ["ep_1"]
+    assert store.get("msg_1", "ep_1") is not None
+    db.close()
+
+
+def test_closing_a_sharing_store_leaves_the_database_open(tmp_path: Path) -> None:
+    db = Database(tmp_path / "hooks.db")
+    SqliteRegistry(db).close()
+    store = SqliteStatusStore(db)
+    assert store.add("msg_1", "ep_1", "invoice.paid", created_at=0.0)
+    db.close()
+
+
+def test_a_store_given_a_path_owns_and_closes_its_connection(tmp_path: Path) -> None:
+    store = SqliteStatusStore(tmp_path / "own.db")
+    store.close()
+    with pytest.raises(Exception, match="closed"):
+        store.add("msg_1", "ep_1", "invoice.paid", created_at=0.0)
