@@ -276,7 +276,10 @@ class Worker:
         except asyncio.CancelledError:
             body = b"the worker stopped before the answer came"
             return Result(claim, Outcome.transport("timeout"), body, start, self.clock.now())
-        except (SsrfBlocked, InvalidURL) as exc:
+        except SsrfBlocked as exc:  # the guard's refusal, named as such
+            return Result(claim, Outcome.transport("blocked"), str(exc).encode(), start,
+                          self.clock.now())
+        except InvalidURL as exc:
             body = str(exc).encode()
         except Exception as exc:  # a bug or an odd failure must not lose the claim
             body = f"{type(exc).__name__}: {exc}".encode()

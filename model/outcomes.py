@@ -14,7 +14,8 @@ kind                when
 ``client_error``    any other 4xx
 ``server_error``    any other 5xx (and any other code)
 ``timeout``         no answer within the request timeout
-``connection``      connection refused, reset, DNS or TLS failure
+``connection``      connection refused, reset, DNS or TLS failure, or ``blocked``
+                    (the sender's own SSRF guard refused the address)
 ==================  ==========================================================
 
 Example::
@@ -60,7 +61,7 @@ class OutcomeKind(StrEnum):
 THROTTLE_CODES = frozenset({429, 502, 503, 504})
 
 #: Transport error kinds an attempt may end in instead of a status code.
-TRANSPORT_ERRORS = ("timeout", "connection_refused", "reset", "tls", "dns")
+TRANSPORT_ERRORS = ("timeout", "connection_refused", "reset", "tls", "dns", "blocked")
 
 
 @dataclass(frozen=True, slots=True)

@@ -260,3 +260,16 @@ def test_the_installed_script_sends_and_reports(tmp_path: Path) -> None:
     done = subprocess.run([*run, "status", "--json", "--db", db], capture_output=True,
                           text=True, check=True)
     assert json.loads(done.stdout)["counts"]["pending"] == 1
+
+
+def test_ssrf_refusal_is_recorded_as_blocked_with_the_rule(cli: Cli, receiver: LiveServer) -> None:
+    cli("endpoints", "add", receiver.url + "/hooks", "--secret", SECRET, "--id", "ep_local",
+        "--allow-private")
+    cli("send", "--type", "invoice.paid", "--data", "{}", "--id", "msg_1")
+    fast = '{"schedule": "constant", "delay": 0.01, "max_attempts": 2}'
+    code, _, _ = cli("worker", "--until-idle", "--policy", fast)  # no --allow-private
+    assert code == 0
+    code, out, _ = cli("status", "msg_1", "--json")
+    (delivery,) = json.loads(out)["deliveries"]
+    assert delivery["status"] == "failed"
+    assert [a["error"] for a in delivery["attempt_log"]] == ["blocked"] * 2
