@@ -178,12 +178,15 @@ def render(report: Report, console: Any = None) -> None:
     for result in report.failed:
         for finding in result.findings:
             example = _visible(json.dumps(finding.example, indent=2, ensure_ascii=False))
-            body = (f"{escape(finding.message)}\n\n[bold]minimal example[/]\n{escape(example)}"
-                    f"\n\n[bold]reproduce[/]\n{escape(finding.curl)}")
+            body = f"{escape(finding.message)}\n\n[bold]minimal example[/]\n{escape(example)}"
             console.print(Panel(body, title=f"[red]{result.name}[/]: {escape(finding.title)}",
                                 title_align="left", border_style="red"))
+            # outside the panel and never wrapped, so it copies and pastes as one command
+            console.print("[bold]reproduce:[/]")
+            console.print(escape(finding.curl), soft_wrap=True, highlight=False)
     counts = report.counts()
     verdict = "[green]all checks passed[/]" if report.passed else "[bold red]checks failed[/]"
     console.print(f"{verdict}: {counts[PASSED]} passed, {counts[FAILED]} failed, "
                   f"{counts[SKIPPED]} skipped in {report.duration:.1f} s "
-                  f"(max {report.max_examples} examples per check, seed {report.seed})")
+                  f"(max {report.max_examples} examples per check, "
+                  f"{'derandomized' if report.seed is None else f'seed {report.seed}'})")

@@ -260,3 +260,15 @@ def test_terminal_report_names_every_check_and_shows_invisible_characters():
     assert "accepts_rotated_signatures" in text and "checks failed" in text
     assert '"data": "\\u007f"' in text
     assert "curl -sS -i -X POST" in text
+
+
+def test_terminal_report_prints_the_curl_command_unbroken_for_copy_and_paste():
+    report = run_checks(MiniReceiver(SECRET, bug="first_signature_only"), secret=SECRET,
+                        max_examples=EXAMPLES, checks=["accepts_rotated_signatures"])
+    curl = report.result("accepts_rotated_signatures").findings[0].curl
+    assert len(curl) > 80
+    console = Console(record=True, width=80)
+    render(report, console)
+    text = console.export_text()
+    assert curl in text.splitlines()  # one line, no panel border, no wrapping
+    assert "derandomized" in text and "seed None" not in text
