@@ -76,7 +76,9 @@ def faults_from_mapping(table: Mapping[str, Any], *, where: str = "receiver") ->
         except ScenarioError as exc:
             raise ScenarioError(f"{where}.{key}: {exc}") from None
         except (TypeError, ValueError, KeyError, IndexError):
-            raise ScenarioError(f"{where}.{key}: cannot read {value!r}") from None
+            form = _FORMS.get(key)
+            hint = f"; expected {key}={form}" if form else ""
+            raise ScenarioError(f"{where}.{key}: cannot read {value!r}{hint}") from None
     try:
         return ReceiverModel(**kwargs)
     except ScenarioError as exc:
@@ -100,6 +102,17 @@ def faults_to_mapping(model: ReceiverModel) -> dict[str, Any]:
             out[f.name] = value
     return out
 
+
+#: The compact form of each fault's value, for error messages (as ``serve flaky --help``).
+_FORMS = {
+    "status": "CODE:RATE[:RETRY_AFTER]", "latency": "MEAN[:JITTER[:DISTRIBUTION]]",
+    "timeout": "RATE", "reset": "RATE", "truncated": "RATE", "slow_close": "DELAY[:RATE]",
+    "bandwidth": "BYTES_PER_S[:BODY_BYTES]",
+    "down": "START:END[,START:END] or flap:UP:DOWN[:OFFSET]",
+    "capacity": "N[:503|slow[:RETRY_AFTER]]", "script": "STEP[,STEP...]",
+    "unauthorized": "START:END[,START:END]", "gone": "AT",
+    "processing": "TIME[:FAILURE_RATE][:sync]",
+}
 
 _ALIASES = {"401": "unauthorized", "410": "gone", "overload": "capacity", "flap": "down",
             "slow-close": "slow_close", "processor": "processing"}

@@ -177,6 +177,20 @@ def test_bad_input_is_a_scenario_error_naming_it(text: str, names: str) -> None:
         parse_faults(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("status=abc", r"expected status=CODE:RATE\[:RETRY_AFTER\]"),
+        ("latency=x:y", r"expected latency=MEAN"),
+        ("down=a:b", r"expected down=START:END"),
+        ("processing=abc", r"expected processing=TIME"),
+    ],
+)
+def test_an_unreadable_fault_value_shows_the_expected_form(text: str, form: str) -> None:
+    with pytest.raises(ScenarioError, match=form):
+        parse_faults(text)
+
+
 def test_bad_table_names_its_key() -> None:
     with pytest.raises(ScenarioError, match=r"endpoints\[1\]\.receiver\.latency"):
         faults_from_mapping({"latency": {"mean": "x"}}, where="endpoints[1].receiver")
