@@ -99,8 +99,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="signature scheme (default: standard)")
     parser.add_argument("--tolerance", type=float, default=300.0, metavar="SECONDS",
                         help="allowed clock skew (default: 300)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port (default: 8000; 0: any free port)")
 
 
 def fault_tokens(args: argparse.Namespace) -> list[str]:

@@ -120,6 +120,8 @@ def register(subparsers: Any) -> None:
         description="Print the Delivery, Reception and Processing machines, annotated with "
         "the source diagram's nodes (n1..n21) and edges.",
     )
-    parser.add_argument("--format", choices=("mermaid", "md"), default="mermaid")
-    parser.add_argument("--machine", choices=(*MACHINES, "all"), default="all")
+    parser.add_argument("--format", choices=("mermaid", "md"), default="mermaid",
+                        help="Mermaid state diagrams, or Markdown tables (default: mermaid)")
+    parser.add_argument("--machine", choices=(*MACHINES, "all"), default="all",
+                        help="print only this machine (default: all)")
     parser.set_defaults(handler=_run)

@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "policies",
         help="list the retry presets, or print one preset's retry schedule",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=__doc__.split("\n\n")[1].replace("``", "") if __doc__ else None,
     )
     parser.add_argument("name", nargs="?", metavar="NAME",
                         help=f"a preset to print ({', '.join(PRESETS)})")

@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     """Add ``simulate`` to the ``hooklab`` parser."""
     p = subparsers.add_parser(
         "simulate", help="simulate webhook delivery to flaky receivers (SimPy)",
-        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
+        description=__doc__.split("\n\n")[1].replace("``", ""),
+        formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--scenario", metavar="FILE|NAME",
                    help="a scenario TOML file or a shipped name (see --list)")
     p.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")

@@ -84,3 +84,16 @@ def load_text() -> str:
     from importlib import resources
 
     return resources.files("hooklab.model").joinpath("webhook-integration.flowzap").read_text()
+
+
+def test_diagram_command_help_explains_every_option() -> None:
+    import argparse
+
+    from hooklab.model import commands
+
+    parser = argparse.ArgumentParser(prog="hooklab")
+    commands.register(parser.add_subparsers(dest="command"))
+    diagram = parser._subparsers._group_actions[0].choices["diagram"]
+    options = [a for a in diagram._actions if a.option_strings and a.dest != "help"]
+    assert {a.dest for a in options} >= {"format", "machine"}
+    assert all(a.help for a in options), [a.dest for a in options if not a.help]

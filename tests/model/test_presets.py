@@ -193,3 +193,10 @@ def test_policies_rejects_an_unknown_preset(capsys: pytest.CaptureFixture[str]) 
 def test_policy_cli_docstring_examples_run() -> None:
     result = doctest.testmod(policy_cli)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_policies_help_is_plain_text_and_says_what_the_command_prints() -> None:
+    parser = argparse.ArgumentParser(prog="hooklab")
+    policy_cli.register(parser.add_subparsers(dest="command"))
+    text = parser._subparsers._group_actions[0].choices["policies"].format_help()
+    assert "``" not in text and "Without a name it lists every preset" in text

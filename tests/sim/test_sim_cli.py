@@ -108,6 +108,13 @@ def test_unparseable_flag_value_exits_2(capsys: pytest.CaptureFixture[str]) -> N
     assert "--messages" in capsys.readouterr().err
 
 
+def test_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "--scenario outage-storm" in out
+
+
 def test_list_names_the_shipped_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--list"]) == 0
     assert "outage-storm" in capsys.readouterr().out
