@@ -215,7 +215,9 @@ def _print_means(out: Any) -> None:
     for e in estimates:
         text = f"{e['mean']:.4g}"
         if e["runs"] > 1 and e["ci_high"] == e["ci_high"]:
-            text += f" ±{(e['ci_high'] - e['ci_low']) / 2:.2g}"
+            half = (e["ci_high"] - e["ci_low"]) / 2
+            # float noise of equal runs (1860 ±6.8e-13) reads as a real spread: show ±0
+            text += f" ±{0 if half <= 1e-9 * abs(e['mean']) else half:.2g}"
         cells.setdefault(tuple(e[k] for k in by), {})[e["metric"]] = text
     metrics = [m for m in _HEADLINE if any(m in c for c in cells.values())]
     header = [*by, *metrics]

@@ -520,3 +520,21 @@ def test_cli_usage_errors_exit_2_naming_the_problem(
     assert main(["sweep", "--out", str(tmp_path / "r.csv"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "r.csv").exists()
+
+
+def noisy_p99_simulation(context: Any, cell: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Equal runs but for float noise in the last digits, as simulated times have."""
+    return {"messages": 50, "delivered": 50, "failed": 0,
+            "time_to_delivery_s": {"p99": 1860.0 + (seed % 7) * 1e-13}}
+
+
+def test_means_table_shows_float_noise_between_equal_runs_as_zero_spread(
+        tmp_path: Path, capsys) -> None:
+    from hooklab.sim import sweep_cli
+
+    out = tmp_path / "r.csv"
+    runs = plan_runs({"x": [1]}, replications=4, seed=3)
+    run_sweep(runs, task=noisy_p99_simulation, out=out)
+    sweep_cli._print_means(out)
+    table = capsys.readouterr().out
+    assert "1860 ±0" in table and "e-1" not in table
