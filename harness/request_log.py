@@ -273,12 +273,12 @@ def as_attempt_records(
 
 def _read_jsonl(path: Path) -> list[RequestRecord]:
     out = []
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:  # bytes: a line that is not UTF-8 is named, not a crash
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                data = json.loads(line)  # UnicodeDecodeError is a ValueError
                 out.append(RequestRecord(**{name: data[name] for name in _FIELDS}))
             except (ValueError, KeyError, TypeError) as exc:
                 raise StoreError(f"{path}:{number}: not a request record ({exc})") from None

@@ -176,6 +176,13 @@ def test_request_log_errors_are_clear(tmp_path):
     corrupt.write_text('{"seq": 1}\n')
     with pytest.raises(StoreError, match="bad.jsonl:1"):
         read_request_log(corrupt)
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b'{"seq": 1}\n\xff\xfe garbage\n')
+    with pytest.raises(StoreError, match="binary.jsonl:1"):  # the first bad line, by number
+        read_request_log(binary)
+    binary.write_bytes(b"\xff\xfe garbage\n")
+    with pytest.raises(StoreError, match="binary.jsonl:1: not a request record"):
+        read_request_log(binary)
     text = tmp_path / "notes.db"
     text.write_text("hello")
     with pytest.raises(ConfigError, match="neither"):
