@@ -81,9 +81,9 @@ def read_trace(path: str) -> list[tuple[float, str | None, str | None]]:
     rows: list[tuple[float, str | None, str | None]] = []
     with handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "time" not in reader.fieldnames:
-            raise ScenarioError(f"arrival trace {path!r} needs a 'time' column (seconds)")
         try:
+            if reader.fieldnames is None or "time" not in reader.fieldnames:
+                raise ScenarioError(f"arrival trace {path!r} needs a 'time' column (seconds)")
             for line, row in enumerate(reader, start=2):
                 try:
                     t = float(row["time"])

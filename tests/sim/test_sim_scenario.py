@@ -120,6 +120,14 @@ def test_bad_trace_rows_are_named(tmp_path: Path) -> None:
         simulate(scenario, seed=0)
 
 
+def test_a_binary_trace_is_named_not_a_decode_traceback(tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_bytes(b"\xff\xfe\x00time\n1\n")
+    scenario = Scenario(arrivals=Arrivals("trace", trace=str(trace)), messages=None)
+    with pytest.raises(ScenarioError, match="not valid CSV"):
+        simulate(scenario, seed=0)
+
+
 def test_arrival_processes() -> None:
     rng = random.Random(0)
     _, stream = arrival_plan(Arrivals("poisson", rate=10.0), messages=20_000, duration=None,
