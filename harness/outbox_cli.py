@@ -214,12 +214,13 @@ def _add(outbox: Any, args: argparse.Namespace) -> int:
     from .ssrf import SsrfGuard
 
     check_url(args.url)
-    guard = SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr)
-    guard.check_url_host(urlsplit(args.url).hostname or "")
     events = tuple(p.strip() for v in (args.events or ["*"]) for p in v.split(",") if p.strip())
     endpoint_id = args.endpoint_id or "ep_" + os.urandom(8).hex()
     endpoint = Endpoint(endpoint_id, args.url, (_secret(args.secret),), events=events or ("*",),
                         policy=args.policy, timeout=args.timeout, scheme=args.scheme)
+    # the endpoint itself is valid (secret, policy, filter); now: may we ever reach it?
+    guard = SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr)
+    guard.check_url_host(urlsplit(args.url).hostname or "")
     outbox.registry.register(endpoint)
     print(endpoint.id)
     return 0

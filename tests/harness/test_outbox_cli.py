@@ -273,3 +273,9 @@ def test_ssrf_refusal_is_recorded_as_blocked_with_the_rule(cli: Cli, receiver: L
     (delivery,) = json.loads(out)["deliveries"]
     assert delivery["status"] == "failed"
     assert [a["error"] for a in delivery["attempt_log"]] == ["blocked"] * 2
+
+
+def test_a_bad_secret_is_named_before_the_ssrf_guard_speaks(cli: Cli) -> None:
+    code, _, err = cli("endpoints", "add", "http://127.0.0.1:9/hooks", "--secret", "whsec_short")
+    assert code == 2
+    assert "secret" in err and "refusing to connect" not in err
