@@ -325,8 +325,11 @@ def _read_data(text: str) -> Any:
             else:
                 with open(source, encoding="utf-8") as handle:
                     text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read --data file {source!r}: {exc}") from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(f"cannot read --data file {source!r}: {reason}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"--data file {source!r} is not UTF-8 text") from None
     try:
         return json.loads(text)
     except ValueError as exc:

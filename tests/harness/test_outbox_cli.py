@@ -129,7 +129,8 @@ def test_send_prints_the_id_and_the_id_is_an_idempotency_key(cli: Cli, tmp_path:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--data", '{"amount": 4'], "not valid JSON"),
-    (["--data", "@/nonexistent/data.json"], "cannot read"),
+    (["--data", "@/nonexistent/data.json"], "'/nonexistent/data.json': No such file or directory"),
+    (["--data", "@/proc/self/exe"], "is not UTF-8 text"),
     (["--data", '"' + "x" * 2000 + '"', "--max-payload", "1000"], "largest payload"),
     (["--data", "{}", "--id", "has space"], "message id"),
 ])
