@@ -49,6 +49,7 @@ from hooklab.model.errors import ConfigError, HooklabError, UnknownEndpoint
 from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.registry import SqliteRegistry
 from hooklab.model.retry import RetryPolicy
+from hooklab.model.status import DeliveryView
 from hooklab.model.status_sqlite import SqliteStatusStore
 from hooklab.model.tracking import DeliveryTracker
 
@@ -157,6 +158,10 @@ class Outbox:
         self.store = SqliteStatusStore(self._db)
         self.registry = SqliteRegistry(self._db)
         self._conn = self._db.conn
+        # A worker's step keeps its events and schedule changes here and writes each list
+        # with one statement (see :meth:`_fast`); None outside a step.
+        self._events_out: list[tuple[Any, ...]] | None = None
+        self._schedules_out: list[tuple[Any, ...]] | None = None
         with sqlite.errors(self.path):
             self._conn.executescript(_SCHEMA)
             self.health = Health(self._conn, self._event)
@@ -183,11 +188,47 @@ class Outbox:
             yield self._conn
 
     @contextmanager
+    def _fast(self, on: bool) -> Iterator[None]:
+        """Inside a transaction: keep the step's writes in memory (the store's moves and
+        attempts, events, schedule changes) and write them together at the end."""
+        if not on:
+            yield
+            return
+        with self.store.deferred():
+            self._events_out, self._schedules_out = [], []
+            try:
+                yield
+                self._flush_out()
+            finally:
+                self._events_out = self._schedules_out = None
+
+    def _flush_out(self) -> None:
+        """Write the events and schedule changes a step holds (before reading them)."""
+        if self._events_out:
+            self._conn.executemany(
+                "INSERT INTO outbox_events (at, kind, endpoint_id, message_id, detail) "
+                "VALUES (?, ?, ?, ?, ?)", self._events_out)
+            self._events_out.clear()
+        if self._schedules_out:
+            self._conn.executemany(
+                "UPDATE outbox_deliveries SET due_at = ?, lease_owner = ? "
+                "WHERE message_id = ? AND endpoint_id = ?", self._schedules_out)
+            self._schedules_out.clear()
+
+    @contextmanager
     def _savepoint(self) -> Iterator[None]:
+        self._flush_out()
+        self.store.flush()
         self._conn.execute("SAVEPOINT one")
         try:
             yield
+            self._flush_out()
+            self.store.flush()
         except BaseException:
+            self.store.forget()
+            if self._events_out is not None and self._schedules_out is not None:
+                self._events_out.clear()
+                self._schedules_out.clear()
             self._conn.execute("ROLLBACK TO one")
             self._conn.execute("RELEASE one")
             raise
@@ -195,12 +236,18 @@ class Outbox:
 
     def _event(self, at: float, kind: str, endpoint_id: str | None,
                message_id: str | None = None, detail: str | None = None) -> None:
+        if self._events_out is not None:
+            self._events_out.append((at, kind, endpoint_id, message_id, detail))
+            return
         self._conn.execute(
             "INSERT INTO outbox_events (at, kind, endpoint_id, message_id, detail) "
             "VALUES (?, ?, ?, ?, ?)", (at, kind, endpoint_id, message_id, detail))
 
     def _schedule(self, message_id: str, endpoint_id: str, due_at: float | None,
                   owner: str | None = None) -> None:
+        if self._schedules_out is not None:
+            self._schedules_out.append((due_at, owner, message_id, endpoint_id))
+            return
         self._conn.execute(
             "UPDATE outbox_deliveries SET due_at = ?, lease_owner = ? "
             "WHERE message_id = ? AND endpoint_id = ?", (due_at, owner, message_id, endpoint_id))
@@ -289,15 +336,17 @@ class Outbox:
             try:
                 with sqlite.errors(self.path), self.transaction():
                     begun = True
-                    self.health.begin()
-                    cache: dict[str, Endpoint | None] = {}
-                    for result in results:
-                        with self._guarded(result.claim.message.id,
-                                           result.claim.endpoint.id, now, careful):
-                            self._complete(owner, result, now, policy_for, rng, auto, cache,
-                                           careful)
-                    return self._claim(owner, claim, now, lease, policy_for, rng, auto,
-                                       cache, careful, only)
+                    with self._fast(not careful):
+                        self.health.begin()
+                        cache: dict[str, Endpoint | None] = {}
+                        leases = None if careful else self._leases(results)
+                        for result in results:
+                            with self._guarded(result.claim.message.id,
+                                               result.claim.endpoint.id, now, careful):
+                                self._complete(owner, result, now, policy_for, rng, auto,
+                                               cache, careful, leases)
+                        return self._claim(owner, claim, now, lease, policy_for, rng, auto,
+                                           cache, careful, only)
             except HooklabError:
                 if careful or not begun:
                     raise
@@ -316,6 +365,21 @@ class Outbox:
             self._event(now, "delivery_error", endpoint_id, message_id, str(exc))
             self._schedule(message_id, endpoint_id, now + 60.0)
 
+    def _leases(self, results: list[Result]) -> dict[tuple[str, str], tuple[Any, ...]]:
+        """The lease (owner, generation) of each result's delivery, read at once."""
+        keys = {(r.claim.message.id, r.claim.endpoint.id) for r in results}
+        ids = sorted({m for m, _ in keys})
+        leases = {}
+        for first in range(0, len(ids), 500):
+            chunk = ids[first:first + 500]
+            for m, e, lease_owner, generation in self._conn.execute(
+                    "SELECT message_id, endpoint_id, lease_owner, generation FROM "
+                    f"outbox_deliveries WHERE message_id IN ({', '.join('?' * len(chunk))})",
+                    chunk):
+                if (m, e) in keys:
+                    leases[(m, e)] = (lease_owner, generation)
+        return leases
+
     def _endpoint(self, endpoint_id: str, cache: dict[str, Endpoint | None]) -> Endpoint | None:
         if endpoint_id not in cache:
             try:
@@ -326,12 +390,16 @@ class Outbox:
 
     def _complete(self, owner: str, result: Result, now: float, policy_for: PolicyFor,
                   rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None],
-                  careful: bool) -> None:
+                  careful: bool, leases: dict[tuple[str, str], tuple[Any, ...]] | None = None
+                  ) -> None:
         claim = result.claim
         key = (claim.message.id, claim.endpoint.id)
-        row = self._conn.execute(
-            "SELECT lease_owner, generation FROM outbox_deliveries WHERE message_id = ? "
-            "AND endpoint_id = ?", key).fetchone()
+        if leases is not None:
+            row = leases.get(key)
+        else:
+            row = self._conn.execute(
+                "SELECT lease_owner, generation FROM outbox_deliveries WHERE message_id = ? "
+                "AND endpoint_id = ?", key).fetchone()
         if row is None or tuple(row) != (owner, claim.generation):
             self._event(now, "lease_lost", key[1], key[0],
                         f"attempt {claim.attempt}: answer dropped, the lease had expired")
@@ -385,27 +453,33 @@ class Outbox:
         # so no other worker can claim the same rows in between.
         if limit <= 0:
             return []
+        self._flush_out()  # a retry scheduled in this step may be due already
         where, params = _only(only)
         rows = self._conn.execute(
             "SELECT d.message_id, d.endpoint_id, d.generation, m.event_type, m.body "
             "FROM outbox_deliveries d JOIN outbox_messages m ON m.id = d.message_id "
             f"WHERE d.due_at <= ?{where} ORDER BY d.due_at LIMIT ?",
             (now, *params, limit)).fetchall()
+        views = {} if careful else self.store.get_many([(r[0], r[1]) for r in rows])
         claims = []
         for message_id, endpoint_id, generation, event_type, body in rows:
             with self._guarded(message_id, endpoint_id, now, careful):
                 message = Message(message_id, event_type, bytes(body))
                 claimed = self._claim_one(owner, message, endpoint_id, generation, now, lease,
-                                          policy_for, rng, auto, cache)
+                                          policy_for, rng, auto, cache,
+                                          views.get((message_id, endpoint_id)))
                 if claimed is not None:
                     claims.append(claimed)
         return claims
 
     def _claim_one(self, owner: str, message: Message, endpoint_id: str, generation: int,
                    now: float, lease: Callable[[Endpoint], float], policy_for: PolicyFor,
-                   rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None]
-                   ) -> Claim | None:
-        tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
+                   rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None],
+                   view: DeliveryView | None = None) -> Claim | None:
+        if view is not None:
+            tracker = DeliveryTracker.from_view(self.store, view)
+        else:
+            tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
         endpoint = self._endpoint(endpoint_id, cache)
         if tracker.state == "sending":  # its worker stopped: the attempt is lost
             self._event(now, "lease_expired", endpoint_id, message.id,
@@ -443,6 +517,7 @@ class Outbox:
         """Disable the endpoint; its queued deliveries fail with the reason (kept)."""
         from .outbox_endpoints import disable
 
+        self._flush_out()  # it reads the schedule
         return disable(self, endpoint_id, reason, now=now, cache=cache)
 
     def enable_endpoint(self, endpoint_id: str, *, now: float) -> Endpoint:

@@ -14,6 +14,11 @@ Every write runs in one ``IMMEDIATE`` transaction that first reads the current s
 two processes on one database cannot both move a delivery from the same state: the second
 one sees the first one's move and is rejected if its own is no longer a legal edge.
 
+:meth:`SqliteStatusStore.deferred` is the fast path of a busy sender: inside it (one
+transaction), each delivery's row is read once, every move and attempt is checked against
+that row as before (a move must still be a machine edge) and kept in memory, and all of
+them are written at the end, or before any read, with one ``executemany`` per table.
+
 Example::
 
     >>> store = SqliteStatusStore(":memory:")
@@ -113,11 +118,79 @@ class SqliteStatusStore:
         self.path, self._conn, self._lock = db.path, db.conn, db.lock
         with self._lock, sqlite.errors(self.path):
             self._conn.executescript(_SCHEMA)
+        # The deferred mode (see :meth:`deferred`): rows read in this transaction, keyed
+        # by (message, endpoint), as [attempts, state, next_at, finished_at, reason,
+        # updated_at]; which were changed; the attempts and moves not yet written.
+        self._rows: dict[tuple[str, str], list[Any]] | None = None
+        self._dirty: set[tuple[str, str]] = set()
+        self._attempt_rows: list[tuple[Any, ...]] = []
+        self._change_rows: list[tuple[Any, ...]] = []
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         with self._lock, sqlite.errors(self.path), sqlite.transaction(self._conn, self.path):
             yield
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """One transaction (a :meth:`batch`) whose moves and attempts are checked as
+        usual but written together at its end (or before a read), one statement per
+        table. Nested calls join the outer one. Raw SQL on the store's tables inside it
+        must call :meth:`flush` first (and :meth:`forget` after a rollback to a savepoint).
+
+            >>> store = SqliteStatusStore(":memory:")
+            >>> with store.deferred():
+            ...     _ = store.add("m", "e", "t", created_at=0.0)
+            ...     store.move("m", "e", "event_occurred", now=0.0)
+            >>> store.get("m", "e").state
+            'event_occurred'
+        """
+        with self.batch():
+            if self._rows is not None:
+                yield
+                return
+            self._rows = {}
+            try:
+                yield
+                self.flush()
+            finally:
+                self._rows = None
+                self._dirty.clear()
+                self._attempt_rows.clear()
+                self._change_rows.clear()
+
+    def flush(self) -> None:
+        """Write what :meth:`deferred` holds in memory (nothing outside it)."""
+        if self._rows is None:
+            return
+        with self._lock, sqlite.errors(self.path):
+            if self._attempt_rows:
+                self._conn.executemany(
+                    f"INSERT INTO attempts ({_ATTEMPT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    self._attempt_rows)
+                self._attempt_rows.clear()
+            if self._change_rows:
+                self._conn.executemany("INSERT INTO state_changes VALUES (?, ?, ?, ?, ?, ?)",
+                                       self._change_rows)
+                self._change_rows.clear()
+            if self._dirty:
+                rows = self._rows
+                self._conn.executemany(
+                    "UPDATE deliveries SET attempts = ?, state = ?, status = ?, "
+                    "next_attempt_at = ?, finished_at = ?, reason = ?, updated_at = ? "
+                    "WHERE message_id = ? AND endpoint_id = ?",
+                    [(r[0], r[1], STATUS_OF_STATE[r[1]].value, r[2], r[3], r[4], r[5], *key)
+                     for key in self._dirty for r in (rows[key],)])
+                self._dirty.clear()
+
+    def forget(self) -> None:
+        """Drop what :meth:`deferred` holds (after a rollback to a savepoint, which undid
+        the rows it had read)."""
+        if self._rows is not None:
+            self._rows.clear()
+            self._dirty.clear()
+            self._attempt_rows.clear()
+            self._change_rows.clear()
 
     def close(self) -> None:
         if not self._owns:  # a shared Database is closed by its owner
@@ -141,9 +214,20 @@ class SqliteStatusStore:
                 (message_id, endpoint_id, event_type, created_at, INITIAL_STATE,
                  STATUS_OF_STATE[INITIAL_STATE], created_at),
             )
+            if cursor.rowcount > 0 and self._rows is not None:
+                self._rows[(message_id, endpoint_id)] = [0, INITIAL_STATE, None, None, None,
+                                                         created_at]
             return cursor.rowcount > 0
 
     def record_attempt(self, attempt: AttemptRecord) -> None:
+        if self._rows is not None:
+            with self._lock:
+                row = self._cached(attempt.message_id, attempt.endpoint_id)
+                attempt = check_attempt(attempt, row[0])
+                self._attempt_rows.append(tuple(attempt))
+                row[0], row[2] = attempt.attempt, attempt.next_attempt_at
+                self._dirty.add((attempt.message_id, attempt.endpoint_id))
+            return
         with self.batch():
             (recorded, *_) = self._current(attempt.message_id, attempt.endpoint_id)
             attempt = check_attempt(attempt, recorded)
@@ -161,6 +245,16 @@ class SqliteStatusStore:
     def move(self, message_id: str, endpoint_id: str, state: str, *, now: float,
              reason: str | None = None) -> None:
         now = float(now)
+        if self._rows is not None:
+            with self._lock:
+                row = self._cached(message_id, endpoint_id)
+                old = row[1]
+                check_move(message_id, endpoint_id, old, state)
+                row[2], row[3], row[4] = moved(state, now, reason, row[2], row[3], row[4])
+                row[1], row[5] = state, now
+                self._dirty.add((message_id, endpoint_id))
+                self._change_rows.append((message_id, endpoint_id, now, old, state, row[4]))
+            return
         with self.batch():
             _, old, next_at, finished_at, old_reason = self._current(message_id, endpoint_id)
             check_move(message_id, endpoint_id, old, state)
@@ -181,6 +275,7 @@ class SqliteStatusStore:
     def get(self, message_id: str, endpoint_id: str) -> DeliveryView | None:
         key = (message_id, endpoint_id)
         with self._lock, sqlite.errors(self.path):
+            self.flush()
             row = self._conn.execute(
                 f"SELECT {_DELIVERY} FROM deliveries WHERE message_id = ? AND endpoint_id = ?",
                 key,
@@ -192,8 +287,48 @@ class SqliteStatusStore:
                 "ORDER BY attempt", key,
             ).fetchall()
         m, e, event_type, created_at, state, updated_at, next_at, finished_at, reason = row
+        if self._rows is not None and state in STATUS_OF_STATE:
+            self._rows[key] = [len(attempts), state, next_at, finished_at, reason, updated_at]
         return DeliveryView(m, e, event_type, created_at, state, updated_at, next_at,
                             finished_at, reason, tuple(AttemptRecord(*a) for a in attempts))
+
+    def get_many(self, keys: builtins.list[tuple[str, str]]
+                 ) -> dict[tuple[str, str], DeliveryView]:
+        """:meth:`get` for many (message, endpoint) keys at once; a key not tracked is
+        missing from the answer.
+
+            >>> store = SqliteStatusStore(":memory:")
+            >>> _ = store.add("m", "e", "t", created_at=0.0)
+            >>> list(store.get_many([("m", "e"), ("x", "e")]))
+            [('m', 'e')]
+        """
+        wanted = set(keys)
+        found: dict[tuple[str, str], DeliveryView] = {}
+        ids = sorted({m for m, _ in wanted})
+        with self._lock, sqlite.errors(self.path):
+            self.flush()
+            for first in range(0, len(ids), 500):
+                chunk = ids[first:first + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT {_DELIVERY} FROM deliveries WHERE message_id IN ({marks})",
+                    chunk).fetchall()
+                attempts: dict[tuple[str, str], list[AttemptRecord]] = {}
+                for a in self._conn.execute(
+                        f"SELECT {_ATTEMPT} FROM attempts WHERE message_id IN ({marks}) "
+                        "ORDER BY message_id, endpoint_id, attempt", chunk):
+                    attempts.setdefault((a[0], a[1]), []).append(AttemptRecord(*a))
+                for row in rows:
+                    key = (row[0], row[1])
+                    if key not in wanted:
+                        continue
+                    made = attempts.get(key, [])
+                    _, _, event_type, created_at, state, updated_at, next_at, done, why = row
+                    if self._rows is not None and state in STATUS_OF_STATE:
+                        self._rows[key] = [len(made), state, next_at, done, why, updated_at]
+                    found[key] = DeliveryView(key[0], key[1], event_type, created_at, state,
+                                              updated_at, next_at, done, why, tuple(made))
+        return found
 
     def query(self, *, message_id: str | None = None, endpoint_id: str | None = None,
               status: Status | str | None = None, since: float | None = None,
@@ -209,6 +344,7 @@ class SqliteStatusStore:
         if limit is not None:
             sql += f" LIMIT {limit}"
         with self._lock, sqlite.errors(self.path):
+            self.flush()
             rows = self._conn.execute(sql, params).fetchall()
         return [_record(row) for row in rows]
 
@@ -217,6 +353,7 @@ class SqliteStatusStore:
         where, params = _where(None, endpoint_id, since, until)
         counts = dict.fromkeys(Status, 0)
         with self._lock, sqlite.errors(self.path):
+            self.flush()
             for status, n in self._conn.execute(
                 f"SELECT status, COUNT(*) FROM deliveries {_clause(where)} GROUP BY status",
                 params,
@@ -228,6 +365,7 @@ class SqliteStatusStore:
                  ) -> builtins.list[AttemptRecord]:
         where, params = _where(message_id, endpoint_id, None, None)
         with self._lock, sqlite.errors(self.path):
+            self.flush()
             rows = self._conn.execute(
                 f"SELECT {_ATTEMPT} FROM attempts {_clause(where)} ORDER BY rowid", params
             ).fetchall()
@@ -235,6 +373,7 @@ class SqliteStatusStore:
 
     def history(self, message_id: str, endpoint_id: str) -> builtins.list[StateChange]:
         with self._lock, sqlite.errors(self.path):
+            self.flush()
             self._current(message_id, endpoint_id)
             rows = self._conn.execute(
                 "SELECT at, source, target, reason FROM state_changes "
@@ -250,6 +389,7 @@ class SqliteStatusStore:
         if limit is not None:
             sql += f" LIMIT {limit}"
         with self._lock, sqlite.errors(self.path):
+            self.flush()
             rows = self._conn.execute(sql, (now,)).fetchall()
         return [_record(row) for row in rows]
 
@@ -265,6 +405,24 @@ class SqliteStatusStore:
             raise StoreError(f"{self.path}: delivery of {message_id!r} to {endpoint_id!r} "
                              f"is stored in unknown state {row[1]!r}")
         return tuple(row)
+
+    def _cached(self, message_id: str, endpoint_id: str) -> list[Any]:
+        """The deferred mode's row of a delivery (read from the database the first time)."""
+        assert self._rows is not None
+        key = (message_id, endpoint_id)
+        row = self._rows.get(key)
+        if row is None:
+            with sqlite.errors(self.path):
+                found = self._conn.execute(
+                    "SELECT attempts, state, next_attempt_at, finished_at, reason, updated_at "
+                    "FROM deliveries WHERE message_id = ? AND endpoint_id = ?", key).fetchone()
+            if found is None:
+                self._current(*key)  # raises the usual error
+            row = list(found)
+            if row[1] not in STATUS_OF_STATE:
+                self._current(*key)  # raises the usual error
+            self._rows[key] = row
+        return row
 
     def _status(self, value: str) -> Status:
         try:

@@ -51,7 +51,7 @@ from .delivery import Delivery
 from .errors import IllegalTransition, StoreError
 from .outcomes import Outcome, OutcomeKind
 from .records import AttemptRecord, Status
-from .status import STATUS_OF_STATE, StatusStore, truncate_body
+from .status import STATUS_OF_STATE, DeliveryView, StatusStore, truncate_body
 
 if TYPE_CHECKING:
     from .retry import RetryPolicy
@@ -107,8 +107,21 @@ class DeliveryTracker:
         if view is None:
             raise StoreError(f"no delivery of message {message_id!r} to endpoint "
                              f"{endpoint_id!r} is tracked")
+        return cls.from_view(store, view)
+
+    @classmethod
+    def from_view(cls, store: StatusStore, view: DeliveryView) -> DeliveryTracker:
+        """:meth:`resume` from a view the caller already read from ``store`` (in the
+        same transaction), e.g. one of many read at once.
+
+            >>> from hooklab.model.status import MemoryStatusStore
+            >>> store = MemoryStatusStore()
+            >>> DeliveryTracker(store).start("m", "e", "t", now=0.0)
+            >>> DeliveryTracker.from_view(store, store.get("m", "e")).attempts
+            0
+        """
         tracker = cls(store)
-        tracker.message_id, tracker.endpoint_id = message_id, endpoint_id
+        tracker.message_id, tracker.endpoint_id = view.message_id, view.endpoint_id
         tracker._state = _DELIVERY.index(view.state)
         tracker._attempts = len(view.attempts)
         tracker._reason = view.reason
