@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -153,6 +154,7 @@ class Outbox:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
                  synchronous: str = "FULL") -> None:
         self.path = os.fspath(path)
+        self._busy_ms = int(timeout * 1000)
         # One connection for every store, so each step is one transaction.
         self._db = sqlite.Database(self.path, timeout=timeout)
         self.store = SqliteStatusStore(self._db)
@@ -321,10 +323,12 @@ class Outbox:
     def cycle(self, owner: str, results: Iterable[Result], *, claim: int, now: float,
               lease: Callable[[Endpoint], float], policy_for: PolicyFor, rng: Any,
               auto: AutoDisable | None = None,
-              only: tuple[str, ...] | None = None) -> list[Claim]:
+              only: tuple[str, ...] | None = None, wait: bool = True) -> list[Claim] | None:
         """Record ``results`` of ``owner``'s attempts, then claim up to ``claim`` due
         deliveries for it (to the endpoints in ``only``, if given): one transaction.
-        Returns the new claims, each in ``sending``.
+        Returns the new claims, each in ``sending``. With ``wait=False`` it does nothing
+        and returns ``None`` when another connection holds the write lock, instead of
+        waiting up to the busy timeout for it (so an event loop may call it directly).
 
         Should one delivery fail (a corrupt row, an illegal move), the transaction is
         rolled back and done again with each delivery on its own: the bad one is noted
@@ -334,8 +338,12 @@ class Outbox:
         for careful in (False, True):
             begun = False
             try:
+                if not wait:
+                    self._conn.execute("PRAGMA busy_timeout = 0")
                 with sqlite.errors(self.path), self.transaction():
                     begun = True
+                    if not wait:  # the write lock is ours: from here on, as usual
+                        self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
                     with self._fast(not careful):
                         self.health.begin()
                         cache: dict[str, Endpoint | None] = {}
@@ -347,9 +355,14 @@ class Outbox:
                                                cache, careful, leases)
                         return self._claim(owner, claim, now, lease, policy_for, rng, auto,
                                            cache, careful, only)
-            except HooklabError:
+            except HooklabError as exc:
+                if not begun and not wait and _busy(exc):
+                    return None
                 if careful or not begun:
                     raise
+            finally:
+                if not wait and not begun:
+                    self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
@@ -548,6 +561,13 @@ class Outbox:
         from .outbox_resend import recover
 
         return recover(self, endpoint_id, since=since, now=now)
+
+
+def _busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says another connection holds the database's lock."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.OperationalError) and getattr(
+        cause, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _only(endpoints: tuple[str, ...] | None) -> tuple[str, tuple[str, ...]]:
