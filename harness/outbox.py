@@ -39,26 +39,26 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from hooklab.model import sqlite
 from hooklab.model.endpoints import Endpoint
-from hooklab.model.errors import ConfigError, HooklabError, UnknownEndpoint
-from hooklab.model.outcomes import Outcome, OutcomeKind
+from hooklab.model.errors import ConfigError
+from hooklab.model.outcomes import Outcome
 from hooklab.model.registry import SqliteRegistry
 from hooklab.model.retry import RetryPolicy
-from hooklab.model.status import DeliveryView
 from hooklab.model.status_sqlite import SqliteStatusStore
 from hooklab.model.tracking import DeliveryTracker
 
 from .outbox_health import AutoDisable, Health
+from .outbox_step import LOST
 from .sender import Message
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
+    "LOST",
     "AutoDisable",
     "Claim",
     "Message",
@@ -72,8 +72,6 @@ __all__ = [
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 _ID = re.compile(r"[\x21-\x7e]{1,255}")
 _TYPE = re.compile(r"[^.*\s]+(?:\.[^.*\s]+)*")
-LOST = ("lease expired before the attempt's answer was recorded "
-        "(the worker stopped or was killed)")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -189,21 +187,6 @@ class Outbox:
         with self.store.batch():
             yield self._conn
 
-    @contextmanager
-    def _fast(self, on: bool) -> Iterator[None]:
-        """Inside a transaction: keep the step's writes in memory (the store's moves and
-        attempts, events, schedule changes) and write them together at the end."""
-        if not on:
-            yield
-            return
-        with self.store.deferred():
-            self._events_out, self._schedules_out = [], []
-            try:
-                yield
-                self._flush_out()
-            finally:
-                self._events_out = self._schedules_out = None
-
     def _flush_out(self) -> None:
         """Write the events and schedule changes a step holds (before reading them)."""
         if self._events_out:
@@ -216,25 +199,6 @@ class Outbox:
                 "UPDATE outbox_deliveries SET due_at = ?, lease_owner = ? "
                 "WHERE message_id = ? AND endpoint_id = ?", self._schedules_out)
             self._schedules_out.clear()
-
-    @contextmanager
-    def _savepoint(self) -> Iterator[None]:
-        self._flush_out()
-        self.store.flush()
-        self._conn.execute("SAVEPOINT one")
-        try:
-            yield
-            self._flush_out()
-            self.store.flush()
-        except BaseException:
-            self.store.forget()
-            if self._events_out is not None and self._schedules_out is not None:
-                self._events_out.clear()
-                self._schedules_out.clear()
-            self._conn.execute("ROLLBACK TO one")
-            self._conn.execute("RELEASE one")
-            raise
-        self._conn.execute("RELEASE one")
 
     def _event(self, at: float, kind: str, endpoint_id: str | None,
                message_id: str | None = None, detail: str | None = None) -> None:
@@ -332,187 +296,13 @@ class Outbox:
 
         Should one delivery fail (a corrupt row, an illegal move), the transaction is
         rolled back and done again with each delivery on its own: the bad one is noted
-        (``delivery_error``) and put aside for a minute; the others go on."""
-        auto = auto or AutoDisable()
-        results = list(results)
-        for careful in (False, True):
-            begun = False
-            try:
-                if not wait:
-                    self._conn.execute("PRAGMA busy_timeout = 0")
-                with sqlite.errors(self.path), self.transaction():
-                    begun = True
-                    if not wait:  # the write lock is ours: from here on, as usual
-                        self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-                    with self._fast(not careful):
-                        self.health.begin()
-                        cache: dict[str, Endpoint | None] = {}
-                        leases = None if careful else self._leases(results)
-                        for result in results:
-                            with self._guarded(result.claim.message.id,
-                                               result.claim.endpoint.id, now, careful):
-                                self._complete(owner, result, now, policy_for, rng, auto,
-                                               cache, careful, leases)
-                        return self._claim(owner, claim, now, lease, policy_for, rng, auto,
-                                           cache, careful, only)
-            except HooklabError as exc:
-                if not begun and not wait and _busy(exc):
-                    return None
-                if careful or not begun:
-                    raise
-            finally:
-                if not wait and not begun:
-                    self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-        raise AssertionError("unreachable")  # pragma: no cover
+        (``delivery_error``) and put aside for a minute; the others go on. See
+        :mod:`~hooklab.harness.outbox_step`."""
+        from .outbox_step import run_step
 
-    @contextmanager
-    def _guarded(self, message_id: str, endpoint_id: str, now: float,
-                 careful: bool) -> Iterator[None]:
-        if not careful:
-            yield
-            return
-        try:
-            with self._savepoint():
-                yield
-        except HooklabError as exc:
-            self._event(now, "delivery_error", endpoint_id, message_id, str(exc))
-            self._schedule(message_id, endpoint_id, now + 60.0)
-
-    def _leases(self, results: list[Result]) -> dict[tuple[str, str], tuple[Any, ...]]:
-        """The lease (owner, generation) of each result's delivery, read at once."""
-        keys = {(r.claim.message.id, r.claim.endpoint.id) for r in results}
-        ids = sorted({m for m, _ in keys})
-        leases = {}
-        for first in range(0, len(ids), 500):
-            chunk = ids[first:first + 500]
-            for m, e, lease_owner, generation in self._conn.execute(
-                    "SELECT message_id, endpoint_id, lease_owner, generation FROM "
-                    f"outbox_deliveries WHERE message_id IN ({', '.join('?' * len(chunk))})",
-                    chunk):
-                if (m, e) in keys:
-                    leases[(m, e)] = (lease_owner, generation)
-        return leases
-
-    def _endpoint(self, endpoint_id: str, cache: dict[str, Endpoint | None]) -> Endpoint | None:
-        if endpoint_id not in cache:
-            try:
-                cache[endpoint_id] = self.registry.get(endpoint_id)
-            except UnknownEndpoint:
-                cache[endpoint_id] = None
-        return cache[endpoint_id]
-
-    def _complete(self, owner: str, result: Result, now: float, policy_for: PolicyFor,
-                  rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None],
-                  careful: bool, leases: dict[tuple[str, str], tuple[Any, ...]] | None = None
-                  ) -> None:
-        claim = result.claim
-        key = (claim.message.id, claim.endpoint.id)
-        if leases is not None:
-            row = leases.get(key)
-        else:
-            row = self._conn.execute(
-                "SELECT lease_owner, generation FROM outbox_deliveries WHERE message_id = ? "
-                "AND endpoint_id = ?", key).fetchone()
-        if row is None or tuple(row) != (owner, claim.generation):
-            self._event(now, "lease_lost", key[1], key[0],
-                        f"attempt {claim.attempt}: answer dropped, the lease had expired")
-            return
-        # After a rollback the claim's tracker may be ahead of the database: read it again.
-        tracker = DeliveryTracker.resume(self.store, *key) if careful else claim.tracker
-        delay = tracker.finish(result.outcome, now=result.end,
-                               policy=policy_for(claim.endpoint), rng=rng, body=result.body)
-        due = None if delay is None else result.end + delay
-        why = result.body[:160].decode("utf-8", "replace") if result.outcome.error else ""
-        self._settle(tracker, result.outcome, due, now, auto, cache, why)
-
-    def _settle(self, tracker: DeliveryTracker, outcome: Outcome, due: float | None,
-                now: float, auto: AutoDisable, cache: dict[str, Endpoint | None],
-                why: str = "") -> None:
-        """After an attempt: schedule the retry or finish, count for auto-disable, log."""
-        message_id, endpoint_id = tracker.message_id, tracker.endpoint_id
-        if outcome.kind is OutcomeKind.SUCCESS:
-            self.health.success(endpoint_id, now)
-        else:
-            label = f"{outcome.label} ({why})" if why else outcome.label
-            nxt = "" if due is None else f"; next attempt in {max(0.0, due - now):.3g} s"
-            self.health.failure(endpoint_id, message_id, now,
-                                f"attempt {tracker.attempts}: {label}{nxt}")
-        if tracker.done:
-            self._schedule(message_id, endpoint_id, None)
-            if tracker.state == "failed":
-                reason = self.health.exhausted(endpoint_id, message_id, now, auto,
-                                               gone=tracker.reason == "gone")
-                if reason is not None:
-                    self.disable_endpoint(endpoint_id, reason, now=now, cache=cache)
-            return
-        if not self._stopped(tracker, self._endpoint(endpoint_id, cache), now):
-            self._schedule(message_id, endpoint_id, now if due is None else due)
-
-    def _stopped(self, tracker: DeliveryTracker, endpoint: Endpoint | None,
-                 now: float) -> bool:
-        """Fail the delivery (``disabled: <why>``) if its endpoint is disabled or gone."""
-        if endpoint is not None and endpoint.enabled:
-            return False
-        why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
-        tracker.disable(why or "endpoint disabled", now)
-        self._schedule(tracker.message_id, tracker.endpoint_id, None)
-        return True
-
-    def _claim(self, owner: str, limit: int, now: float, lease: Callable[[Endpoint], float],
-               policy_for: PolicyFor, rng: Any, auto: AutoDisable,
-               cache: dict[str, Endpoint | None], careful: bool,
-               only: tuple[str, ...] | None) -> list[Claim]:
-        # BEGIN IMMEDIATE holds the write lock from this read to the lease writes below,
-        # so no other worker can claim the same rows in between.
-        if limit <= 0:
-            return []
-        self._flush_out()  # a retry scheduled in this step may be due already
-        where, params = _only(only)
-        rows = self._conn.execute(
-            "SELECT d.message_id, d.endpoint_id, d.generation, m.event_type, m.body "
-            "FROM outbox_deliveries d JOIN outbox_messages m ON m.id = d.message_id "
-            f"WHERE d.due_at <= ?{where} ORDER BY d.due_at LIMIT ?",
-            (now, *params, limit)).fetchall()
-        views = {} if careful else self.store.get_many([(r[0], r[1]) for r in rows])
-        claims = []
-        for message_id, endpoint_id, generation, event_type, body in rows:
-            with self._guarded(message_id, endpoint_id, now, careful):
-                message = Message(message_id, event_type, bytes(body))
-                claimed = self._claim_one(owner, message, endpoint_id, generation, now, lease,
-                                          policy_for, rng, auto, cache,
-                                          views.get((message_id, endpoint_id)))
-                if claimed is not None:
-                    claims.append(claimed)
-        return claims
-
-    def _claim_one(self, owner: str, message: Message, endpoint_id: str, generation: int,
-                   now: float, lease: Callable[[Endpoint], float], policy_for: PolicyFor,
-                   rng: Any, auto: AutoDisable, cache: dict[str, Endpoint | None],
-                   view: DeliveryView | None = None) -> Claim | None:
-        if view is not None:
-            tracker = DeliveryTracker.from_view(self.store, view)
-        else:
-            tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
-        endpoint = self._endpoint(endpoint_id, cache)
-        if tracker.state == "sending":  # its worker stopped: the attempt is lost
-            self._event(now, "lease_expired", endpoint_id, message.id,
-                        f"attempt {tracker.attempts} lost; recorded as a timeout")
-            policy = policy_for(endpoint) if endpoint is not None else RetryPolicy("lost", 1)
-            lost = Outcome.transport("timeout")
-            delay = tracker.finish(lost, now=now, policy=policy, rng=rng, body=LOST)
-            self._settle(tracker, lost, None if delay is None else now + delay, now, auto,
-                         cache)
-            return None
-        if tracker.done:
-            self._schedule(message.id, endpoint_id, None)
-            return None
-        if self._stopped(tracker, endpoint, now):
-            return None
-        if tracker.state == "waiting":
-            tracker.retry_due(now)
-        number = tracker.attempt(now)
-        self._schedule(message.id, endpoint_id, now + lease(endpoint), owner)
-        return Claim(message, endpoint, generation, number, tracker)
+        return run_step(self, owner, list(results), claim=claim, now=now, lease=lease,
+                        policy_for=policy_for, rng=rng, auto=auto or AutoDisable(), only=only,
+                        wait=wait, busy_ms=self._busy_ms)
 
     def work_left(self, only: tuple[str, ...] | None = None) -> tuple[float | None, int]:
         """When the next delivery is due (or a lease ends) and how many are not finished
@@ -561,13 +351,6 @@ class Outbox:
         from .outbox_resend import recover
 
         return recover(self, endpoint_id, since=since, now=now)
-
-
-def _busy(exc: BaseException) -> bool:
-    """Whether ``exc`` says another connection holds the database's lock."""
-    cause = exc.__cause__
-    return isinstance(cause, sqlite3.OperationalError) and getattr(
-        cause, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _only(endpoints: tuple[str, ...] | None) -> tuple[str, tuple[str, ...]]:
