@@ -78,6 +78,7 @@ class _Table:
             pa = _require_pyarrow()
             types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
             self.schema = pa.schema([(f, types[kinds[f]]) for f in fields])
+        self.handle: Any = None
         try:  # fail before the run, not after it: open (for Parquet: create) the file now
             path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
