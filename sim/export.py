@@ -167,7 +167,11 @@ class RecordWriter:
         fmt = _format(attempts)
         self.meta_path = meta
         self.attempts = _Table(attempts, fmt, ATTEMPT_FIELDS, _ATTEMPT_KINDS)
-        self.deliveries = _Table(deliveries, fmt, DELIVERY_FIELDS, _DELIVERY_KINDS)
+        try:
+            self.deliveries = _Table(deliveries, fmt, DELIVERY_FIELDS, _DELIVERY_KINDS)
+        except BaseException:
+            self.attempts.close()
+            raise
 
     def attempt(self, record: AttemptRecord) -> None:
         """Write one attempt record."""

@@ -132,8 +132,8 @@ def simulate(
     seed = scenario.seed if seed is None else seed
     writer = RecordWriter(records_path) if records_path is not None else None
     sink = _Memory(keep_records, writer) if keep_records or writer is not None else None
-    engine = Engine(scenario, seed, sink)
     try:
+        engine = Engine(scenario, seed, sink)  # may refuse the scenario (e.g. a bad trace)
         _run(engine, progress)
     except BaseException:
         if writer is not None:

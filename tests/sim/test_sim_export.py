@@ -88,3 +88,42 @@ def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path,
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
     with pytest.raises(ConfigError, match=r"hooklab\[parquet\]"):
         simulate(small(), seed=0, records_path=tmp_path / "run.parquet")
+
+
+def _track_opened(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every file the exporter opens, to check it closed them."""
+    import hooklab.sim.export as export
+
+    opened: list[Any] = []
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        handle = builtins.open(*args, **kwargs)  # noqa: SIM115
+        opened.append(handle)
+        return handle
+
+    monkeypatch.setattr(export, "open", tracked, raising=False)
+    return opened
+
+
+def test_a_scenario_refused_by_the_engine_leaves_no_records_file_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from hooklab.model.errors import ScenarioError
+
+    opened = _track_opened(monkeypatch)
+    base = small()
+    scenario = dataclasses.replace(base, arrivals=dataclasses.replace(
+        base.arrivals, process="trace", trace=str(tmp_path / "missing.csv")))
+    with pytest.raises(ScenarioError, match="cannot read arrival trace"):
+        simulate(scenario, seed=0, records_path=tmp_path / "run.csv")
+    assert len(opened) == 2 and all(h.closed for h in opened)
+
+
+def test_an_unwritable_deliveries_file_leaves_the_attempts_file_closed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = _track_opened(monkeypatch)
+    (tmp_path / "run.deliveries.csv").mkdir()  # the attempts file opens, this one cannot
+    with pytest.raises(ConfigError, match="cannot write records file"):
+        simulate(small(), seed=0, records_path=tmp_path / "run.csv")
+    assert len(opened) == 1 and opened[0].closed
