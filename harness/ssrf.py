@@ -21,11 +21,13 @@ rule            addresses
 ``reserved``    everything else that is not globally routable (240/4, 192.0.2/24...)
 ==============  ===============================================================
 
-IPv6 addresses that embed an IPv4 address (``::ffff:127.0.0.1``, NAT64 ``64:ff9b::/96``,
-6to4 ``2002::/16``) are judged by the IPv4 address inside. ``allow_private`` lifts every
-rule but ``metadata``; ``allow`` (a list of CIDRs) lifts any rule for the addresses it
-covers, metadata included. A refusal raises :class:`SsrfBlocked`, whose message names the
-host, the address and the rule.
+IPv6 addresses that embed an IPv4 address (``::ffff:127.0.0.1``, IPv4-compatible
+``::127.0.0.1``, IPv4-translated ``::ffff:0:127.0.0.1``, NAT64 ``64:ff9b::/96``, 6to4
+``2002::/16``) are judged by the IPv4 address inside; any other IPv6 address outside the
+global unicast block ``2000::/3`` is ``reserved`` (e.g. site-local ``fec0::/10``).
+``allow_private`` lifts every rule but ``metadata``; ``allow`` (a list of CIDRs) lifts
+any rule for the addresses it covers, metadata included. A refusal raises
+:class:`SsrfBlocked`, whose message names the host, the address and the rule.
 
 :func:`guarded_transport` plugs the guard into httpx (as the network backend of an
 ``httpx.AsyncHTTPTransport``); the resolver is injectable, so tests never use real DNS.
@@ -105,6 +107,9 @@ _DESCRIPTIONS = {
 RULES = tuple(_DESCRIPTIONS)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _6TO4 = ipaddress.ip_network("2002::/16")
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, but some stacks still route it
+_V4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
 class SsrfBlocked(ConfigError):
@@ -230,7 +235,7 @@ def classify_address(address: str | IPAddress) -> str | None:
     for rule, nets in _NETS:
         if any(ip.version == net.version and ip in net for net in nets):
             return rule
-    if not ip.is_global:
+    if not ip.is_global or (ip.version == 6 and ip not in _GLOBAL_UNICAST):
         return "reserved"
     return None
 
@@ -240,7 +245,7 @@ def _embedded_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
         return None
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
-    if ip in _NAT64:
+    if ip in _NAT64 or ip in _V4_TRANSLATED or (ip in _V4_COMPATIBLE and int(ip) > 1):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip in _6TO4:
         return ip.sixtofour

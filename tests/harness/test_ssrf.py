@@ -38,6 +38,10 @@ CASES = [
     # IPv6 forms that carry an IPv4 address are judged by it
     ("::ffff:127.0.0.1", "loopback"), ("::ffff:169.254.169.254", "metadata"),
     ("64:ff9b::a00:1", "private"), ("2002:c0a8:0101::1", "private"),
+    # IPv4-compatible and IPv4-translated forms too; IPv6 outside 2000::/3 is not global
+    ("::127.0.0.1", "loopback"), ("::169.254.169.254", "metadata"),
+    ("::ffff:0:7f00:1", "loopback"), ("::ffff:0:a9fe:a9fe", "metadata"),
+    ("fec0::1", "reserved"), ("64:ff9b:1::7f00:1", "reserved"),
 ]
 PUBLIC = ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111",
           "2a00:1450:4001::1"]
