@@ -137,6 +137,9 @@ def _endpoint(table: Any, where: str) -> EndpointSpec:
     kwargs: dict[str, Any] = {k: table[k] for k in ("id", "policy", "timeout") if k in table}
     if "events" in table:
         events = table["events"]
+        if not isinstance(events, str | list):
+            raise ScenarioError(f"{where}.events must be a pattern or a list of patterns, "
+                                f"got {events!r}")
         kwargs["events"] = (events,) if isinstance(events, str) else tuple(events)
     receiver = table.get("receiver", {})
     if isinstance(receiver, str):

@@ -61,6 +61,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ("[[endpoints]]\nid = 'a'\nreceiver = { latency = 'x' }", r"endpoints\[0\]\.receiver"),
         ("[[endpoints]]\nid = 'a'\ntimeout = -1", "timeout"),
         ("[[endpoints]]\nid = 'a'\nevents = ['in voice']", "malformed"),
+        ("[[endpoints]]\nid = 'a'\nevents = 5", r"endpoints\[0\]\.events must be a pattern"),
         ("[[endpoints]]\nid = 'a'\n[[endpoints]]\nid = 'a'", "unique"),
         ("[[endpoints]]\nid = 'a'\nauto_disable = { after = 3 }", "unknown key 'after'"),
         ("[arrivals]\nprocess = 'trace'\ntrace = 'missing.csv'", "missing.csv"),
