@@ -107,8 +107,9 @@ def _check_windows(windows: tuple[tuple[float, float], ...], what: str) -> None:
             raise ScenarioError(f"{what} window {window!r} must be (start, end)")
         start, end = window
         _check_nonneg(start, f"{what} window start")
-        if not isinstance(end, int | float) or not end > start:
-            raise ScenarioError(f"{what} window {window!r} must end after it starts")
+        if not isinstance(end, int | float) or not start < end < math.inf:
+            raise ScenarioError(f"{what} window {window!r} must end after it starts, "
+                                "at a finite time")
 
 
 class Answer(NamedTuple):

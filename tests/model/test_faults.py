@@ -164,6 +164,8 @@ def test_toml_tables_and_compact_strings_read_alike() -> None:
         ("boom=1", "unknown fault"),
         ("status=500:0.7 reset=0.5", "add up"),
         ("down=5:3", "end after"),
+        ("down=0:inf", "at a finite time"),  # an endless outage has no drain (was NaN)
+        ("unauthorized=0:inf", "at a finite time"),
         ("capacity=0", "capacity"),
         ("capacity=5:queue", "overflow"),
         ("script=500,boom", "script step"),
