@@ -283,7 +283,11 @@ def _http_observer(url: str, timeout: float) -> Observer:
             value = value.get("count", value.get("processed", 0))
         if isinstance(value, list):
             return sum(item == message_id for item in value)
-        return int(value)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise CheckFailed("processing observer failed",
+                              f"GET {url}: not a count: {value!r}") from None
 
     return observe
 

@@ -76,3 +76,21 @@ def test_machine_runs_as_a_unittest_testcase():
     machine.TestCase.settings = settings(QUICK, max_examples=3)
     result = machine.TestCase("runTest").run()
     assert result.wasSuccessful(), result.failures + result.errors
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("answer", [b'{"count": "many"}', b"null", b'"x"', b'{"processed": {}}'])
+def test_observer_answer_that_is_not_a_count_is_a_check_failure_not_a_traceback(answer):
+    from hooklab.harness.conformance import _http_observer
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+    with LiveServer(app) as server:
+        observe = _http_observer(server.url + STATE_PATH, 5.0)
+        with pytest.raises(CheckFailed, match="processing observer failed"):
+            observe("msg_1")
