@@ -239,10 +239,8 @@ class SqliteRegistry(_Registry):
 
     def __init__(self, path: str | os.PathLike[str] | sqlite.Database, *,
                  timeout: float = sqlite.BUSY_TIMEOUT) -> None:
-        db, self._owns = sqlite.open_shared(path, timeout=timeout)
+        db, self._owns = sqlite.open_shared(path, timeout=timeout, schema=_SCHEMA)
         self.path, self._conn, self._lock = db.path, db.conn, db.lock
-        with self._lock, sqlite.errors(self.path):
-            self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
         if not self._owns:  # a shared Database is closed by its owner

@@ -90,13 +90,28 @@ class Database:
 
 
 def open_shared(
-    target: str | os.PathLike[str] | Database, *, timeout: float = BUSY_TIMEOUT
+    target: str | os.PathLike[str] | Database, *, timeout: float = BUSY_TIMEOUT,
+    schema: str | None = None,
 ) -> tuple[Database, bool]:
     """The :class:`Database` for a store's ``target`` and whether the store owns it (a
-    path: a connection of its own, closed with the store) or shares it (a ``Database``)."""
+    path: a connection of its own, closed with the store) or shares it (a ``Database``).
+
+    ``schema`` (a store's ``CREATE ... IF NOT EXISTS`` script) is run on it; if that fails
+    (a StoreError), a connection opened here is closed again.
+    """
     if isinstance(target, Database):
-        return target, False
-    return Database(target, timeout=timeout), True
+        db, owns = target, False
+    else:
+        db, owns = Database(target, timeout=timeout), True
+    if schema is not None:
+        try:
+            with db.lock, errors(db.path):
+                db.conn.executescript(schema)
+        except BaseException:
+            if owns:
+                db.conn.close()
+            raise
+    return db, owns
 
 
 @contextmanager

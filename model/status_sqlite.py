@@ -114,10 +114,8 @@ class SqliteStatusStore:
 
     def __init__(self, path: str | os.PathLike[str] | sqlite.Database, *,
                  timeout: float = sqlite.BUSY_TIMEOUT) -> None:
-        db, self._owns = sqlite.open_shared(path, timeout=timeout)
+        db, self._owns = sqlite.open_shared(path, timeout=timeout, schema=_SCHEMA)
         self.path, self._conn, self._lock = db.path, db.conn, db.lock
-        with self._lock, sqlite.errors(self.path):
-            self._conn.executescript(_SCHEMA)
         # The deferred mode (see :meth:`deferred`): rows read in this transaction, keyed
         # by (message, endpoint), as [attempts, state, next_at, finished_at, reason,
         # updated_at]; which were changed; the attempts and moves not yet written.

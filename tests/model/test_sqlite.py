@@ -42,3 +42,32 @@ def test_a_store_given_a_path_owns_and_closes_its_connection(tmp_path: Path) -> 
     store.close()
     with pytest.raises(Exception, match="closed"):
         store.add("msg_1", "ep_1", "invoice.paid", created_at=0.0)
+
+
+@pytest.mark.parametrize("store", [SqliteStatusStore, SqliteRegistry])
+def test_a_store_whose_schema_fails_closes_the_connection_it_opened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: type) -> None:
+    import sqlite3
+
+    import hooklab.model.sqlite as sqlite_module
+    from hooklab.model.errors import StoreError
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as other:  # another program's tables under our names
+        other.execute("CREATE TABLE deliveries (x)")
+        other.execute("CREATE TABLE endpoints (x)")
+    other.close()
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite_module.connect
+
+    def tracked(*args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite_module, "connect", tracked)
+    with pytest.raises(StoreError, match="other.db"):
+        store(path)
+    assert len(opened) == 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
