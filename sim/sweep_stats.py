@@ -82,6 +82,12 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _cell_key(value: Any) -> Any:
+    # A missing parameter read by pandas is a NaN, and NaN != NaN: as a key it would put
+    # each run in a cell of its own. Every missing value is one key, None.
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def _layout(row: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     keys = list(row)
     try:
@@ -113,7 +119,7 @@ def aggregate_rows(
     metrics = list(metrics if metrics is not None else default_metrics)
     cells: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
-        cells.setdefault(tuple(row.get(name) for name in by), []).append(row)
+        cells.setdefault(tuple(_cell_key(row.get(name)) for name in by), []).append(row)
     out: list[dict[str, Any]] = []
     for key, members in cells.items():
         for metric in metrics:

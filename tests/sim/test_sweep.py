@@ -409,3 +409,14 @@ def test_aggregate_groups_replications_by_cell(tmp_path: Path) -> None:
     ).all()
     zero_rate = failed[failed["failure_rate"] == 0]
     assert (zero_rate["mean"] == 0).all() and (zero_rate["std"] == 0).all()
+
+
+def test_aggregate_puts_runs_missing_a_parameter_in_one_cell() -> None:
+    pd = pytest.importorskip("pandas")
+    # A parameter only some cells set reads back from a table as NaN (and NaN != NaN).
+    df = pd.DataFrame({"run_id": list("abcd"), "scenario": "s",
+                       "max_attempts": [None, None, 3, 3], "replication": [0, 1, 0, 1],
+                       "seed": [1, 2, 3, 4], "failed": [3, 5, 1, 2]})
+    frame = aggregate(df)
+    assert len(frame) == 2 and list(frame["runs"]) == [2, 2]
+    assert list(frame["mean"]) == [4.0, 1.5]
