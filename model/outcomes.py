@@ -125,8 +125,11 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
-        return float(int(text))
+    if text.isascii() and text.isdigit():  # not "²", which isdigit() also accepts
+        try:
+            return float(int(text))
+        except (ValueError, OverflowError):  # thousands of digits: not a usable delay
+            return None
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

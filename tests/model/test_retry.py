@@ -280,6 +280,13 @@ def test_retry_after_as_http_date_reaches_the_policy() -> None:
     assert _delay(CLAMP, classify(503, parse_retry_after("150", now))) == 150.0
 
 
+@pytest.mark.parametrize("header", ["\u00b2", "\u0661\u0662", "9" * 400, "9" * 5000, "-5", "1.5"])
+def test_a_malformed_retry_after_from_a_receiver_is_ignored_not_raised(header: str) -> None:
+    # A receiver controls this header: superscript or Arabic-Indic digits (isdigit() says
+    # yes), or thousands of digits, must not crash the sender.
+    assert parse_retry_after(header, now=0.0) is None
+
+
 def test_overload_penalty_follows_a_timeout_or_a_429() -> None:
     svix = get_policy("svix")  # first delay 5 s, jittered to [4, 6]
     assert _delay(svix, Outcome.transport("timeout")) == 60.0
