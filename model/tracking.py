@@ -17,8 +17,10 @@ method          events fired                               store writes
 ==============  =========================================  ==============================
 
 ``finish`` asks the endpoint's :class:`~hooklab.model.retry.RetryPolicy` for the verdict
-on the attempt's outcome. A delivery that fails records why: ``exhausted`` (no retry left),
-``gone`` (410: the caller should disable the endpoint too) or ``disabled: <reason>``.
+on the attempt's outcome. A delivery that fails records why: ``exhausted`` (no attempt
+left), ``retry_window`` (the next attempt would start past the policy's ``max_window``),
+``gone`` (410: the caller should disable the endpoint too) or ``disabled: <reason>``
+(the simulator uses the same words).
 Each step's writes are one store batch (one SQLite transaction). The tracker keeps no
 state the store lacks, so :meth:`DeliveryTracker.resume` rebuilds one after a crash.
 
@@ -194,7 +196,8 @@ class DeliveryTracker:
         delay = verdict.next_delay if target == "retry_queued" else None
         reason = None
         if target == "failed":
-            reason = "gone" if verdict.kind is OutcomeKind.GONE else "exhausted"
+            reason = ("gone" if verdict.kind is OutcomeKind.GONE else
+                      "exhausted" if number >= policy.max_attempts else "retry_window")
         record = AttemptRecord(
             self.message_id, self.endpoint_id, number, started, now, outcome.kind.value,
             outcome.status_code, outcome.error, None if delay is None else now + delay,

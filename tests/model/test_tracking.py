@@ -85,6 +85,15 @@ def test_the_attempt_limit_ends_in_failed_exhausted(store: StatusStore) -> None:
     assert (record.attempts, record.reason) == (3, "exhausted")
 
 
+def test_a_retry_window_cut_is_not_called_exhausted(store: StatusStore) -> None:
+    # Attempts at 0, 31, 62; the next would start at 93, past the 70 s window.
+    windowed = RetryPolicy("w", max_attempts=10, max_window=70.0, backoff=ConstantSchedule(30.0))
+    tracker = started(store)
+    assert run(tracker, [classify(503)] * 5, policy=windowed) == [30.0, 30.0, None]
+    assert (tracker.state, tracker.reason, tracker.attempts) == ("failed", "retry_window", 3)
+    assert store.query(status="failed")[0].reason == "retry_window"
+
+
 def test_410_gone_stops_at_once(store: StatusStore) -> None:
     tracker = started(store)
     assert run(tracker, [classify(500), classify(410)]) == [30.0, None]
