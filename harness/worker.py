@@ -153,6 +153,7 @@ class Worker:
         self.stats = WorkerStats()
         self._channel = channel
         self._stopping = 0
+        self._leased_at = 0.0
         self._wake: asyncio.Event | None = None
         self._db = ThreadPoolExecutor(1, thread_name_prefix="hooklab-outbox")
 
@@ -195,6 +196,7 @@ class Worker:
                                      lease=self._lease, policy_for=self._policy, rng=self.rng,
                                      auto=cfg.auto_disable, only=cfg.endpoints, wait=wait)
 
+        self._leased_at = now  # the leases of these claims run from here
         claims = cycle(False)
         if claims is None:  # another process holds the write lock: wait off the loop
             claims = await asyncio.get_running_loop().run_in_executor(self._db, cycle, True)
@@ -235,7 +237,7 @@ class Worker:
                             raise
                         await self._wait(wake, cfg.poll_interval)
                         continue
-                    line.start(claims)
+                    line.start(claims, leased_at=self._leased_at)
                     if claims or batch:
                         idle_checks = 0
                         continue
@@ -302,6 +304,9 @@ class Worker:
             self.outbox.close()
 
 
+_LEASE_RAN_OUT = b"not sent: its lease would end before the answer came (the worker fell behind)"
+
+
 class _Pipeline:
     """One run's moving parts: claims waiting to be posted, attempts in flight, results
     waiting to be recorded. Claims are fetched ahead (up to three times ``concurrency``),
@@ -315,7 +320,7 @@ class _Pipeline:
         self.batch = worker.config.batch
         self.flush_interval = worker.config.flush_interval
         self.threshold = max(1, min(self.batch, self.concurrency))
-        self.waiting: deque[Claim] = deque()
+        self.waiting: deque[tuple[Claim, float]] = deque()  # (claim, when its lease ends)
         self.lanes: set[asyncio.Task[None]] = set()
         self.posting = 0
         self.results: list[Result] = []
@@ -346,9 +351,10 @@ class _Pipeline:
         taken, self.results = self.results, []
         return taken
 
-    def start(self, claims: list[Claim]) -> None:
-        """Queue new claims; lanes (up to ``concurrency``) post them one after another."""
-        self.waiting.extend(claims)
+    def start(self, claims: list[Claim], *, leased_at: float) -> None:
+        """Queue new claims, leased at ``leased_at``; lanes (up to ``concurrency``) post
+        them one after another."""
+        self.waiting.extend((c, leased_at + self.worker._lease(c.endpoint)) for c in claims)
         while len(self.lanes) < min(self.concurrency, len(self.waiting) + self.posting):
             lane = asyncio.create_task(self._lane())
             self.lanes.add(lane)
@@ -356,7 +362,14 @@ class _Pipeline:
 
     async def _lane(self) -> None:
         while self.waiting:
-            claim = self.waiting.popleft()
+            claim, lease_end = self.waiting.popleft()
+            now = self.worker.clock.now()
+            if now + claim.endpoint.timeout > lease_end:
+                # Its answer could come after the lease ends, when another worker may
+                # already have taken the delivery over: never post it, so one delivery is
+                # attempted by one worker at a time. Recorded as a timeout, retried later.
+                self._done(Result(claim, Outcome.transport("timeout"), _LEASE_RAN_OUT, now, now))
+                continue
             self.posting += 1
             try:
                 result = await self.worker._attempt(self.sender, claim)
@@ -383,7 +396,8 @@ class _Pipeline:
         recorded as a timeout (its answer never came), and retried by the policy."""
         now = self.worker.clock.now()
         while self.waiting:
-            self._done(Result(self.waiting.popleft(), Outcome.transport("timeout"),
+            claim, _ = self.waiting.popleft()
+            self._done(Result(claim, Outcome.transport("timeout"),
                               b"not sent: the worker stopped first", now, now))
         for lane in list(self.lanes):
             lane.cancel()
