@@ -9,7 +9,7 @@ key                        meaning
 ``messages``               messages created
 ``deliveries``             message-endpoint pairs (= messages with one endpoint)
 ``delivered``              deliveries that got a 2xx
-``failed``                 deliveries dead-lettered (exhausted, 410, endpoint disabled)
+``failed``                 deliveries dead-lettered (see ``failed_by_reason``)
 ``pending``                deliveries still open when the run was cut off
 ``attempts``               HTTP requests sent
 ``amplification``          attempts per message
@@ -18,7 +18,8 @@ key                        meaning
 ``peak_attempts_per_s``    most attempts started within one second (``[k, k+1)``)
 ``peak_backlog``           most deliveries open at once (in flight or awaiting retry)
 ``time_to_drain_s``        longest time, after a ``down`` window ends, until every delivery
-                           pending at its end has been delivered or failed
+                           pending at its end has been delivered or failed (windows with
+                           explicit times; flapping is not measured)
 ``duplicates``             requests a receiver acknowledged for a message it had already
                            acknowledged
 ``out_of_order``           per endpoint: deliveries delivered after a later-created message
