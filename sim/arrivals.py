@@ -76,8 +76,9 @@ def read_trace(path: str) -> list[tuple[float, str | None, str | None]]:
     """
     try:
         handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise ScenarioError(f"cannot read arrival trace {path!r}: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path ("a\u0000b" in TOML)
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        raise ScenarioError(f"cannot read arrival trace {path!r}: {reason}") from None
     rows: list[tuple[float, str | None, str | None]] = []
     with handle:
         reader = csv.DictReader(handle)

@@ -65,6 +65,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ("[[endpoints]]\nid = 'a'\n[[endpoints]]\nid = 'a'", "unique"),
         ("[[endpoints]]\nid = 'a'\nauto_disable = { after = 3 }", "unknown key 'after'"),
         ("[arrivals]\nprocess = 'trace'\ntrace = 'missing.csv'", "missing.csv"),
+        ('[arrivals]\ntrace = "a\\u0000b.csv"', "embedded null byte"),
         ("failure_rate = 2", "failure_rate"),
         ("[[endpoints]]\ntimeout = 5", r"endpoints\[0\]: missing key 'id'"),
     ],
