@@ -167,13 +167,19 @@ class SqliteRequestLog:
         self._conn = connect(self.path)
         self._errors = errors
         self._lock = threading.Lock()
-        with errors(self.path):
+        try:
+            self._open(create)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self, create: bool) -> None:
+        with self._errors(self.path):
             if not create:
                 found = self._conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'"
                 ).fetchone()
                 if found is None:
-                    self._conn.close()
                     raise StoreError(f"{self.path}: has no requests table (not a request log)")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS requests (seq INTEGER, time REAL, method TEXT, "

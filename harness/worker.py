@@ -146,7 +146,12 @@ class Worker:
         self.config = config or WorkerConfig()
         self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox)
         self._owns_outbox = not isinstance(outbox, Outbox)
-        self.outbox.durability(self.config.synchronous)
+        try:
+            self.outbox.durability(self.config.synchronous)
+        except BaseException:
+            if self._owns_outbox:
+                self.outbox.close()
+            raise
         self.clock = clock or WallClock()
         self.rng = rng or random.Random()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
