@@ -231,7 +231,7 @@ def _recovery_s(attempts: Sequence[Any], setup: MetastabilitySetup, end: float,
     total, good = [0] * bins, [0] * bins
     for a in attempts:
         if end <= a.end < horizon:
-            i = int((a.end - end) // window)
+            i = min(int((a.end - end) // window), bins - 1)  # a.end - end may round up
             total[i] += 1
             good[i] += a.outcome == "success"
     last_bad = -1

@@ -136,3 +136,18 @@ def test_cli_preset_refuses_a_scenario(tmp_path: Path, capsys) -> None:
             "--out", str(tmp_path / "m.csv")]  # fmt: skip
     assert main(argv) == 2
     assert "builds its own scenario" in capsys.readouterr().err
+
+
+def test_an_attempt_ending_just_before_the_horizon_falls_in_the_last_bin() -> None:
+    import math
+    from types import SimpleNamespace
+
+    from hooklab.sim.metastability import MetastabilitySetup, _verdict
+
+    setup = MetastabilitySetup(observe=300.0)
+    end = 199.97
+    horizon = end + setup.observe
+    last = math.nextafter(horizon, 0.0)  # last - end rounds to 300.0: one bin past the end
+    attempts = [SimpleNamespace(end=last, outcome="success")]
+    verdict = _verdict(attempts, setup, end, horizon)
+    assert verdict["recovered"] == 1 and verdict["recovery_s"] == 0.0
