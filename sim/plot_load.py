@@ -241,19 +241,27 @@ def plot_load_comparison(
     return fig
 
 
+#: The most bins a load plot draws (a too narrow ``bin_s`` would otherwise exhaust memory).
+_MAX_BINS = 1_000_000
+
+
 def _edges(
     origin: float, last: float, bin_s: float | None, until: float | None
 ) -> tuple[np.ndarray, float]:
     """Bin edges from ``origin`` past ``last`` (or to ``origin + until``), and the width."""
     if until is not None:
-        if not until > 0:
+        if not 0 < until < np.inf:
             raise ConfigError(f"until must be a positive number of seconds, not {until}")
         last = origin + until
     span = max(last - origin, 1e-9)
-    if bin_s is not None and not bin_s > 0:
+    if bin_s is not None and not 0 < bin_s < np.inf:
         raise ConfigError(f"bin_s must be positive, not {bin_s}")
     width = float(bin_s) if bin_s else float(load_bin_width(span))
-    count = int(np.ceil(span / width)) if until is not None else int(np.floor(span / width)) + 1
+    bins = span / width
+    if bins > _MAX_BINS:
+        raise ConfigError(f"{span:g} s in bins of {width:g} s is {bins:.3g} bins, more than "
+                          f"{_MAX_BINS:,} can be drawn; give a wider bin or a shorter until")
+    count = int(np.ceil(bins)) if until is not None else int(np.floor(bins)) + 1
     return origin + width * np.arange(max(count, 1) + 1), width
 
 

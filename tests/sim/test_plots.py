@@ -256,6 +256,20 @@ def test_load_counts_attempts_per_second_per_endpoint():
     assert [t.get_text() for t in top.get_legend().get_texts()] == ["ep_a", "ep_b"]
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    ({"until": math.inf}, "until must be a positive"),
+    ({"until": 1e300}, "more than 1,000,000"),
+    ({"bin_s": 1e-9}, "more than 1,000,000"),
+    ({"bin_s": math.inf}, "bin_s must be positive"),
+])
+def test_load_refuses_bins_it_cannot_draw(options, message):
+    from hooklab.model.errors import ConfigError
+
+    attempts = [att(f"m{i}", 1, 10.0 * i, 200) for i in range(10)]
+    with pytest.raises(ConfigError, match=message):
+        plot_load(attempts, **options)
+
+
 def test_load_backlog_counts_deliveries_created_and_not_finished():
     deliveries = [
         DeliveryRecord("m1", "ep_a", "t", 0.0, "delivered", 1, 2.5),
