@@ -35,7 +35,11 @@ from .progress import RunProgress
 from .scenario import Scenario
 from .summary import EndpointSummary, Summary, percentiles
 
-__all__ = ["Outage", "SimulationResult", "simulate"]
+__all__ = ["MAX_FLAP_OUTAGES", "Outage", "SimulationResult", "simulate"]
+
+#: The most windows of a flapping receiver a result lists (per endpoint, the first ones):
+#: ``down=flap:0.001:0.001`` over a day would otherwise be 43 million objects.
+MAX_FLAP_OUTAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ class Outage:
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """What one run produced; see the module docstring."""
+    """What one run produced; see the module docstring. ``outages`` lists at most
+    :data:`MAX_FLAP_OUTAGES` windows of a flapping receiver per endpoint."""
 
     scenario: Scenario
     seed: int
@@ -207,7 +212,9 @@ def _outages(engine: Engine) -> tuple[Outage, ...]:
             if down.flap_down > 0:
                 period = down.flap_up + down.flap_down
                 t = down.flap_offset + down.flap_up
-                while t < horizon:
+                for _ in range(MAX_FLAP_OUTAGES):
+                    if t >= horizon:
+                        break
                     out.append(Outage(ep.id, t, t + down.flap_down, "down"))
                     t += period
         for start, end in model.unauthorized:

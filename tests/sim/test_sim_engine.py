@@ -112,6 +112,16 @@ def test_drain_time_after_an_outage() -> None:
     assert outage.drain_s is not None and 0 < outage.drain_s <= 420
 
 
+def test_a_fast_flapping_receiver_lists_a_bounded_number_of_outages() -> None:
+    from hooklab.sim.runner import MAX_FLAP_OUTAGES
+
+    # 0.002 s periods over ~30 simulated minutes: about 900,000 windows, unbounded.
+    result = simulate(one("down=flap:0.001:0.001", messages=5), seed=0, keep_records=False)
+    flaps = [o for o in result.outages if o.kind == "down"]
+    assert len(flaps) == MAX_FLAP_OUTAGES
+    assert flaps[0].start == 0.001 and flaps[1].start == pytest.approx(0.003)
+
+
 def test_fan_out_follows_event_type_filters() -> None:
     endpoints = (EndpointSpec("all"), EndpointSpec("invoices", events=("invoice.*",)),
                  EndpointSpec("nothing", events=("customer.deleted",)))
