@@ -247,10 +247,8 @@ def _share(n: int, total: int) -> str:
 
 
 def _seconds(value: float | None) -> str:
+    from hooklab.model.presets import format_hms
+
     if value is None:
         return "—"
-    if value < 60:
-        return f"{value:.2f} s"
-    hours, rest = divmod(round(value), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{value:.2f} s" if value < 60 else format_hms(value)

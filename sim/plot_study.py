@@ -43,6 +43,7 @@ from .plot_style import (
     format_duration,
     time_unit,
 )
+from .summary import quantile
 
 __all__ = [
     "StudyPoint",
@@ -57,14 +58,15 @@ __all__ = [
 
 
 def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
-    """The ``q``-th percentile (0–100) of ``values``, linearly interpolated; NaN if empty.
+    """The ``q``-th percentile (0–100) of ``values``, as the simulator's summary computes
+    it (:func:`hooklab.sim.summary.quantile`); NaN if empty.
 
     >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
     2.5
     """
     if not len(values):
         return math.nan
-    return float(np.percentile(np.asarray(values, dtype=float), q))
+    return quantile(sorted(float(v) for v in values), q / 100.0)
 
 
 def _delivery_times(deliveries: Iterable[DeliveryRecord]) -> tuple[np.ndarray, int]:
