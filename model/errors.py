@@ -18,7 +18,15 @@ catch one class. The tree, by what went wrong::
     ├── IllegalTransition         an event the lifecycle does not allow in its current state
     └── StoreError                a status or endpoint store that cannot do what was asked
 
-Each error carries a message that names the problem and the offending value.
+Each error carries a message that names the problem and the offending value. A
+:class:`ConfigError` may also carry the ``field`` at fault, spelled as the Python API spells
+it (``workers``, ``max_attempts``): the message then starts with that name, and the command
+line shows the flag that sets the field in its place (``--workers``, ``--max-attempts``), so
+the domain never has to know about flags.
+
+    >>> error = ConfigError("workers 0: must be at least 1", field="workers")
+    >>> error.field, str(error)
+    ('workers', 'workers 0: must be at least 1')
 """
 
 from __future__ import annotations
@@ -46,7 +54,14 @@ class HooklabError(Exception):
 
 
 class ConfigError(HooklabError, ValueError):
-    """Bad input from a user: a flag, a file or an argument. The CLI exits 2 on it."""
+    """Bad input from a user: a flag, a file or an argument. The CLI exits 2 on it.
+
+    ``field``, when given, names the parameter at fault; the message starts with it.
+    """
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class InvalidURL(ConfigError):

@@ -18,7 +18,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ["ATTEMPT_FIELDS", "DELIVERY_FIELDS", "AttemptRecord", "DeliveryRecord", "Status"]
+__all__ = [
+    "ATTEMPT_FIELDS",
+    "DELIVERY_FIELDS",
+    "AttemptRecord",
+    "DeliveryRecord",
+    "FailureReason",
+    "Status",
+]
 
 
 class Status(StrEnum):
@@ -29,6 +36,28 @@ class Status(StrEnum):
     AWAITING_RETRY = "awaiting_retry"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+
+class FailureReason(StrEnum):
+    """Why a delivery ended ``failed`` (dead-lettered): the same words in every driver.
+
+    A delivery failed because its endpoint was disabled records ``disabled: <why>`` in a
+    status store (see :func:`hooklab.model.tracking.disabled_reason`); its kind is
+    :attr:`DISABLED`.
+
+        >>> FailureReason.of("disabled: 410 Gone") is FailureReason.DISABLED
+        True
+    """
+
+    EXHAUSTED = "exhausted"  # every attempt the policy allows was used
+    RETRY_WINDOW = "retry_window"  # the next attempt would start past the policy's window
+    GONE = "gone"  # the receiver answered 410 Gone
+    DISABLED = "disabled"  # the endpoint was disabled while the delivery waited
+
+    @classmethod
+    def of(cls, reason: str) -> FailureReason:
+        """The kind of a recorded reason (``"disabled: why"`` is :attr:`DISABLED`)."""
+        return cls(reason.partition(":")[0])
 
 
 class AttemptRecord(NamedTuple):

@@ -52,7 +52,7 @@ from .compiled import CompiledMachine, compile_machine
 from .delivery import Delivery
 from .errors import IllegalTransition, StoreError
 from .outcomes import Outcome, OutcomeKind
-from .records import AttemptRecord, Status
+from .records import AttemptRecord, FailureReason, Status
 from .status import STATUS_OF_STATE, DeliveryView, StatusStore, truncate_body
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def disabled_reason(reason: str) -> str:
         >>> disabled_reason("410 Gone")
         'disabled: 410 Gone'
     """
-    return f"disabled: {reason}"
+    return f"{FailureReason.DISABLED}: {reason}"
 
 
 class DeliveryTracker:
@@ -196,8 +196,9 @@ class DeliveryTracker:
         delay = verdict.next_delay if target == "retry_queued" else None
         reason = None
         if target == "failed":
-            reason = ("gone" if verdict.kind is OutcomeKind.GONE else
-                      "exhausted" if number >= policy.max_attempts else "retry_window")
+            reason = (FailureReason.GONE if verdict.kind is OutcomeKind.GONE else
+                      FailureReason.EXHAUSTED if number >= policy.max_attempts
+                      else FailureReason.RETRY_WINDOW)
         record = AttemptRecord(
             self.message_id, self.endpoint_id, number, started, now, outcome.kind.value,
             outcome.status_code, outcome.error, None if delay is None else now + delay,
