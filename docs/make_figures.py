@@ -25,7 +25,7 @@ STUDY_RATES = ",".join(f"{0.1 * i:.1f}" for i in range(10))
 def hooklab(*args: str) -> None:
     """Run ``hooklab ARGS...`` (through this Python), echoing it; stop on failure."""
     print("$ hooklab " + shlex.join(args), flush=True)
-    command = [sys.executable, "-m", "hooklab.model.cli", *args]
+    command = [sys.executable, "-m", "hooklab.harness.cli", *args]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 

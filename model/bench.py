@@ -12,7 +12,7 @@ read. Target: the compiled engine at least 50× faster.
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 from collections.abc import Callable
 
@@ -62,12 +62,19 @@ def measure(run: Callable[[int], None], n: int, repeat: int = 3) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print both engines' cost per transition and the speed-up."""
-    parser = argparse.ArgumentParser(prog="python -m hooklab.model.bench")
-    parser.add_argument("--deliveries", type=int, default=300, help="deliveries per engine")
-    args = parser.parse_args(argv)
-    slow = measure(_statemachine, args.deliveries)
-    fast = measure(_compiled, args.deliveries * 100)
+    """Print both engines' cost per transition and the speed-up.
+
+    ``argv`` is ``[]`` or ``[DELIVERIES]`` (python-statemachine deliveries; default 300,
+    the compiled table runs 100 times as many).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or (args and not (args[0].isdigit() and int(args[0]) > 0)):
+        print("usage: python -m hooklab.model.bench [DELIVERIES]  (a whole number > 0)",
+              file=sys.stderr)
+        return 2
+    deliveries = int(args[0]) if args else 300
+    slow = measure(_statemachine, deliveries)
+    fast = measure(_compiled, deliveries * 100)
     print(f"transitions per delivery : {len(SEQUENCE)}")
     print(f"python-statemachine      : {slow * 1e6:9.2f} µs/transition (creation included)")
     print(f"compiled table           : {fast * 1e6:9.2f} µs/transition")

@@ -41,21 +41,32 @@ Example::
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from .backoff import (
     AdditiveJitter,
+    DecorrelatedJitter,
     ExponentialSchedule,
     FixedSchedule,
+    Jitter,
     LinearSchedule,
     NoJitter,
     ProportionalJitter,
 )
 from .errors import ConfigError, UnknownPolicy
+from .outcomes import classify
 from .retry import RetryAfterMode, RetryPolicy
 
-__all__ = ["DEFAULT_POLICY", "PRESETS", "format_hms", "get_policy"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "PRESETS",
+    "describe_jitter",
+    "format_hms",
+    "get_policy",
+    "jittered_run",
+]
 
 #: The preset a policy defaults to: the source diagram's.
 DEFAULT_POLICY = "diagram"
@@ -168,3 +179,41 @@ def format_hms(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def describe_jitter(jitter: Jitter) -> str:
+    """A short human description of a jitter.
+
+        >>> describe_jitter(ProportionalJitter(0.2))
+        'proportional ±20%'
+    """
+    if isinstance(jitter, ProportionalJitter):
+        return f"proportional ±{jitter.fraction * 100:g}%"
+    if isinstance(jitter, AdditiveJitter):
+        if jitter.fraction is None:
+            return f"additive [0, {jitter.bound:g} s)"
+        return (f"additive [0, clamp({jitter.fraction:g} d, {jitter.floor:g} s, "
+                f"{jitter.bound:g} s))")
+    if isinstance(jitter, DecorrelatedJitter):
+        return "decorrelated"
+    return jitter.kind
+
+
+def jittered_run(policy: RetryPolicy, seed: int) -> tuple[float, ...]:
+    """The delays of one run where every attempt fails with a 500, drawn with ``seed``.
+
+        >>> jittered_run(get_policy("diagram"), seed=1)
+        (60.0, 120.0, 240.0, 480.0, 960.0)
+    """
+    rng = random.Random(seed)
+    delays: list[float] = []
+    elapsed, previous = 0.0, None
+    for attempt in range(1, policy.max_attempts):
+        delay = policy.next_delay(attempt, classify(500), elapsed=elapsed,
+                                  previous_delay=previous, rng=rng)
+        if delay is None:
+            break
+        delays.append(delay)
+        elapsed += delay
+        previous = delay
+    return tuple(delays)

@@ -1,8 +1,7 @@
 """``hooklab diagram``: print the lifecycle machines, as Mermaid or as Markdown tables.
 
-Both forms come from the machine classes themselves (python-statemachine renders Mermaid
-without Graphviz), annotated with the diagram nodes and edges each state and transition
-mirrors, so what is printed cannot drift from what runs.
+The rendering is :mod:`hooklab.model.render`: it reads the machine classes themselves, so
+what is printed cannot drift from what runs.
 
 Example::
 
@@ -12,21 +11,20 @@ Example::
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
 from statemachine import StateMachine
 
-__all__ = ["MACHINES", "register", "render_markdown", "render_mermaid"]
+__all__ = ["MACHINES", "register"]
 
 #: The lifecycles by CLI name, in lane order.
 MACHINES = ("delivery", "reception", "processing")
 
 
 def _classes(names: list[str]) -> list[type[StateMachine]]:
-    from .delivery import Delivery
-    from .processing import Processing
-    from .reception import Reception
+    from hooklab.model.delivery import Delivery
+    from hooklab.model.processing import Processing
+    from hooklab.model.reception import Reception
 
     by_name: dict[str, type[StateMachine]] = {
         "delivery": Delivery,
@@ -36,70 +34,9 @@ def _classes(names: list[str]) -> list[type[StateMachine]]:
     return [by_name[n] for n in names]
 
 
-def render_mermaid(machine: type[StateMachine]) -> str:
-    """Mermaid ``stateDiagram-v2`` source; each state label ends with its diagram node.
-
-    >>> from hooklab.model.delivery import Delivery
-    >>> "Start (n1)" in render_mermaid(Delivery)
-    True
-    """
-    from statemachine.contrib.diagram import formatter
-
-    from .diagram import machine_nodes
-
-    nodes = machine_nodes(machine)
-    source = formatter.render(machine, "mermaid")
-
-    def label(match: re.Match[str]) -> str:
-        return f'state "{match.group(1)} ({nodes[match.group(2)]})" as {match.group(2)}'
-
-    return re.sub(r'state "([^"]*)" as (\w+)', label, source)
-
-
-def render_markdown(machine: type[StateMachine]) -> str:
-    """Two Markdown tables: states with their diagram nodes; transitions with guards and
-    the diagram edges they mirror."""
-    from .diagram import load
-
-    diagram = load()
-    lines = [f"### {machine.__name__}", "", "| state | diagram node | label | final |"]
-    lines.append("| --- | --- | --- | --- |")
-    for state in machine.states:
-        node = diagram.nodes.get(state.node)
-        label = node.label if node else state.name
-        lines.append(f"| `{state.id}` | {state.node} | {label} | {'yes' if state.final else ''} |")
-    lines += ["", "| event | source | target | guard | diagram edges |"]
-    lines.append("| --- | --- | --- | --- | --- |")
-    for state in machine.states:
-        for t in state.transitions:
-            (target,) = t.targets
-            lines.append(
-                f"| {t.event} | `{state.id}` | `{target.id}` | {_guard_text(state, t)} "
-                f"| {', '.join(t.edges)} |"
-            )
-        if state.handoffs:
-            lines.append(
-                f"| (hand-off) | `{state.id}` | other lane |  | {', '.join(state.handoffs)} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def _guard_text(state: Any, transition: Any) -> str:
-    """``succeeded``, ``not will_retry``, ``otherwise`` (unguarded fallback) or ``""``."""
-    specs = list(transition.cond)
-    if specs:
-        return " and ".join(
-            ("" if spec.expected_value else "not ") + getattr(spec.func, "__name__", str(spec.func))
-            for spec in specs
-        )
-    guarded_sibling = any(
-        other is not transition and other.event == transition.event and list(other.cond)
-        for other in state.transitions
-    )
-    return "otherwise" if guarded_sibling else ""
-
-
 def _run(args: argparse.Namespace) -> int:
+    from hooklab.model.render import render_markdown, render_mermaid
+
     names = list(MACHINES) if args.machine == "all" else [args.machine]
     render = render_mermaid if args.format == "mermaid" else render_markdown
     parts = []

@@ -1,8 +1,9 @@
-"""The ``hooklab`` console script: one parser, with subcommands that live beside their code.
+"""The ``hooklab`` console script: one parser, every subcommand registered explicitly.
 
-Each module in :data:`COMMAND_MODULES` has a ``register(subparsers)`` function that adds its
-subcommands and sets ``handler`` (a function ``args -> exit code``) as their default. This
-module only dispatches and turns errors into exit codes:
+Each command module of this package has a ``register(subparsers)`` function that adds its
+subcommands and sets ``handler`` (a function ``args -> exit code``) as their default; the
+modules import their domain code lazily, inside the handlers, so ``hooklab --help`` stays
+fast. This module only dispatches and turns errors into exit codes:
 
 - 0: success; 1: a check, a verification or a delivery failed;
 - 2: a usage error (bad flag, bad file, bad value), with a one-line message naming it.
@@ -15,36 +16,54 @@ Example::
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-from .errors import ConfigError, HooklabError
+from hooklab.model.errors import ConfigError, HooklabError
 
-__all__ = ["COMMAND_MODULES", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main", "usage_error"]
+from . import check, diagram, outbox, plot, policies, serve, signing, simulate, sweep
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "flag_message",
+    "main",
+    "usage_error",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
-#: Modules that contribute subcommands, in the order ``hooklab --help`` lists them.
-COMMAND_MODULES = (
-    "hooklab.sim.cli",
-    "hooklab.sim.plot_cli",
-    "hooklab.sim.sweep_cli",
-    "hooklab.harness.cli",
-    "hooklab.harness.serve_cli",
-    "hooklab.harness.outbox_cli",
-    "hooklab.model.commands",
-    "hooklab.model.signing_cli",
-    "hooklab.model.policy_cli",
-)
+#: The command modules, in the order ``hooklab --help`` lists their subcommands.
+COMMANDS = (simulate, plot, sweep, check, serve, outbox, diagram, signing, policies)
 
 
 def usage_error(message: str) -> ConfigError:
     """A usage error to raise from a handler; the CLI prints it and exits 2."""
     return ConfigError(message)
+
+
+def flag_message(error: ConfigError, args: argparse.Namespace) -> str:
+    """The error's message, with the field it starts with shown as the flag that sets it.
+
+    A command maps a field whose flag is not ``--`` + the field with ``-`` for ``_``
+    through ``set_defaults(flags={field: flag})``.
+
+    >>> flag_message(ConfigError("max_attempts 0: too few", field="max_attempts"),
+    ...              argparse.Namespace())
+    '--max-attempts 0: too few'
+    """
+    text = str(error)
+    field = error.field
+    if not field or not text.startswith(field):
+        return text
+    flag = getattr(args, "flags", {}).get(field, "--" + field.replace("_", "-"))
+    return flag + text[len(field):]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,13 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Model, simulate and test webhook delivery.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for module in COMMANDS:
         module.register(subparsers)
     return parser
 
@@ -76,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or EXIT_OK)
     except ConfigError as exc:
-        print(f"hooklab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"hooklab {args.command}: error: {flag_message(exc, args)}", file=sys.stderr)
         return EXIT_USAGE
     except HooklabError as exc:
         print(f"hooklab {args.command}: {exc}", file=sys.stderr)
@@ -95,6 +108,3 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -171,7 +171,7 @@ def _ssrf_flags(parser: Any) -> None:
 
 
 def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool) -> int:
-    from .outbox import Outbox
+    from hooklab.harness.outbox import Outbox
 
     if not creates and not os.path.exists(args.db):
         raise ConfigError(f"database {args.db} does not exist (hooklab endpoints add "
@@ -209,9 +209,8 @@ def _echo(text: str) -> None:
 def _add(outbox: Any, args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
+    from hooklab.harness.ssrf import SsrfGuard
     from hooklab.model.endpoints import Endpoint, check_url
-
-    from .ssrf import SsrfGuard
 
     check_url(args.url)
     events = tuple(p.strip() for v in (args.events or ["*"]) for p in v.split(",") if p.strip())
@@ -293,9 +292,8 @@ def _rotate(outbox: Any, args: argparse.Namespace) -> int:
 
 
 def _send(outbox: Any, args: argparse.Namespace) -> int:
+    from hooklab.harness.sender import make_message
     from hooklab.model.signing import generate_message_id
-
-    from .sender import make_message
 
     data = _read_data(args.data)
     message = make_message(args.event_type, data,
@@ -339,11 +337,10 @@ def _read_data(text: str) -> Any:
 def _worker(outbox: Any, args: argparse.Namespace) -> int:
     import random
 
+    from hooklab.harness.outbox_health import AutoDisable
+    from hooklab.harness.ssrf import SsrfGuard
+    from hooklab.harness.worker import WorkerConfig, run_worker
     from hooklab.model.retry import policy_from_config
-
-    from .outbox_health import AutoDisable
-    from .ssrf import SsrfGuard
-    from .worker import WorkerConfig, run_worker
 
     policy = None
     if args.policy:
@@ -366,7 +363,12 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
 
 
 def _status(outbox: Any, args: argparse.Namespace) -> int:
-    from .outbox_status import message_report, overview, render_message, render_overview
+    from hooklab.harness.outbox_status import (
+        message_report,
+        overview,
+        render_message,
+        render_overview,
+    )
 
     if args.message_id:
         report = message_report(outbox, args.message_id, endpoint_id=args.endpoint_id)

@@ -78,8 +78,7 @@ def register(subparsers: Any) -> None:
 def handle_plot(args: argparse.Namespace) -> int:
     """Run ``hooklab plot``; returns the exit code."""
     from hooklab.model.errors import ConfigError
-
-    from .plot_sources import read_sources, read_study_table
+    from hooklab.sim.plot_sources import read_sources, read_study_table
 
     output = Path(args.output or f"hooklab-{args.kind}.png")
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -96,7 +95,7 @@ def handle_plot(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import plots
+    from hooklab.sim import plots
 
     if args.kind in ("study", "phase"):
         if args.db:
@@ -144,9 +143,8 @@ def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
 def _phase_map(paths: list[str], title: str | None) -> Any:
     """The metastability phase map of ``hooklab sweep --preset metastability`` tables."""
     from hooklab.model.errors import ConfigError
-
-    from .metastability import plot_phase_map
-    from .sweep import read_table
+    from hooklab.sim.metastability import plot_phase_map
+    from hooklab.sim.sweep import read_table
 
     rows = []
     for path in paths:

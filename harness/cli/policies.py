@@ -14,16 +14,20 @@ Example::
 from __future__ import annotations
 
 import argparse
-import random
 from collections.abc import Sequence
 from typing import Any
 
-from .backoff import AdditiveJitter, DecorrelatedJitter, Jitter, ProportionalJitter
-from .outcomes import classify
-from .presets import DEFAULT_POLICY, PRESETS, format_hms, get_policy
-from .retry import RetryPolicy
+from hooklab.model.presets import (
+    DEFAULT_POLICY,
+    PRESETS,
+    describe_jitter,
+    format_hms,
+    get_policy,
+    jittered_run,
+)
+from hooklab.model.retry import RetryPolicy
 
-__all__ = ["describe_jitter", "jittered_run", "register"]
+__all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
@@ -46,44 +50,6 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     print(_schedule(get_policy(args.name), args.seed))
     return 0
-
-
-def describe_jitter(jitter: Jitter) -> str:
-    """A short human description of a jitter.
-
-        >>> describe_jitter(ProportionalJitter(0.2))
-        'proportional ±20%'
-    """
-    if isinstance(jitter, ProportionalJitter):
-        return f"proportional ±{jitter.fraction * 100:g}%"
-    if isinstance(jitter, AdditiveJitter):
-        if jitter.fraction is None:
-            return f"additive [0, {jitter.bound:g} s)"
-        return (f"additive [0, clamp({jitter.fraction:g} d, {jitter.floor:g} s, "
-                f"{jitter.bound:g} s))")
-    if isinstance(jitter, DecorrelatedJitter):
-        return "decorrelated"
-    return jitter.kind
-
-
-def jittered_run(policy: RetryPolicy, seed: int) -> tuple[float, ...]:
-    """The delays of one run where every attempt fails with a 500, drawn with ``seed``.
-
-        >>> jittered_run(get_policy("diagram"), seed=1)
-        (60.0, 120.0, 240.0, 480.0, 960.0)
-    """
-    rng = random.Random(seed)
-    delays: list[float] = []
-    elapsed, previous = 0.0, None
-    for attempt in range(1, policy.max_attempts):
-        delay = policy.next_delay(attempt, classify(500), elapsed=elapsed,
-                                  previous_delay=previous, rng=rng)
-        if delay is None:
-            break
-        delays.append(delay)
-        elapsed += delay
-        previous = delay
-    return tuple(delays)
 
 
 def _listing() -> str:

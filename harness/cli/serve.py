@@ -147,7 +147,7 @@ def _model(args: argparse.Namespace) -> Any:
 
 
 def _serve_receiver(args: argparse.Namespace) -> int:
-    from .receiver import ReferenceReceiver
+    from hooklab.harness.receiver import ReferenceReceiver
 
     receiver = ReferenceReceiver(args.secret, scheme=args.scheme, tolerance=args.tolerance,
                                  expose_state=True)
@@ -161,7 +161,7 @@ def _serve_receiver(args: argparse.Namespace) -> int:
 
 
 def _serve_flaky(args: argparse.Namespace) -> int:
-    from .flaky import FlakyReceiver
+    from hooklab.harness.flaky import FlakyReceiver
 
     flaky = FlakyReceiver(_model(args), secrets=args.secret, scheme=args.scheme,
                           tolerance=args.tolerance, log=args.log, seed=args.seed,
@@ -175,7 +175,7 @@ def _serve_flaky(args: argparse.Namespace) -> int:
 def _run(app: Any, args: argparse.Namespace, what: str) -> int:
     import uvicorn
 
-    from .server import bind_socket
+    from hooklab.harness.server import bind_socket
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be from 0 to 65535, not {args.port}")

@@ -25,9 +25,15 @@ import sys
 import time
 from typing import Any
 
-from .errors import ConfigError
-from .signing import DEFAULT_SCHEME, DEFAULT_TOLERANCE, SCHEMES, check_secret, get_scheme
-from .signing import generate_message_id as _new_id
+from hooklab.model.errors import ConfigError
+from hooklab.model.signing import (
+    DEFAULT_SCHEME,
+    DEFAULT_TOLERANCE,
+    SCHEMES,
+    check_secret,
+    get_scheme,
+)
+from hooklab.model.signing import generate_message_id as _new_id
 
 __all__ = ["parse_header", "read_body", "register"]
 

@@ -68,11 +68,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """The ``simulate`` handler."""
     from hooklab.model.errors import ScenarioError
-
-    from .scenario import named_scenarios
+    from hooklab.sim.scenario import named_scenarios
 
     if args.list:
-        from .scenario import Scenario
+        from hooklab.sim.scenario import Scenario
 
         for name in named_scenarios():
             print(f"{name:16} {Scenario.load(name).description}")
@@ -81,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _check_plot_target(args.plot)
     if args.records:
-        from .export import records_paths
+        from hooklab.sim.export import records_paths
 
         records_paths(args.records)  # a bad suffix fails before the run
-    from .runner import simulate
+    from hooklab.sim.runner import simulate
 
     result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
                       records_path=args.records, progress=args.progress)
@@ -108,8 +107,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
     """The scenario the flags describe: the file (or default) with the flags applied."""
     from hooklab.model.errors import ConfigError, ScenarioError
     from hooklab.model.faults import ReceiverModel
-
-    from .scenario import Scenario
+    from hooklab.sim.scenario import Scenario
 
     if args.scenario:
         scenario = Scenario.load(args.scenario)
@@ -182,7 +180,7 @@ def _check_plot_target(path: str) -> None:
 
 
 def _plot(result: Any, path: str) -> None:
-    from .plots import plot_timeline, save_figure
+    from hooklab.sim.plots import plot_timeline, save_figure
 
     fig = plot_timeline(result.attempts, deliveries=result.deliveries, outages=result.outages,
                         title=f"{result.scenario.name}: retry timeline (seed {result.seed})")

@@ -69,10 +69,9 @@ def register(subparsers: Any) -> None:
 def handle_sweep(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 0 ok, 1 some cells failed, 130 interrupted."""
     from hooklab.model.errors import ConfigError
-
-    from .grid import load_grid_file, parse_grid_args, plan_runs
-    from .sweep import run_sweep
-    from .sweep_runner import make_runner
+    from hooklab.sim.grid import load_grid_file, parse_grid_args, plan_runs
+    from hooklab.sim.sweep import run_sweep
+    from hooklab.sim.sweep_runner import make_runner
 
     spec = load_grid_file(args.grid_file) if args.grid_file else None
     grid = dict(spec.grid) if spec else {}
@@ -117,8 +116,8 @@ def _pick(*values: Any) -> Any:
 
 
 def _scenario_sweep(grid: dict[str, Any], name: str) -> tuple[Any, ...]:
-    from .scenario import Scenario
-    from .sweep_params import check_parameters, scenario_fingerprint, simulate_cell
+    from hooklab.sim.scenario import Scenario
+    from hooklab.sim.sweep_params import check_parameters, scenario_fingerprint, simulate_cell
 
     scenario = Scenario.load(name)
     check_parameters(grid, scenario)
@@ -127,7 +126,7 @@ def _scenario_sweep(grid: dict[str, Any], name: str) -> tuple[Any, ...]:
 
 
 def _metastability(grid: dict[str, Any]) -> tuple[Any, ...]:
-    from .metastability import (
+    from hooklab.sim.metastability import (
         PRESET_GRID,
         MetastabilitySetup,
         check_metastability_parameters,
@@ -144,7 +143,7 @@ class _Progress:
     """A rich bar over the runs still to do, on stderr (hooklab.sim.progress)."""
 
     def __init__(self, enabled: bool | None, planned: int) -> None:
-        from .progress import RunProgress
+        from hooklab.sim.progress import RunProgress
 
         self.bar = RunProgress(enabled=enabled, after=0.0, label="sweeping")
         self.todo = planned
@@ -200,8 +199,8 @@ def _failed_cells(failures: list[Any]) -> list[str]:
 
 
 def _print_means(out: Any) -> None:
-    from .sweep import read_table
-    from .sweep_stats import aggregate_rows
+    from hooklab.sim.sweep import read_table
+    from hooklab.sim.sweep_stats import aggregate_rows
 
     if not out.exists():
         return
@@ -230,14 +229,14 @@ def _print_means(out: Any) -> None:
 
 
 def _print_phase_map(out: Any, figure: str | None) -> None:
-    from .metastability import phase_map, plot_phase_map
-    from .sweep import read_table
+    from hooklab.sim.metastability import phase_map, plot_phase_map
+    from hooklab.sim.sweep import read_table
 
     if not out.exists():
         return
     pm = phase_map(read_table(out))
     print(pm.to_text(), end="")
     if figure:
-        from .plots import save_figure
+        from hooklab.sim.plots import save_figure
 
         print(f"phase map -> {save_figure(plot_phase_map(pm), figure)}", file=sys.stderr)

@@ -12,9 +12,9 @@ import pytest
 from broken_receivers import MiniReceiver
 
 from hooklab.harness.checks import CHECK_NAMES
+from hooklab.harness.cli.main import main
 from hooklab.harness.receiver import STATE_PATH, create_receiver
 from hooklab.harness.server import LiveServer
-from hooklab.model.cli import main
 
 pytestmark = pytest.mark.network
 

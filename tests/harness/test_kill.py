@@ -29,7 +29,7 @@ from hooklab.model.endpoints import Endpoint
 from hooklab.model.records import Status
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-HOOKLAB = [sys.executable, "-m", "hooklab.model.cli"]
+HOOKLAB = [sys.executable, "-m", "hooklab.harness.cli"]
 FAST = json.dumps({"schedule": "constant", "delay": 0.05, "max_attempts": 6})
 #: Status moves that go forward (a delivery may also stay in its status between states).
 FORWARD = {

@@ -10,7 +10,7 @@ from hooklab.model import bench
 
 
 def test_bench_prints_both_engines_and_a_ratio(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.main(["--deliveries", "3"]) == 0
+    assert bench.main(["3"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"python-statemachine\s+:\s+[\d.]+ µs/transition", out)
     assert re.search(r"compiled table\s+:\s+[\d.]+ µs/transition", out)
@@ -25,3 +25,8 @@ def test_bench_sequence_is_a_complete_delivery() -> None:
     for event, arg in bench.SEQUENCE:
         state = table.fire(state, event, arg)
     assert table.name(state) == "end"
+
+
+@pytest.mark.parametrize("argv", [["0"], ["x"], ["3", "4"]])
+def test_bench_refuses_a_bad_count_with_exit_2(argv: list[str]) -> None:
+    assert bench.main(argv) == 2

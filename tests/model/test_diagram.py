@@ -89,7 +89,7 @@ def load_text() -> str:
 def test_diagram_command_help_explains_every_option() -> None:
     import argparse
 
-    from hooklab.model import commands
+    from hooklab.harness.cli import diagram as commands
 
     parser = argparse.ArgumentParser(prog="hooklab")
     commands.register(parser.add_subparsers(dest="command"))

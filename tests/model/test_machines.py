@@ -102,7 +102,7 @@ def test_processing_handler_error_is_recorded_as_failed() -> None:
         "outcomes",
         "records",
         "diagram",
-        "commands",
+        "render",
     ],
 )
 def test_module_examples_run(module: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.sim.metastability import (
     MetastabilitySetup,

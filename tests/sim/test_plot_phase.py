@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 
 
 def write_table(path: Path) -> None:

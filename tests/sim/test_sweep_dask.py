@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 from hooklab.model.errors import ConfigError
 from hooklab.sim.grid import plan_runs
 from hooklab.sim.sweep import read_table, run_sweep

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.sim import Scenario, simulate
 from hooklab.sim.grid import (
@@ -138,7 +138,7 @@ def noisy_p99_simulation(context: Any, cell: dict[str, Any], seed: int) -> dict[
 
 def test_means_table_shows_float_noise_between_equal_runs_as_zero_spread(
         tmp_path: Path, capsys) -> None:
-    from hooklab.sim import sweep_cli
+    from hooklab.harness.cli import sweep as sweep_cli
 
     out = tmp_path / "r.csv"
     runs = plan_runs({"x": [1]}, replications=4, seed=3)

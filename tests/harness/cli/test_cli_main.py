@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 
 SUBCOMMANDS = ("simulate", "plot", "sweep", "check", "serve", "endpoints", "send", "worker",
                "status", "resend", "recover", "diagram", "sign", "verify", "policies")  # fmt: skip
@@ -28,8 +28,8 @@ def test_no_subcommand_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str
 
 
 PIPE_CLOSED = """
-import hooklab.model.commands as commands
-from hooklab.model.cli import main
+import hooklab.harness.cli.diagram as commands
+from hooklab.harness.cli.main import main
 
 def closed(args):
     raise BrokenPipeError(32, "Broken pipe")  # what print() raises after `| head` exits

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from hooklab.harness.outbox_cli import parse_since
+from hooklab.harness.cli.main import main
+from hooklab.harness.cli.outbox import parse_since
 from hooklab.harness.receiver import create_receiver
 from hooklab.harness.server import LiveServer
-from hooklab.model.cli import main
 from hooklab.model.errors import ConfigError
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -249,7 +249,7 @@ def test_parse_since_reads_ages_iso_and_unix_times() -> None:
 
 def test_the_installed_script_sends_and_reports(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
-    run = [sys.executable, "-m", "hooklab.model.cli"]
+    run = [sys.executable, "-m", "hooklab.harness.cli"]
     done = subprocess.run([*run, "endpoints", "add", "https://a.example.test/", "--secret",
                            SECRET, "--db", db], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("ep_")

@@ -8,9 +8,9 @@ import sqlite3
 
 import pytest
 
+from hooklab.harness.cli.main import main
 from hooklab.harness.request_log import JsonlRequestLog, RequestRecord
 from hooklab.model.backoff import FixedSchedule
-from hooklab.model.cli import main
 from hooklab.model.outcomes import Outcome, classify
 from hooklab.model.presets import get_policy
 from hooklab.model.retry import RetryPolicy
@@ -235,7 +235,7 @@ def test_docs_make_figures_regenerates_every_readme_figure(tmp_path):
     import runpy
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "docs" / "make_figures.py"
+    script = Path(__file__).resolve().parents[3] / "docs" / "make_figures.py"
     module = runpy.run_path(str(script))
     assert module["main"](["--out", str(tmp_path)]) == 0
     made = sorted(p.name for p in tmp_path.glob("*.png"))

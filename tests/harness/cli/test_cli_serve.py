@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from hooklab.harness.channel import HttpChannel
+from hooklab.harness.cli.main import main
+from hooklab.harness.cli.serve import FAULT_FLAGS, _model, fault_tokens
 from hooklab.harness.request_log import read_request_log
 from hooklab.harness.sender import Sender, make_message
-from hooklab.harness.serve_cli import FAULT_FLAGS, _model, fault_tokens
-from hooklab.model.cli import main
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.records import Status
@@ -86,7 +86,7 @@ def test_flags_build_the_same_model_as_the_simulators_compact_form():
 @contextlib.contextmanager
 def serving(*argv: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run ``hooklab serve ...`` on port 0; yield its URL; stop it with SIGTERM."""
-    command = [sys.executable, "-m", "hooklab.model.cli", "serve", *argv, "--port", "0"]
+    command = [sys.executable, "-m", "hooklab.harness.cli", "serve", *argv, "--port", "0"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 30)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hooklab.model.cli import main
+from hooklab.harness.cli.main import main
 from hooklab.sim.bench import main as bench_main
 
 KEYS = {"messages", "deliveries", "delivered", "failed", "pending", "attempts",
