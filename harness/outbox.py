@@ -3,7 +3,7 @@
 One SQLite file (WAL mode) holds everything a sender must not forget: the endpoint
 registry (:class:`~hooklab.model.registry.SqliteRegistry`), the status store with every
 delivery's Delivery-machine state, attempts and state changes
-(:class:`~hooklab.model.status_sqlite.SqliteStatusStore`, driven only through
+(:class:`~hooklab.model.status.SqliteStatusStore`, driven only through
 :class:`~hooklab.model.tracking.DeliveryTracker`, so a status moves only along the
 machine's edges), and the outbox's own tables:
 
@@ -49,7 +49,7 @@ from hooklab.model.errors import ConfigError
 from hooklab.model.outcomes import Outcome
 from hooklab.model.registry import SqliteRegistry
 from hooklab.model.retry import RetryPolicy
-from hooklab.model.status_sqlite import SqliteStatusStore
+from hooklab.model.status import SqliteStatusStore
 from hooklab.model.tracking import DeliveryTracker
 
 from .outbox_health import AutoDisable, Health

@@ -9,7 +9,7 @@ expired lost its attempt: it is recorded as a timeout and retried by the policy.
 
 Speed: the step reads what it needs at once (the leases of all results, the deliveries
 it claims) and keeps its writes in memory (:meth:`SqliteStatusStore.deferred
-<hooklab.model.status_sqlite.SqliteStatusStore.deferred>` for moves and attempts, the
+<hooklab.model.status.SqliteStatusStore.deferred>` for moves and attempts, the
 outbox's events and schedule changes), to write each table with one statement before it
 reads them or commits. Should one delivery fail (a corrupt row, an illegal move), the
 transaction is rolled back and done again *carefully*: each delivery on its own, in a

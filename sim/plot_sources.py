@@ -196,7 +196,7 @@ def read_db(path: str | Path) -> PlotSource:
 
 
 def _status_store(path: Path) -> PlotSource:
-    from hooklab.model.status_sqlite import SqliteStatusStore
+    from hooklab.model.status import SqliteStatusStore
 
     store = SqliteStatusStore(path)
     try:

@@ -13,7 +13,7 @@ from hooklab.harness.outbox import Message, Outbox, Result
 from hooklab.harness.outbox_health import AutoDisable
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.outcomes import Outcome, classify
-from hooklab.model.status_sqlite import SqliteStatusStore
+from hooklab.model.status import SqliteStatusStore
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

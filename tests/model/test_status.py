@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from hooklab.model import status as status_module
-from hooklab.model import status_memory, status_sqlite
 from hooklab.model.compiled import compile_machine
 from hooklab.model.delivery import Delivery
 from hooklab.model.errors import ConfigError, IllegalTransition, StoreError
@@ -23,6 +22,8 @@ from hooklab.model.status import (
     StatusStore,
     truncate_body,
 )
+from hooklab.model.status import memory as status_memory
+from hooklab.model.status import sqlite as status_sqlite
 
 PATH_TO_DELIVERED = ["event_occurred", "payload_prepared", "sending", "delivered", "end"]
 PATH_TO_WAITING = ["event_occurred", "payload_prepared", "sending", "retry_queued", "waiting"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hooklab.model.errors import IllegalTransition
-from hooklab.model.status_sqlite import SqliteStatusStore
+from hooklab.model.status import SqliteStatusStore
 
 
 def test_deferred_store_still_rejects_a_move_off_the_machine_edges(tmp_path: Path) -> None:

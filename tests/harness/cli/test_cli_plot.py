@@ -14,7 +14,7 @@ from hooklab.model.backoff import FixedSchedule
 from hooklab.model.outcomes import Outcome, classify
 from hooklab.model.presets import get_policy
 from hooklab.model.retry import RetryPolicy
-from hooklab.model.status_sqlite import SqliteStatusStore
+from hooklab.model.status import SqliteStatusStore
 from hooklab.model.tracking import DeliveryTracker
 from hooklab.sim.plot_sources import read_db, read_study_table
 

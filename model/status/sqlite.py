@@ -36,10 +36,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import sqlite
-from .errors import StoreError
-from .records import AttemptRecord, DeliveryRecord, Status
-from .status import (
+from .. import sqlite
+from ..errors import StoreError
+from ..records import AttemptRecord, DeliveryRecord, Status
+from .base import (
     INITIAL_STATE,
     STATUS_OF_STATE,
     DeliveryView,

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from .errors import StoreError
-from .records import AttemptRecord, DeliveryRecord, Status
-from .status import (
+from ..errors import StoreError
+from ..records import AttemptRecord, DeliveryRecord, Status
+from .base import (
     INITIAL_STATE,
     STATUS_OF_STATE,
     DeliveryView,

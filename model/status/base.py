@@ -1,29 +1,23 @@
-"""Delivery status: what became of each message sent to each endpoint, attempt by attempt.
+"""What every status store shares: the projection of machine states onto statuses, the
+:class:`StatusStore` protocol, the views it returns and the checks both stores apply.
 
 A delivery's *status* is a projection of its Delivery machine state
 (:data:`STATUS_OF_STATE`): ``pending`` until the first request leaves, ``sending`` while an
 attempt is in flight, ``awaiting_retry`` between attempts, then ``delivered`` or ``failed``
-(with a reason: ``exhausted``, ``gone`` or ``disabled: <why>``). The projection is checked
-against the compiled machine when this module is imported: every state has exactly one
-status, so a state added to the machine cannot go untracked.
+(with a :class:`~hooklab.model.records.FailureReason`). The projection is checked against
+the compiled machine when this module is imported: every state has exactly one status, so
+a state added to the machine cannot go untracked.
 
-A :class:`StatusStore` keeps deliveries, their attempts (:class:`~hooklab.model.records.
-AttemptRecord`, response bodies cut to :data:`MAX_RESPONSE_BODY` bytes) and every state
-change. It **rejects a move that is not an edge of the Delivery machine**, so a status can
-only move forward along the diagram, whoever drives it. Two stores implement it, each in its
-own module and both importable from this one: :class:`~hooklab.model.status_memory.
-MemoryStatusStore` and :class:`~hooklab.model.status_sqlite.SqliteStatusStore`.
-:class:`~hooklab.model.tracking.DeliveryTracker` drives the machine and writes to a store.
+:func:`check_move` rejects a move that is not an edge of the Delivery machine;
+:func:`check_attempt`, :func:`check_limit` and :func:`moved` are the bookkeeping the two
+stores (:mod:`hooklab.model.status.memory`, :mod:`hooklab.model.status.sqlite`) share.
 
 Example::
 
-    >>> from hooklab.model.status import MemoryStatusStore
-    >>> store = MemoryStatusStore()
-    >>> store.add("msg_1", "ep_1", "invoice.paid", created_at=0.0)
-    True
-    >>> store.move("msg_1", "ep_1", "event_occurred", now=0.0)
-    >>> store.counts()[Status.PENDING]
-    1
+    >>> STATUS_OF_STATE["retry_queued"]
+    <Status.AWAITING_RETRY: 'awaiting_retry'>
+    >>> ("waiting", "sending") in LEGAL_MOVES
+    False
 """
 
 from __future__ import annotations
@@ -33,16 +27,12 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from .compiled import compile_machine
-from .delivery import Delivery
-from .errors import ConfigError, IllegalTransition, StoreError
-from .records import AttemptRecord, DeliveryRecord, Status
-
-if TYPE_CHECKING:
-    from .status_memory import MemoryStatusStore
-    from .status_sqlite import SqliteStatusStore
+from ..compiled import compile_machine
+from ..delivery import Delivery
+from ..errors import ConfigError, IllegalTransition, StoreError
+from ..records import AttemptRecord, DeliveryRecord, Status
 
 __all__ = [
     "INITIAL_STATE",
@@ -50,8 +40,6 @@ __all__ = [
     "MAX_RESPONSE_BODY",
     "STATUS_OF_STATE",
     "DeliveryView",
-    "MemoryStatusStore",
-    "SqliteStatusStore",
     "StateChange",
     "StatusStore",
     "check_attempt",
@@ -280,15 +268,3 @@ def moved(state: str, now: float, reason: str | None, next_attempt_at: float | N
         finished_at = now
     return next_attempt_at, finished_at, old_reason if reason is None else reason
 
-
-def __getattr__(name: str) -> Any:
-    """The two stores live in their own modules; importing them from here is lazy."""
-    if name == "MemoryStatusStore":
-        from .status_memory import MemoryStatusStore
-
-        return MemoryStatusStore
-    if name == "SqliteStatusStore":
-        from .status_sqlite import SqliteStatusStore
-
-        return SqliteStatusStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
