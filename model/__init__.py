@@ -27,12 +27,13 @@ from .errors import (
 )
 from .lifecycle import fire
 from .outcomes import Outcome, OutcomeKind, classify, parse_retry_after
+from .policy_config import policy_from_config
 from .presets import PRESETS, get_policy
 from .processing import Processing
 from .reception import Reception
 from .records import AttemptRecord, DeliveryRecord, Status
 from .registry import EndpointRegistry, MemoryRegistry, SqliteRegistry
-from .retry import RetryPolicy, policy_from_config
+from .retry import RetryPolicy
 from .signing import SCHEMES, get_scheme, sign_headers, verify
 from .status import STATUS_OF_STATE, MemoryStatusStore, SqliteStatusStore, StatusStore
 from .tracking import DeliveryTracker

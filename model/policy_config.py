@@ -1,12 +1,14 @@
 """Reading a retry policy from configuration: a preset name or a TOML-style table.
 
-:func:`hooklab.model.retry.policy_from_config` is the public entry point; this module holds
-the table's keys and the checks that name a bad key. A table may start from a ``preset``
-and override any part of it (see ``policy_from_config`` for every key).
+:func:`policy_from_config` is the one way a scenario file, the outbox's endpoint settings
+and the API turn configuration into a :class:`~hooklab.model.retry.RetryPolicy`. A table
+may start from a ``preset`` (:mod:`hooklab.model.presets`) and override any part of it;
+this module holds the table's keys and the checks that name a bad key. It sits on top of
+the retry family: ``policy_config`` → ``presets`` → ``retry`` → ``backoff``, never back.
 
 Example::
 
-    >>> build_policy({"schedule": "constant", "delay": 30, "max_attempts": 3}).schedule()
+    >>> policy_from_config({"schedule": "constant", "delay": 30, "max_attempts": 3}).schedule()
     (30.0, 30.0)
 """
 
@@ -33,7 +35,7 @@ from .errors import InvalidPolicy
 from .presets import DEFAULT_POLICY, get_policy
 from .retry import RetryPolicy
 
-__all__ = ["KNOWN_KEYS", "build_policy"]
+__all__ = ["KNOWN_KEYS", "policy_from_config"]
 
 _SCHEDULE_KEYS = {
     "constant": ("delay",),
@@ -58,12 +60,31 @@ KNOWN_KEYS = frozenset(
 )
 
 
-def build_policy(config: Mapping[str, Any] | str) -> RetryPolicy:
-    """A retry policy from a preset name or a table; see
-    :func:`hooklab.model.retry.policy_from_config` for the keys.
+def policy_from_config(config: Mapping[str, Any] | str) -> RetryPolicy:
+    """A retry policy from a preset name or a TOML-style table.
 
-        >>> build_policy({"preset": "svix", "max_attempts": 2}).schedule()
-        (5.0,)
+    The table may start from a ``preset`` and override any part of it; without one it
+    starts from the default preset (``diagram``). Keys:
+
+    - ``schedule`` = ``"fixed"`` (with ``delays``), ``"constant"`` (``delay``),
+      ``"linear"`` (``initial``, ``step``, ``cap``) or ``"exponential"`` (``base``,
+      ``factor``, ``cap``); ``delays = [...]`` alone means a fixed schedule;
+    - ``jitter`` = ``"none"``, ``"full"``, ``"equal"``, ``"proportional"``
+      (``jitter_fraction``), ``"additive"`` (``jitter_bound``, ``jitter_fraction``,
+      ``jitter_floor``) or ``"decorrelated"`` (``jitter_base``, ``jitter_cap``);
+    - ``max_attempts`` (default: the preset's, or ``len(delays) + 1`` for a new fixed
+      list), ``max_window`` (seconds, or ``false`` for none), ``retry_after``
+      (``"ignore"``, ``"clamp"``, ``"max"``), ``retry_after_cap``, ``overload_penalty``,
+      ``name`` (default: the preset's name, with ``*`` if changed; else ``"custom"``),
+      ``description``.
+
+    Unknown keys and bad values raise :class:`InvalidPolicy` naming the key; an unknown
+    preset raises :class:`~hooklab.model.errors.UnknownPolicy`.
+
+        >>> policy_from_config({"preset": "svix", "max_attempts": 4}).schedule()
+        (5.0, 300.0, 1800.0)
+        >>> policy_from_config({"delays": [5, 300, 1800]}).max_attempts
+        4
     """
     if isinstance(config, str):
         return get_policy(config)

@@ -28,6 +28,10 @@ schedule, then jitter, then the overload penalty, then Retry-After; if the next 
 would then start past ``max_window``, there is no retry. All randomness comes from the
 ``rng`` argument.
 
+Named policies live in :mod:`hooklab.model.presets`; a policy read from a preset name or a
+table comes from :func:`hooklab.model.policy_config.policy_from_config`. Both build on this
+module, which imports neither.
+
 Example::
 
     >>> import random
@@ -47,7 +51,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -68,7 +71,6 @@ __all__ = [
     "MAX_ATTEMPTS_LIMIT",
     "RetryAfterMode",
     "RetryPolicy",
-    "policy_from_config",
 ]
 
 #: The largest ``max_attempts`` a policy accepts (its delays are precomputed).
@@ -340,33 +342,3 @@ class RetryPolicy:
                 )
         return dataclasses.replace(self, **changes)
 
-
-def policy_from_config(config: Mapping[str, Any] | str) -> RetryPolicy:
-    """A retry policy from a preset name or a TOML-style table.
-
-    The table may start from a ``preset`` and override any part of it; without one it
-    starts from the default preset (``diagram``). Keys:
-
-    - ``schedule`` = ``"fixed"`` (with ``delays``), ``"constant"`` (``delay``),
-      ``"linear"`` (``initial``, ``step``, ``cap``) or ``"exponential"`` (``base``,
-      ``factor``, ``cap``); ``delays = [...]`` alone means a fixed schedule;
-    - ``jitter`` = ``"none"``, ``"full"``, ``"equal"``, ``"proportional"``
-      (``jitter_fraction``), ``"additive"`` (``jitter_bound``, ``jitter_fraction``,
-      ``jitter_floor``) or ``"decorrelated"`` (``jitter_base``, ``jitter_cap``);
-    - ``max_attempts`` (default: the preset's, or ``len(delays) + 1`` for a new fixed
-      list), ``max_window`` (seconds, or ``false`` for none), ``retry_after``
-      (``"ignore"``, ``"clamp"``, ``"max"``), ``retry_after_cap``, ``overload_penalty``,
-      ``name`` (default: the preset's name, with ``*`` if changed; else ``"custom"``),
-      ``description``.
-
-    Unknown keys and bad values raise :class:`InvalidPolicy` naming the key; an unknown
-    preset raises :class:`~hooklab.model.errors.UnknownPolicy`.
-
-        >>> policy_from_config({"preset": "svix", "max_attempts": 4}).schedule()
-        (5.0, 300.0, 1800.0)
-        >>> policy_from_config({"delays": [5, 300, 1800]}).max_attempts
-        4
-    """
-    from .policy_config import build_policy
-
-    return build_policy(config)

@@ -9,7 +9,7 @@ many sender workers deliver them, and when the run is cut off. It holds paramete
 Three fields, when set, apply to *every* endpoint and win over the endpoints' own values,
 so a flag or a sweep cell changes one thing everywhere:
 
-- ``policy``: a preset name or a policy table (:func:`~hooklab.model.retry.policy_from_config`);
+- ``policy``: a preset name or a policy table (:func:`~hooklab.model.policy_from_config`);
 - ``max_attempts``: caps each policy;
 - ``failure_rate``: replaces each receiver's status mix by independent 500s at that rate.
 
@@ -46,7 +46,8 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.model.faults import ReceiverModel
-from hooklab.model.retry import RetryPolicy, policy_from_config
+from hooklab.model.policy_config import policy_from_config
+from hooklab.model.retry import RetryPolicy
 
 __all__ = [
     "ARRIVAL_PROCESSES",

@@ -29,7 +29,6 @@ KNOWN_CYCLES = [
     ["hooklab.harness.checks", "hooklab.harness.conformance"],
     ["hooklab.harness.outbox", "hooklab.harness.outbox_resend", "hooklab.harness.outbox_step"],
     ["hooklab.model.faults", "hooklab.model.faultspec"],
-    ["hooklab.model.policy_config", "hooklab.model.presets", "hooklab.model.retry"],
     ["hooklab.sim.scenario", "hooklab.sim.scenario_toml"],
 ]
 KNOWN_PRIVATE_IMPORTS = ["hooklab.harness.outbox_step: hooklab.harness.outbox._only"]

@@ -340,7 +340,7 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
     from hooklab.harness.outbox_health import AutoDisable
     from hooklab.harness.ssrf import SsrfGuard
     from hooklab.harness.worker import WorkerConfig, run_worker
-    from hooklab.model.retry import policy_from_config
+    from hooklab.model.policy_config import policy_from_config
 
     policy = None
     if args.policy:

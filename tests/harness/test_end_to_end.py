@@ -21,8 +21,8 @@ from hooklab.harness.sender import Sender, make_message
 from hooklab.harness.server import LiveServer
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.outcomes import Outcome
+from hooklab.model.policy_config import policy_from_config
 from hooklab.model.records import AttemptRecord, Status
-from hooklab.model.retry import policy_from_config
 from hooklab.model.status import SqliteStatusStore
 
 pytestmark = pytest.mark.network

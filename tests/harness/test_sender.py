@@ -31,8 +31,8 @@ from hooklab.harness.server import LiveServer
 from hooklab.model.endpoints import Endpoint, SigningSecret
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.outcomes import Outcome, OutcomeKind, classify
+from hooklab.model.policy_config import policy_from_config
 from hooklab.model.presets import get_policy
-from hooklab.model.retry import policy_from_config
 from hooklab.model.status import MemoryStatusStore, SqliteStatusStore
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

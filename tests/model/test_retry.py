@@ -27,8 +27,9 @@ from hooklab.model.compiled import compile_machine
 from hooklab.model.delivery import Delivery, Verdict
 from hooklab.model.errors import InvalidPolicy, UnknownPolicy
 from hooklab.model.outcomes import Outcome, OutcomeKind, classify, parse_retry_after
+from hooklab.model.policy_config import policy_from_config
 from hooklab.model.presets import PRESETS, get_policy
-from hooklab.model.retry import RetryAfterMode, RetryPolicy, policy_from_config
+from hooklab.model.retry import RetryAfterMode, RetryPolicy
 
 # ------------------------------------------------------------------ strategies
 

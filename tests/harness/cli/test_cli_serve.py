@@ -24,8 +24,8 @@ from hooklab.harness.request_log import read_request_log
 from hooklab.harness.sender import Sender, make_message
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.faults import ReceiverModel
+from hooklab.model.policy_config import policy_from_config
 from hooklab.model.records import Status
-from hooklab.model.retry import policy_from_config
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
