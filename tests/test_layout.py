@@ -28,7 +28,6 @@ CLI = "hooklab.harness.cli"
 KNOWN_CYCLES = [
     ["hooklab.harness.checks", "hooklab.harness.conformance"],
     ["hooklab.harness.outbox", "hooklab.harness.outbox_resend", "hooklab.harness.outbox_step"],
-    ["hooklab.model.faults", "hooklab.model.faultspec"],
     ["hooklab.sim.scenario", "hooklab.sim.scenario_toml"],
 ]
 KNOWN_PRIVATE_IMPORTS = ["hooklab.harness.outbox_step: hooklab.harness.outbox._only"]

@@ -18,8 +18,9 @@ from hooklab.model.faults import (
     Latency,
     ReceiverModel,
     StatusFault,
+    faults_from_mapping,
+    parse_faults,
 )
-from hooklab.model.faultspec import faults_from_mapping, parse_faults
 
 
 def ask(model: ReceiverModel, *, now: float = 0.0, attempt: int = 1, in_flight: int = 0,

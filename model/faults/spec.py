@@ -1,16 +1,20 @@
-"""Reading receiver fault models from TOML tables and compact command-line strings.
+"""The spellings of a receiver's faults: compact ``name=value`` tokens and TOML tables.
 
 One parser per fault (see the table in :mod:`hooklab.model.faults`); each reads either a
 compact string (``"503:0.3:60"``) or a TOML value (``{code = 503, rate = 0.3}``), so a
-scenario file, the simulator's flags and the flaky receiver's flags all read alike. Errors
-are :class:`~hooklab.model.errors.ScenarioError` naming the offending key.
+scenario file, the simulator's options and the flaky receiver's options all read alike.
+Errors are :class:`~hooklab.model.errors.ScenarioError` naming the offending key.
+
+This module turns spellings into the keyword arguments of a
+:class:`~hooklab.model.faults.receiver.ReceiverModel` (and back) without knowing that class:
+it imports only the fault classes, and the receiver model imports it.
 
 Example::
 
-    >>> parse_faults("script=500,timeout,200").script
-    (500, 'timeout', 200)
-    >>> faults_from_mapping({"capacity": {"limit": 50, "overflow": "slow"}}).capacity.overflow
-    'slow'
+    >>> tokens_to_table("status=503:0.3 status=500:0.1 gone=60")
+    {'status': ['503:0.3', '500:0.1'], 'gone': '60'}
+    >>> table_to_faults({"script": "500,timeout,200"})
+    {'script': (500, 'timeout', 200)}
 """
 
 from __future__ import annotations
@@ -19,27 +23,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
-from .errors import ScenarioError
-from .faults import (
+from ..errors import ScenarioError
+from .kinds import (
     FAULT_NAMES,
     Bandwidth,
     Capacity,
     Down,
     EventProcessor,
     Latency,
-    ReceiverModel,
     SlowClose,
     StatusFault,
 )
 
-__all__ = ["faults_from_mapping", "faults_to_mapping", "parse_faults"]
+__all__ = ["faults_to_table", "table_to_faults", "tokens_to_table"]
 
 
-def parse_faults(text: str | Iterable[str]) -> ReceiverModel:
-    """A model from compact ``name=value`` tokens, separated by spaces or ``;``.
+def tokens_to_table(text: str | Iterable[str]) -> dict[str, Any]:
+    """The table that compact ``name=value`` tokens (separated by spaces or ``;``) spell.
 
-        >>> ReceiverModel.parse("status=503:0.3 down=3600:7200").down
-        Down(windows=((3600.0, 7200.0),), flap_up=0.0, flap_down=0.0, flap_offset=0.0)
+    ``status`` may repeat (its values are listed); any other fault given twice is an error.
+
+        >>> tokens_to_table("timeout=0.1; timeout=0.2")
+        Traceback (most recent call last):
+        ...
+        hooklab.model.errors.ScenarioError: receiver fault 'timeout' is given twice
     """
     tokens = text.replace(";", " ").split() if isinstance(text, str) else list(text)
     table: dict[str, Any] = {}
@@ -54,17 +61,20 @@ def parse_faults(text: str | Iterable[str]) -> ReceiverModel:
             raise ScenarioError(f"receiver fault {name!r} is given twice")
         else:
             table[name] = value
-    return faults_from_mapping(table, where="receiver")
+    return table
 
 
-def faults_from_mapping(table: Mapping[str, Any], *, where: str = "receiver") -> ReceiverModel:
-    """A model from a TOML table; each value is a table or a compact string.
+def table_to_faults(table: Mapping[str, Any], *, where: str = "receiver") -> dict[str, Any]:
+    """Each fault of a TOML table (values are tables or compact strings), read and checked.
 
     Errors name the offending key, prefixed with ``where``.
+
+        >>> table_to_faults({"latency": "0.2:0.05"})
+        {'latency': Latency(mean=0.2, jitter=0.05, distribution='uniform')}
     """
     if not isinstance(table, Mapping):
         raise ScenarioError(f"{where} must be a table of faults, got {table!r}")
-    kwargs: dict[str, Any] = {}
+    faults: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = _canonical(str(raw_key))
         if key not in FAULT_NAMES:
@@ -72,34 +82,32 @@ def faults_from_mapping(table: Mapping[str, Any], *, where: str = "receiver") ->
                 f"{where}: unknown fault {raw_key!r}; use one of {', '.join(FAULT_NAMES)}"
             )
         try:
-            kwargs[key] = _PARSERS[key](value)
+            faults[key] = _PARSERS[key](value)
         except ScenarioError as exc:
             raise ScenarioError(f"{where}.{key}: {exc}") from None
         except (TypeError, ValueError, KeyError, IndexError):
             form = _FORMS.get(key)
             hint = f"; expected {key}={form}" if form else ""
             raise ScenarioError(f"{where}.{key}: cannot read {value!r}{hint}") from None
-    try:
-        return ReceiverModel(**kwargs)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{where}: {exc}") from None
+    return faults
 
 
-def faults_to_mapping(model: ReceiverModel) -> dict[str, Any]:
-    """The model as a TOML-ready table (defaults left out); ``from_mapping`` reads it."""
+def faults_to_table(faults: Mapping[str, Any]) -> dict[str, Any]:
+    """The TOML-ready table of some faults (by name); :func:`table_to_faults` reads it.
+
+        >>> faults_to_table({"down": Down(windows=((0.0, 60.0),)), "timeout": 0.1})
+        {'down': {'windows': [[0.0, 60.0]]}, 'timeout': 0.1}
+    """
     out: dict[str, Any] = {}
-    for f in fields(model):
-        value = getattr(model, f.name)
-        if f.name.startswith("_") or value == f.default:
-            continue
-        if f.name == "status":
-            out[f.name] = [_plain(s) for s in value]
-        elif f.name in ("script", "unauthorized"):
-            out[f.name] = [list(v) if isinstance(v, tuple) else v for v in value]
+    for name, value in faults.items():
+        if name == "status":
+            out[name] = [_plain(s) for s in value]
+        elif name in ("script", "unauthorized"):
+            out[name] = [list(v) if isinstance(v, tuple) else v for v in value]
         elif hasattr(value, "__dataclass_fields__"):
-            out[f.name] = _plain(value)
+            out[name] = _plain(value)
         else:
-            out[f.name] = value
+            out[name] = value
     return out
 
 
