@@ -1,6 +1,6 @@
 """Signing secrets: what a well-formed one looks like, how it becomes an HMAC key, new ones.
 
-Two kinds of secret exist among the signing schemes (see ``webhook-facts.md``):
+Two kinds of secret exist among the signing schemes (see ``docs/reference.md``):
 
 - ``whsec``: Standard Webhooks and Svix. ``whsec_`` + base64; the key is the *decoded* part,
   24 to 64 random bytes.

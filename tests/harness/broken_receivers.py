@@ -3,7 +3,7 @@
 :class:`MiniReceiver` is a minimal ASGI receiver that does the Reception lane right (verify
 the raw bytes, then parse, then acknowledge and process asynchronously, once per message
 id). Each ``bug`` breaks one thing in the way real receivers break it (see "Common receiver
-bugs seen in the wild" in webhook-facts.md); the tests check that the right conformance
+bugs seen in the wild" in docs/reference.md); the tests check that the right conformance
 check catches each one. :func:`wsgi_receiver` is the same correct lane as a WSGI app.
 """
 
