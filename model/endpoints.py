@@ -49,7 +49,7 @@ __all__ = [
     "matches",
 ]
 
-#: The request timeout of Svix's hosted service (see the facts file), in seconds.
+#: The request timeout of Svix's hosted service (``docs/reference.md``), in seconds.
 DEFAULT_TIMEOUT = 15.0
 #: The retry-policy preset of the source diagram: 6 attempts.
 DEFAULT_POLICY = "diagram"

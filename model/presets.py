@@ -1,6 +1,6 @@
 """Named retry policies: the source diagram's and those of real webhook senders.
 
-Each preset matches the "Retry schedules" table of the project's webhook facts (delays are
+Each preset matches the "Retry schedules" table of ``docs/reference.md`` (delays are
 seconds between consecutive attempts; the first attempt is at t = 0):
 
 =====================  ====================================================  ========  ==========

@@ -1,4 +1,4 @@
-"""The named retry presets match the facts file's "Retry schedules" table."""
+"""The named retry presets match the "Retry schedules" table of docs/reference.md."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hooklab.model.outcomes import Outcome, classify
 from hooklab.model.presets import DEFAULT_POLICY, PRESETS, format_hms, get_policy
 from hooklab.model.retry import RetryAfterMode
 
-# name: (attempts, un-jittered delays, last attempt at) -- straight from the facts file
+# name: (attempts, un-jittered delays, last attempt at) -- straight from docs/reference.md
 TABLE = {
     "diagram": (6, (60, 120, 240, 480, 960), "0:31:00"),
     "standard-webhooks": (
@@ -48,7 +48,7 @@ def test_unjittered_schedule_matches_the_facts_table(name: str) -> None:
 
 
 def test_facts_table_spot_values() -> None:
-    # The figures the facts file prints, independent of the TABLE above.
+    # The figures docs/reference.md prints, independent of the TABLE above.
     assert format_hms(get_policy("standard-webhooks").attempt_times()[-1]) == "75:35:05"
     assert format_hms(get_policy("svix").attempt_times()[-1]) == "27:35:05"
     assert format_hms(get_policy("hook0").attempt_times()[-1]).startswith("179:33")
