@@ -3,7 +3,45 @@ them endpoint registration, payload signing, retry policies and delivery status 
 
 The three lifecycles are python-statemachine classes (:class:`Delivery`,
 :class:`Reception`, :class:`Processing`); :func:`compile_machine` derives the fast
-transition table that hot paths run instead.
+transition table that hot paths run instead. The model never reads the clock or global
+randomness (``now`` and ``rng`` are arguments) and imports neither ``sim`` nor ``harness``.
+
+Where each concept lives, one module (or package, shown with ``/``) per idea:
+
+===========================================  ==================================================
+module                                       holds
+===========================================  ==================================================
+``lifecycle``                                how a machine names its diagram nodes; ``fire``
+``delivery``, ``reception``, ``processing``  the three lifecycles, one diagram lane each
+``compiled``                                 the fast transition table derived from a class
+``diagram``, ``render``                      the shipped FlowZap diagram; Mermaid and Markdown
+``outcomes``                                 what an answer means: the outcome classes
+``backoff``                                  retry schedules and jitter
+``retry``                                    :class:`RetryPolicy`: limits and throttling
+``presets``                                  the named policies of real senders
+``policy_config``                            a policy from a preset name or a TOML table
+``endpoints``, ``registry``                  endpoints, and where a sender keeps them
+``secrets``, ``signing``                     signing secrets; the schemes that sign and verify
+``records``                                  the frozen attempt and delivery records, statuses
+``status/``                                  status stores: ``base``, ``memory``, ``sqlite``
+``tracking``                                 drives a Delivery and writes to a status store
+``faults/``                                  receiver faults: ``kinds``, ``spec``, ``receiver``
+``sqlite``                                   the one SQLite file the stores share
+``errors``                                   the one error hierarchy
+``bench``                                    the compiled table against python-statemachine
+===========================================  ==================================================
+
+Imports run one way: ``policy_config`` → ``presets`` → ``retry`` → ``backoff``;
+``faults.receiver`` → ``faults.spec`` → ``faults.kinds``; ``status.memory`` and
+``status.sqlite`` → ``status.base``. The facts these modules cite (schemes, vectors,
+schedules, provider behaviour) are in ``docs/reference.md``.
+
+Example::
+
+    >>> get_policy("svix").max_attempts
+    8
+    >>> sorted(STATUS_OF_STATE.values())[0]
+    <Status.AWAITING_RETRY: 'awaiting_retry'>
 """
 
 from .compiled import CompiledMachine, compile_machine
