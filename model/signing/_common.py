@@ -1,0 +1,420 @@
+"""What every signing scheme shares: input checks, header maps, timestamps, comparisons.
+
+The scheme modules of this package build on these few functions, so each scheme states only
+its construction: which bytes are signed, how the signature is written, where the timestamp
+is. The rules that must hold for all of them live here once:
+
+- a receiver reads headers case-insensitively, once each, as ASCII, and never more than
+  :data:`MAX_HEADER_CHARS` of one;
+- a timestamp is a canonical integer (no sign, no leading zero, no fraction, at most 16
+  digits), so ``NaN``, ``1e9`` and ``1614265330.9`` never verify;
+- the age of a timestamp is checked in the direction the provider checks it; a "past
+  only" provider still refuses a timestamp more than :data:`FAR_FUTURE` ahead, which is
+  what a timestamp in the wrong unit (milliseconds for seconds) or forged for the far
+  future looks like, and which would otherwise never expire;
+- signatures are compared in constant time, and any one of several may match.
+
+Every malformed input ends in :class:`~hooklab.model.errors.VerificationError`; a bad
+argument from the receiver itself (its clock, tolerance or URL) is a
+:class:`~hooklab.model.errors.ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+import random
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..errors import ConfigError, InvalidSecret, VerificationError
+from ..secrets import TEXT_SECRET_CHARS, decode_text, generate_token
+
+__all__ = [
+    "CANONICAL_INT",
+    "DEFAULT_TOLERANCE",
+    "FAR_FUTURE",
+    "MAX_HEADER_CHARS",
+    "Direction",
+    "TextKeyed",
+    "Use",
+    "b64",
+    "check_age",
+    "check_body",
+    "check_id",
+    "check_message",
+    "check_method",
+    "check_url",
+    "ed25519_public",
+    "ed25519_sign",
+    "ed25519_verify",
+    "header_map",
+    "hmac_digest",
+    "listed",
+    "match",
+    "parse_timestamp",
+    "require",
+    "strict_b64decode",
+    "verify_inputs",
+]
+
+#: Allowed clock skew in seconds, as in the reference receivers (Standard Webhooks, Stripe).
+DEFAULT_TOLERANCE = 300.0
+#: Longest header value a receiver looks at; longer ones are rejected unread.
+MAX_HEADER_CHARS = 8192
+#: How far ahead a "past only" scheme still accepts a timestamp, in seconds (one day).
+FAR_FUTURE = 86_400.0
+#: A canonical integer: 16 digits reach far beyond any real clock, in seconds or in ms.
+CANONICAL_INT = re.compile(r"0|[1-9][0-9]{0,15}")
+
+#: Which way a scheme checks the age of its timestamp: "none" leaves it unchecked unless a
+#: tolerance is given (then both ways).
+Direction = Literal["both", "past", "none"]
+#: What a key is for: signing needs the private half of a key pair, verifying does not.
+Use = Literal["sign", "verify"]
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_METHOD = re.compile(r"[A-Z]{1,20}")
+
+
+def hmac_digest(key: bytes, *parts: bytes, digest: str = "sha256") -> bytes:
+    """HMAC of the concatenated ``parts`` under ``key`` (SHA-256 unless told).
+
+    >>> hmac_digest(b"key", b"a", b"b") == hmac_digest(b"key", b"ab")
+    True
+    """
+    mac = hmac.new(key, digestmod=getattr(hashlib, digest))
+    for part in parts:
+        mac.update(part)
+    return mac.digest()
+
+
+def b64(raw: bytes) -> str:
+    """Standard base64 with padding, as text.
+
+    >>> b64(b"hi")
+    'aGk='
+    """
+    return base64.b64encode(raw).decode("ascii")
+
+
+def strict_b64decode(text: str, nbytes: int | None = None) -> bytes | None:
+    """The bytes of canonical standard base64 ``text`` (of ``nbytes`` if given), else None.
+
+    >>> strict_b64decode("aGk="), strict_b64decode("aGl="), strict_b64decode("aGk")
+    (b'hi', None, None)
+    """
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return None
+    if b64(raw) != text or (nbytes is not None and len(raw) != nbytes):
+        return None
+    return raw
+
+
+class TextKeyed:
+    """Keys of the schemes whose secret is a text string used whole as the HMAC key.
+
+    A scheme sets ``secret_prefix`` (the start every secret of its provider has),
+    ``min_secret_chars`` and the shape of a generated secret (``token_prefix``,
+    ``token_chars``, ``token_alphabet``).
+
+    >>> TextKeyed().keys(["It's a Secret to Everybody"])
+    [b"It's a Secret to Everybody"]
+    """
+
+    secret_prefix = ""
+    min_secret_chars = TEXT_SECRET_CHARS[0]
+    token_prefix = ""
+    token_chars = 32
+    token_alphabet = "0123456789abcdef"
+
+    def keys(self, secrets: Sequence[str]) -> list[bytes]:
+        """The HMAC keys of a non-empty list of secrets, in order."""
+        return [self.key(secret) for secret in listed(secrets)]
+
+    def key(self, secret: str) -> bytes:
+        """The HMAC key of one secret; InvalidSecret names what is wrong with it."""
+        return decode_text(secret, min_chars=self.min_secret_chars, prefix=self.secret_prefix)
+
+    def check_secret(self, secret: str, use: Use = "verify") -> None:
+        """Raise InvalidSecret unless ``secret`` is well formed (the same for both uses)."""
+        self.key(secret)
+
+    def generate_keys(self, rng: random.Random) -> dict[str, str]:
+        """A new secret in the provider's usual shape, from ``rng``."""
+        token = generate_token(rng, prefix=self.token_prefix, nchars=self.token_chars,
+                               alphabet=self.token_alphabet)
+        return {"secret": token}
+
+
+# -- what the sender gives ---------------------------------------------------------------
+
+
+def check_message(message_id: str, timestamp: int, body: bytes) -> None:
+    """Refuse a message a verifier could not read back: odd id, timestamp or body type.
+
+    >>> check_message("msg_1", 1614265330, b"{}")
+    """
+    if not isinstance(message_id, str) or not _VISIBLE_ASCII.fullmatch(message_id):
+        raise ConfigError(f"message id must be visible ASCII without spaces: {message_id!r}")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+        raise ConfigError(f"timestamp must be a non-negative integer: {timestamp!r}",
+                          field="timestamp")
+    if not CANONICAL_INT.fullmatch(str(timestamp)):  # what a verifier accepts back
+        raise ConfigError(f"timestamp has more than 16 digits: {timestamp!r}", field="timestamp")
+    check_body(body)
+
+
+def listed(secrets: Sequence[str]) -> Sequence[str]:
+    """``secrets`` if it is a non-empty list (several during key rotation), not a bare string.
+
+    >>> listed(["s1", "s2"])
+    ['s1', 's2']
+    """
+    if isinstance(secrets, str | bytes) or not secrets:
+        raise InvalidSecret("give a non-empty list of secrets (not a bare string)")
+    return secrets
+
+
+def check_body(body: bytes) -> None:
+    """A body is the raw bytes on the wire, never a decoded string.
+
+    >>> check_body(b"")
+    """
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise TypeError(f"body must be the raw bytes received, not {type(body).__name__}")
+
+
+def check_url(url: str | None, scheme: str) -> str:
+    """The absolute http(s) ``url`` a scheme signs, checked; ConfigError names ``url``.
+
+    >>> check_url("https://example.com/hooks?a=1", "square")
+    'https://example.com/hooks?a=1'
+    """
+    if url is None:
+        raise ConfigError(f"url: the {scheme} scheme signs the request URL; give it",
+                          field="url")
+    if not isinstance(url, str) or not _VISIBLE_ASCII.fullmatch(url):
+        raise ConfigError(f"url must be visible ASCII without spaces: {url!r}", field="url")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"url {url!r} does not parse: {exc}", field="url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"url must be an absolute http(s) URL: {url!r}", field="url")
+    return url
+
+
+def check_method(method: str | None, default: str) -> str:
+    """An upper-case HTTP method (``default`` when None); ConfigError names ``method``.
+
+    >>> check_method(None, "POST"), check_method("GET", "POST")
+    ('POST', 'GET')
+    """
+    method = default if method is None else method
+    if not isinstance(method, str) or not _METHOD.fullmatch(method):
+        raise ConfigError(f"method must be an upper-case HTTP method: {method!r}",
+                          field="method")
+    return method
+
+
+# -- what the receiver reads ----------------------------------------------------------------
+
+
+def verify_inputs(
+    headers: Mapping[str, str], body: bytes, now: float, tolerance: float | None
+) -> dict[str, str]:
+    """Check the receiver's own arguments, then read the headers (in that order).
+
+    >>> verify_inputs({"A": "1"}, b"", 0, None)
+    {'a': '1'}
+    """
+    check_body(body)
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise ConfigError(f"now must be a finite number of seconds, not {now!r}", field="now")
+    if tolerance is not None and (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float)
+        or not math.isfinite(tolerance)
+        or tolerance < 0
+    ):
+        raise ConfigError(f"tolerance must be a finite number of seconds >= 0, not {tolerance!r}",
+                          field="tolerance")
+    return header_map(headers)
+
+
+def header_map(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased names to values; rejects duplicates, non-ASCII and oversized values.
+
+    >>> header_map({"Webhook-Id": "msg_1"})
+    {'webhook-id': 'msg_1'}
+    """
+    try:
+        items = [(name, value) for name, value in headers.items()]
+    except Exception as exc:  # a broken mapping is malformed input too
+        raise VerificationError(f"headers are not readable: {exc}") from None
+    found: dict[str, str] = {}
+    for raw_name, raw_value in items:
+        name = _ascii(raw_name, "header name").lower()
+        label = f"header {name[:64]}"
+        value = _ascii(raw_value, label)
+        if name in found:
+            raise VerificationError(f"{label} is given more than once")
+        if len(value) > MAX_HEADER_CHARS:
+            raise VerificationError(f"{label} is longer than {MAX_HEADER_CHARS} characters")
+        found[name] = value
+    return found
+
+
+def _ascii(text: object, what: str) -> str:
+    if isinstance(text, bytes | bytearray):
+        try:
+            return bytes(text).decode("ascii")
+        except UnicodeDecodeError:
+            raise VerificationError(f"{what} is not ASCII") from None
+    if not isinstance(text, str):
+        raise VerificationError(f"{what} is a {type(text).__name__}, not text")
+    if not text.isascii():
+        raise VerificationError(f"{what} is not ASCII")
+    return text
+
+
+def require(found: Mapping[str, str], name: str) -> str:
+    """The non-empty value of header ``name``; VerificationError names a missing one.
+
+    >>> require({"a": "1"}, "a")
+    '1'
+    """
+    value = found.get(name)
+    if not value:
+        raise VerificationError(f"missing {name} header")
+    return value
+
+
+def check_id(value: str, name: str) -> str:
+    """``value`` if it is visible ASCII (an id a receiver may store), else VerificationError.
+
+    >>> check_id("msg_1", "webhook-id")
+    'msg_1'
+    """
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise VerificationError(f"{name} has spaces or control characters")
+    return value
+
+
+def parse_timestamp(text: str, name: str, unit: str = "seconds") -> int:
+    """A canonical integer timestamp, else VerificationError (``NaN``, ``1.5``, ``+1``).
+
+    >>> parse_timestamp("1614265330", "webhook-timestamp")
+    1614265330
+    """
+    if not CANONICAL_INT.fullmatch(text):
+        raise VerificationError(f"{name} is not a canonical integer of {unit}: {text[:40]!r}")
+    return int(text)
+
+
+def check_age(
+    timestamp: float, now: float, tolerance: float | None, direction: Direction, unit: str = ""
+) -> None:
+    """Refuse a timestamp (seconds) older, or newer, than ``tolerance`` allows.
+
+    ``tolerance`` None checks nothing. ``past`` refuses only "too old", and "too new"
+    beyond :data:`FAR_FUTURE`; ``both`` (and ``none`` given a tolerance) refuses both.
+    ``unit`` is a hint added to a "too old" message (a timestamp in the wrong unit).
+
+    >>> check_age(100, now=150, tolerance=60, direction="both")
+    >>> try:
+    ...     check_age(100, now=200, tolerance=60, direction="both")
+    ... except VerificationError as exc:
+    ...     print(exc)
+    timestamp too old: 100 s before now (tolerance 60 s)
+    """
+    if tolerance is None:
+        return
+    age = now - timestamp
+    if age > tolerance:
+        raise VerificationError(
+            f"timestamp too old: {age:.0f} s before now (tolerance {tolerance:g} s){unit}"
+        )
+    ahead = tolerance if direction != "past" else max(tolerance, FAR_FUTURE)
+    if -age > ahead:
+        raise VerificationError(
+            f"timestamp too new: {-age:.0f} s after now (tolerance {ahead:g} s)"
+        )
+
+
+def match(candidates: Sequence[str], expected: Sequence[bytes], name: str) -> None:
+    """Accept if any candidate equals any expected signature, comparing in constant time.
+
+    >>> match(["ab", "cd"], [b"cd"], "x-signature")
+    """
+    if not candidates:
+        raise VerificationError(f"{name} holds no signature of a supported version")
+    hits = [hmac.compare_digest(c.encode("ascii"), e) for c in candidates for e in expected]
+    if not any(hits):
+        raise VerificationError(
+            f"no signature matches: {len(candidates)} signature(s) in {name}, "
+            f"{len(expected)} secret(s) tried"
+        )
+
+
+# -- Ed25519 (Standard Webhooks v1a, Discord) ------------------------------------------------
+
+
+def ed25519_public(seed: bytes) -> bytes:
+    """The 32-byte public key of a 32-byte Ed25519 seed.
+
+    >>> len(ed25519_public(bytes(32)))
+    32
+    """
+    return _private(seed).public_key().public_bytes_raw()
+
+
+def ed25519_sign(seed: bytes, data: bytes) -> bytes:
+    """The 64-byte Ed25519 signature (RFC 8032, pure: deterministic) of ``data``.
+
+    >>> ed25519_sign(bytes(32), b"x") == ed25519_sign(bytes(32), b"x")
+    True
+    """
+    return _private(seed).sign(data)
+
+
+def ed25519_verify(public: bytes, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` is ``data`` signed by the key whose public half is ``public``.
+
+    >>> ed25519_verify(ed25519_public(bytes(32)), ed25519_sign(bytes(32), b"x"), b"x")
+    True
+    """
+    try:
+        _public(public).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=256)
+def _private(seed: bytes) -> Ed25519PrivateKey:
+    try:
+        return Ed25519PrivateKey.from_private_bytes(seed)
+    except ValueError:
+        raise InvalidSecret(f"an Ed25519 seed is 32 bytes, not {len(seed)}") from None
+
+
+@lru_cache(maxsize=256)
+def _public(public: bytes) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(public)
+    except ValueError:
+        raise InvalidSecret(f"an Ed25519 public key is 32 bytes, not {len(public)}") from None
