@@ -9,6 +9,19 @@ sits behind one :class:`Scheme` protocol, in a module of its own, exactly as
   ``whsk_``/``whpk_``) in one ``webhook-signature`` list; Svix's ``svix-`` headers too.
 - ``stripe``: ``Stripe-Signature: t=<unix>,v1=<hex>``; only "too old" is checked.
 - ``github``: ``X-Hub-Signature-256`` over the body; no timestamp, the id is not signed.
+- ``shopify``: ``X-Shopify-Hmac-Sha256``, base64 over the body; nothing dated.
+- ``slack``: ``X-Slack-Signature: v0=<hex>`` over ``v0:{ts}:{body}``; 300 s both ways.
+- ``twilio``: ``X-Twilio-Signature``, HMAC-SHA1 of the URL and sorted form parameters (or
+  of the URL with ``bodySHA256`` for JSON); takes ``url=``.
+- ``sendgrid``: ECDSA P-256 over ``{ts}{body}``; signs with a PEM private key, verifies
+  with the dashboard's base64 public key.
+- ``square``: ``x-square-hmacsha256-signature``, base64 over URL + body; takes ``url=``.
+- ``hubspot``: v3, base64 over method + URI + body + timestamp in milliseconds; 300 s,
+  past only; takes ``url=`` and ``method=`` (default ``POST``).
+- ``paddle``: ``Paddle-Signature: ts=...;h1=<hex>``; 5 s, past only; ``pdl_ntf_`` secrets.
+- ``linear``: ``Linear-Signature`` over the body, dated by ``webhookTimestamp`` (ms) inside
+  the body; 60 s both ways.
+- ``discord``: Ed25519 over ``{ts}{body}``, hex signature and hex public key.
 
 Several secrets give several signatures where the header holds a list (key rotation), and a
 receiver accepts any one that matches. Verification never reads the clock: ``now`` is an
@@ -30,22 +43,41 @@ from typing import Protocol
 
 from ..errors import UnknownScheme
 from ..secrets import SECRET_PREFIX, generate_message_id, generate_secret
-from ._common import DEFAULT_TOLERANCE, MAX_HEADER_CHARS, Direction, Use
+from ._common import DEFAULT_TOLERANCE, FAR_FUTURE, MAX_HEADER_CHARS, Direction, Use
+from .discord import DiscordScheme
 from .github import GitHubScheme
+from .hubspot import HubSpotScheme
+from .linear import LinearScheme
+from .paddle import PaddleScheme
+from .sendgrid import SendGridScheme
+from .shopify import ShopifyScheme
+from .slack import SlackScheme
+from .square import SquareScheme
 from .standard import StandardScheme, generate_v1a_keys
 from .stripe import StripeScheme
+from .twilio import TwilioScheme
 
 __all__ = [
     "DEFAULT_SCHEME",
     "DEFAULT_TOLERANCE",
+    "FAR_FUTURE",
     "MAX_HEADER_CHARS",
     "SCHEMES",
     "SECRET_PREFIX",
+    "DiscordScheme",
     "Direction",
     "GitHubScheme",
+    "HubSpotScheme",
+    "LinearScheme",
+    "PaddleScheme",
     "Scheme",
+    "SendGridScheme",
+    "ShopifyScheme",
+    "SlackScheme",
+    "SquareScheme",
     "StandardScheme",
     "StripeScheme",
+    "TwilioScheme",
     "Use",
     "check_secret",
     "generate_keys",
@@ -115,8 +147,23 @@ class Scheme(Protocol):
         ...
 
 
+#: Every scheme by name, in the order the docs and ``--help`` list them.
 SCHEMES: Mapping[str, Scheme] = {
-    scheme.name: scheme for scheme in (StandardScheme(), StripeScheme(), GitHubScheme())
+    scheme.name: scheme
+    for scheme in (
+        StandardScheme(),
+        StripeScheme(),
+        GitHubScheme(),
+        ShopifyScheme(),
+        SlackScheme(),
+        TwilioScheme(),
+        SendGridScheme(),
+        SquareScheme(),
+        HubSpotScheme(),
+        PaddleScheme(),
+        LinearScheme(),
+        DiscordScheme(),
+    )
 }
 
 

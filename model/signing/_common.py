@@ -61,6 +61,7 @@ __all__ = [
     "hmac_digest",
     "listed",
     "match",
+    "millis_hint",
     "parse_timestamp",
     "require",
     "strict_b64decode",
@@ -355,8 +356,24 @@ def check_age(
         )
 
 
-def match(candidates: Sequence[str], expected: Sequence[bytes], name: str) -> None:
+def millis_hint(millis: int, name: str) -> str:
+    """A note for a "too old" message when a millisecond timestamp looks like seconds
+    (before March 1973 in milliseconds is any date up to the year 5138 in seconds).
+
+    >>> millis_hint(1693657560, "x-hubspot-request-timestamp")
+    '; x-hubspot-request-timestamp is in milliseconds, and this looks like seconds'
+    >>> millis_hint(1693657560000, "x-hubspot-request-timestamp")
+    ''
+    """
+    return f"; {name} is in milliseconds, and this looks like seconds" if millis < 10**11 else ""
+
+
+def match(
+    candidates: Sequence[str], expected: Sequence[bytes], name: str, tried: int | None = None
+) -> None:
     """Accept if any candidate equals any expected signature, comparing in constant time.
+
+    ``tried`` is the number of secrets behind ``expected`` (default: one each).
 
     >>> match(["ab", "cd"], [b"cd"], "x-signature")
     """
@@ -366,7 +383,7 @@ def match(candidates: Sequence[str], expected: Sequence[bytes], name: str) -> No
     if not any(hits):
         raise VerificationError(
             f"no signature matches: {len(candidates)} signature(s) in {name}, "
-            f"{len(expected)} secret(s) tried"
+            f"{len(expected) if tried is None else tried} secret(s) tried"
         )
 
 
