@@ -43,7 +43,8 @@ from typing import Protocol
 
 from ..errors import UnknownScheme
 from ..secrets import SECRET_PREFIX, generate_message_id, generate_secret
-from ._common import DEFAULT_TOLERANCE, FAR_FUTURE, MAX_HEADER_CHARS, Direction, Use
+from ._common import DEFAULT_TOLERANCE, FAR_FUTURE, MAX_HEADER_CHARS, Direction
+from ._keys import Use
 from .discord import DiscordScheme
 from .github import GitHubScheme
 from .hubspot import HubSpotScheme

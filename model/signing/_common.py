@@ -14,6 +14,8 @@ is. The rules that must hold for all of them live here once:
   future looks like, and which would otherwise never expire;
 - signatures are compared in constant time, and any one of several may match.
 
+Keys (text secrets, Ed25519, base64 spellings) live in the sibling ``_keys`` module.
+
 Every malformed input ends in :class:`~hooklab.model.errors.VerificationError`; a bad
 argument from the receiver itself (its clock, tolerance or URL) is a
 :class:`~hooklab.model.errors.ConfigError` naming the field.
@@ -21,23 +23,15 @@ argument from the receiver itself (its clock, tolerance or URL) is a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import math
-import random
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from ..errors import ConfigError, InvalidSecret, VerificationError
-from ..secrets import TEXT_SECRET_CHARS, decode_text, generate_token
+from ..errors import ConfigError, VerificationError
 
 __all__ = [
     "CANONICAL_INT",
@@ -45,26 +39,18 @@ __all__ = [
     "FAR_FUTURE",
     "MAX_HEADER_CHARS",
     "Direction",
-    "TextKeyed",
-    "Use",
-    "b64",
     "check_age",
     "check_body",
     "check_id",
     "check_message",
     "check_method",
     "check_url",
-    "ed25519_public",
-    "ed25519_sign",
-    "ed25519_verify",
     "header_map",
     "hmac_digest",
-    "listed",
     "match",
     "millis_hint",
     "parse_timestamp",
     "require",
-    "strict_b64decode",
     "verify_inputs",
 ]
 
@@ -80,8 +66,6 @@ CANONICAL_INT = re.compile(r"0|[1-9][0-9]{0,15}")
 #: Which way a scheme checks the age of its timestamp: "none" leaves it unchecked unless a
 #: tolerance is given (then both ways).
 Direction = Literal["both", "past", "none"]
-#: What a key is for: signing needs the private half of a key pair, verifying does not.
-Use = Literal["sign", "verify"]
 
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 _METHOD = re.compile(r"[A-Z]{1,20}")
@@ -97,67 +81,6 @@ def hmac_digest(key: bytes, *parts: bytes, digest: str = "sha256") -> bytes:
     for part in parts:
         mac.update(part)
     return mac.digest()
-
-
-def b64(raw: bytes) -> str:
-    """Standard base64 with padding, as text.
-
-    >>> b64(b"hi")
-    'aGk='
-    """
-    return base64.b64encode(raw).decode("ascii")
-
-
-def strict_b64decode(text: str, nbytes: int | None = None) -> bytes | None:
-    """The bytes of canonical standard base64 ``text`` (of ``nbytes`` if given), else None.
-
-    >>> strict_b64decode("aGk="), strict_b64decode("aGl="), strict_b64decode("aGk")
-    (b'hi', None, None)
-    """
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error, ValueError):
-        return None
-    if b64(raw) != text or (nbytes is not None and len(raw) != nbytes):
-        return None
-    return raw
-
-
-class TextKeyed:
-    """Keys of the schemes whose secret is a text string used whole as the HMAC key.
-
-    A scheme sets ``secret_prefix`` (the start every secret of its provider has),
-    ``min_secret_chars`` and the shape of a generated secret (``token_prefix``,
-    ``token_chars``, ``token_alphabet``).
-
-    >>> TextKeyed().keys(["It's a Secret to Everybody"])
-    [b"It's a Secret to Everybody"]
-    """
-
-    secret_prefix = ""
-    min_secret_chars = TEXT_SECRET_CHARS[0]
-    token_prefix = ""
-    token_chars = 32
-    token_alphabet = "0123456789abcdef"
-
-    def keys(self, secrets: Sequence[str]) -> list[bytes]:
-        """The HMAC keys of a non-empty list of secrets, in order."""
-        return [self.key(secret) for secret in listed(secrets)]
-
-    def key(self, secret: str) -> bytes:
-        """The HMAC key of one secret; InvalidSecret names what is wrong with it."""
-        return decode_text(secret, min_chars=self.min_secret_chars, prefix=self.secret_prefix)
-
-    def check_secret(self, secret: str, use: Use = "verify") -> None:
-        """Raise InvalidSecret unless ``secret`` is well formed (the same for both uses)."""
-        self.key(secret)
-
-    def generate_keys(self, rng: random.Random) -> dict[str, str]:
-        """A new secret in the provider's usual shape, from ``rng``."""
-        token = generate_token(rng, prefix=self.token_prefix, nchars=self.token_chars,
-                               alphabet=self.token_alphabet)
-        return {"secret": token}
-
 
 # -- what the sender gives ---------------------------------------------------------------
 
@@ -175,17 +98,6 @@ def check_message(message_id: str, timestamp: int, body: bytes) -> None:
     if not CANONICAL_INT.fullmatch(str(timestamp)):  # what a verifier accepts back
         raise ConfigError(f"timestamp has more than 16 digits: {timestamp!r}", field="timestamp")
     check_body(body)
-
-
-def listed(secrets: Sequence[str]) -> Sequence[str]:
-    """``secrets`` if it is a non-empty list (several during key rotation), not a bare string.
-
-    >>> listed(["s1", "s2"])
-    ['s1', 's2']
-    """
-    if isinstance(secrets, str | bytes) or not secrets:
-        raise InvalidSecret("give a non-empty list of secrets (not a bare string)")
-    return secrets
 
 
 def check_body(body: bytes) -> None:
@@ -385,53 +297,3 @@ def match(
             f"no signature matches: {len(candidates)} signature(s) in {name}, "
             f"{len(expected) if tried is None else tried} secret(s) tried"
         )
-
-
-# -- Ed25519 (Standard Webhooks v1a, Discord) ------------------------------------------------
-
-
-def ed25519_public(seed: bytes) -> bytes:
-    """The 32-byte public key of a 32-byte Ed25519 seed.
-
-    >>> len(ed25519_public(bytes(32)))
-    32
-    """
-    return _private(seed).public_key().public_bytes_raw()
-
-
-def ed25519_sign(seed: bytes, data: bytes) -> bytes:
-    """The 64-byte Ed25519 signature (RFC 8032, pure: deterministic) of ``data``.
-
-    >>> ed25519_sign(bytes(32), b"x") == ed25519_sign(bytes(32), b"x")
-    True
-    """
-    return _private(seed).sign(data)
-
-
-def ed25519_verify(public: bytes, signature: bytes, data: bytes) -> bool:
-    """Whether ``signature`` is ``data`` signed by the key whose public half is ``public``.
-
-    >>> ed25519_verify(ed25519_public(bytes(32)), ed25519_sign(bytes(32), b"x"), b"x")
-    True
-    """
-    try:
-        _public(public).verify(signature, data)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-@lru_cache(maxsize=256)
-def _private(seed: bytes) -> Ed25519PrivateKey:
-    try:
-        return Ed25519PrivateKey.from_private_bytes(seed)
-    except ValueError:
-        raise InvalidSecret(f"an Ed25519 seed is 32 bytes, not {len(seed)}") from None
-
-
-@lru_cache(maxsize=256)
-def _public(public: bytes) -> Ed25519PublicKey:
-    try:
-        return Ed25519PublicKey.from_public_bytes(public)
-    except ValueError:
-        raise InvalidSecret(f"an Ed25519 public key is 32 bytes, not {len(public)}") from None

@@ -30,19 +30,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ..errors import InvalidSecret, VerificationError
-from ._common import (
-    Direction,
-    Use,
-    check_age,
-    check_message,
-    ed25519_public,
-    ed25519_sign,
-    ed25519_verify,
-    listed,
-    parse_timestamp,
-    require,
-    verify_inputs,
-)
+from ._common import Direction, check_age, check_message, parse_timestamp, require, verify_inputs
+from ._keys import Use, ed25519_public, ed25519_sign, ed25519_verify, listed
 
 __all__ = ["DiscordKey", "DiscordScheme", "parse_discord_key"]
 

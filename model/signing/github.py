@@ -16,16 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ._common import (
-    Direction,
-    TextKeyed,
-    check_id,
-    check_message,
-    hmac_digest,
-    match,
-    require,
-    verify_inputs,
-)
+from ._common import Direction, check_id, check_message, hmac_digest, match, require, verify_inputs
+from ._keys import TextKeyed
 
 __all__ = ["GitHubScheme"]
 

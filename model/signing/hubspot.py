@@ -27,8 +27,6 @@ from collections.abc import Mapping, Sequence
 from ._common import (
     DEFAULT_TOLERANCE,
     Direction,
-    TextKeyed,
-    b64,
     check_age,
     check_message,
     check_method,
@@ -40,6 +38,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed, b64
 
 __all__ = ["HubSpotScheme", "signed_uri"]
 

@@ -27,7 +27,6 @@ from ..errors import ConfigError, VerificationError
 from ._common import (
     CANONICAL_INT,
     Direction,
-    TextKeyed,
     check_age,
     check_id,
     check_message,
@@ -37,6 +36,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed
 
 __all__ = ["LINEAR_TOLERANCE", "TIMESTAMP_FIELD", "LinearScheme", "body_timestamp"]
 

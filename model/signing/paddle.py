@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from ..errors import VerificationError
 from ._common import (
     Direction,
-    TextKeyed,
     check_age,
     check_message,
     hmac_digest,
@@ -28,6 +27,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed
 
 __all__ = ["PADDLE_TOLERANCE", "PaddleScheme"]
 

@@ -35,18 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..errors import InvalidSecret, VerificationError
-from ._common import (
-    Direction,
-    Use,
-    b64,
-    check_age,
-    check_message,
-    listed,
-    parse_timestamp,
-    require,
-    strict_b64decode,
-    verify_inputs,
-)
+from ._common import Direction, check_age, check_message, parse_timestamp, require, verify_inputs
+from ._keys import Use, b64, listed, strict_b64decode
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "SendGridScheme", "private_key", "public_key"]
 

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from ._common import (
     DEFAULT_TOLERANCE,
     Direction,
-    TextKeyed,
     check_age,
     check_message,
     hmac_digest,
@@ -28,6 +27,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed
 
 __all__ = ["SlackScheme"]
 

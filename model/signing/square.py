@@ -17,8 +17,6 @@ from collections.abc import Mapping, Sequence
 
 from ._common import (
     Direction,
-    TextKeyed,
-    b64,
     check_message,
     check_url,
     hmac_digest,
@@ -26,6 +24,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed, b64
 
 __all__ = ["SquareScheme"]
 

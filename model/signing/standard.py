@@ -39,21 +39,15 @@ from ..secrets import SECRET_PREFIX, decode_key, generate_secret
 from ._common import (
     DEFAULT_TOLERANCE,
     Direction,
-    Use,
-    b64,
     check_age,
     check_id,
     check_message,
-    ed25519_public,
-    ed25519_sign,
-    ed25519_verify,
     hmac_digest,
-    listed,
     parse_timestamp,
     require,
-    strict_b64decode,
     verify_inputs,
 )
+from ._keys import Use, b64, ed25519_public, ed25519_sign, ed25519_verify, listed, strict_b64decode
 
 __all__ = [
     "SIGNING_PREFIX",

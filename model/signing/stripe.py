@@ -24,7 +24,6 @@ from ..errors import VerificationError
 from ._common import (
     DEFAULT_TOLERANCE,
     Direction,
-    TextKeyed,
     check_age,
     check_message,
     hmac_digest,
@@ -33,6 +32,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed
 
 __all__ = ["StripeScheme"]
 

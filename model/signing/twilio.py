@@ -27,8 +27,6 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse, urlsplit
 from ..errors import ConfigError, VerificationError
 from ._common import (
     Direction,
-    TextKeyed,
-    b64,
     check_message,
     check_url,
     hmac_digest,
@@ -36,6 +34,7 @@ from ._common import (
     require,
     verify_inputs,
 )
+from ._keys import TextKeyed, b64
 
 __all__ = ["BODY_HASH_PARAM", "TwilioScheme", "form_parameters", "json_url", "url_variants"]
 
