@@ -156,3 +156,11 @@ def test_a_v1a_signature_is_ignored_by_a_v1_key_and_the_reverse() -> None:
     v1_headers = CASES["standard"].sign(b"{}", TS)
     with pytest.raises(VerificationError, match="no signature of a supported version"):
         V1A.verify(v1_headers, b"{}", TS)
+
+
+def test_an_endpoint_signs_so_it_refuses_a_verifying_key() -> None:
+    from hooklab.model.endpoints import Endpoint
+
+    with pytest.raises(InvalidSecret, match="whpk_"):
+        Endpoint("ep", "https://example.com/hooks", (V1A.verify_key,))
+    assert Endpoint("ep", "https://example.com/hooks", (V1A.sign_key,)).secrets
