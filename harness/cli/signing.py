@@ -202,7 +202,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "body", nargs="?", default="-", metavar="BODY_FILE", help="raw body; '-' for stdin"
     )
-    parser.set_defaults(flags={"secret": "--secret"})
 
 
 def register(subparsers: Any) -> None:
