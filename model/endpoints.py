@@ -277,7 +277,7 @@ def _check_secrets(secrets: object, scheme: str) -> tuple[SigningSecret, ...]:
     for item in items:
         if not isinstance(item, SigningSecret):
             raise InvalidSecret(f"{item!r} is not a SigningSecret")
-        check_secret(item.value, scheme)
+        check_secret(item.value, scheme, use="sign")
         if item.value in seen:
             raise InvalidSecret(f"signing secret {mask(item.value)!r} is listed twice")
         seen.add(item.value)

@@ -1,11 +1,16 @@
 """Signing secrets: what a well-formed one looks like, how it becomes an HMAC key, new ones.
 
-Two kinds of secret exist among the signing schemes (see ``docs/reference.md``):
+Two kinds of shared secret exist among the signing schemes (see ``docs/reference.md``):
 
 - ``whsec``: Standard Webhooks and Svix. ``whsec_`` + base64; the key is the *decoded* part,
   24 to 64 random bytes.
-- ``text``: Stripe and GitHub. The key is the whole secret string as UTF-8, ``whsec_``
-  included when there is one (confusing the two kinds is a classic receiver bug).
+- ``text``: every other HMAC scheme (Stripe, GitHub, Shopify, Slack, Twilio, Square,
+  HubSpot, Paddle, Linear). The key is the whole secret string as UTF-8, ``whsec_`` or
+  ``pdl_ntf_`` included when there is one (confusing the two kinds is a classic receiver
+  bug).
+
+Key pairs (Standard Webhooks ``v1a``, SendGrid, Discord) belong to their scheme's module in
+:mod:`hooklab.model.signing`.
 
 A malformed secret raises :class:`~hooklab.model.errors.InvalidSecret` naming the problem.
 Randomness always comes from the ``rng`` argument.
@@ -29,8 +34,10 @@ __all__ = [
     "KeyKind",
     "decode_key",
     "decode_keys",
+    "decode_text",
     "generate_message_id",
     "generate_secret",
+    "generate_token",
 ]
 
 KeyKind = Literal["whsec", "text"]
@@ -40,6 +47,7 @@ KEY_BYTES = (24, 64)
 #: Bounds on a text secret (Stripe, GitHub), in characters.
 TEXT_SECRET_CHARS = (8, 1024)
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_HEX = "0123456789abcdef"
 
 
 def decode_key(secret: str, kind: KeyKind = "whsec") -> bytes:
@@ -58,12 +66,7 @@ def decode_key(secret: str, kind: KeyKind = "whsec") -> bytes:
 @lru_cache(maxsize=256)  # receivers decode the same few secrets on every request
 def _decode(secret: str, kind: KeyKind) -> bytes:
     if kind == "text":
-        low, high = TEXT_SECRET_CHARS
-        if not low <= len(secret) <= high:
-            raise InvalidSecret(f"secret is {len(secret)} characters; needs {low} to {high}")
-        if not secret.isprintable() or secret != secret.strip():
-            raise InvalidSecret("secret has control characters or surrounding whitespace")
-        return secret.encode("utf-8")
+        return decode_text(secret)
     if not secret.startswith(SECRET_PREFIX):
         raise InvalidSecret(f"secret must start with {SECRET_PREFIX!r} followed by base64")
     try:
@@ -74,6 +77,30 @@ def _decode(secret: str, kind: KeyKind) -> bytes:
     if not low <= len(key) <= high:
         raise InvalidSecret(f"secret key is {len(key)} bytes; needs {low} to {high}")
     return key
+
+
+def decode_text(secret: str, *, min_chars: int = TEXT_SECRET_CHARS[0], prefix: str = "") -> bytes:
+    """The HMAC key of a text secret: the string itself as UTF-8, checked for typos.
+
+    ``min_chars`` lowers the usual minimum for a scheme whose provider publishes shorter
+    secrets; ``prefix`` is the start the provider's secrets always have.
+
+    >>> decode_text("pdl_ntf_abc123", prefix="pdl_ntf_")
+    b'pdl_ntf_abc123'
+    """
+    if not isinstance(secret, str):
+        raise InvalidSecret(f"secret must be a string, not {type(secret).__name__}")
+    high = TEXT_SECRET_CHARS[1]
+    if not min_chars <= len(secret) <= high:
+        raise InvalidSecret(f"secret is {len(secret)} characters; needs {min_chars} to {high}")
+    if not secret.isprintable() or secret != secret.strip():
+        raise InvalidSecret("secret has control characters or surrounding whitespace")
+    if not secret.startswith(prefix):
+        raise InvalidSecret(f"secret must start with {prefix!r}")
+    try:
+        return secret.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidSecret("secret is not valid Unicode text") from None
 
 
 def decode_keys(secrets: Sequence[str], kind: KeyKind = "whsec") -> list[bytes]:
@@ -97,6 +124,17 @@ def generate_secret(rng: random.Random, nbytes: int = 24) -> str:
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or not low <= nbytes <= high:
         raise InvalidSecret(f"a secret needs {low} to {high} bytes, not {nbytes!r}")
     return SECRET_PREFIX + base64.b64encode(rng.randbytes(nbytes)).decode("ascii")
+
+
+def generate_token(
+    rng: random.Random, *, prefix: str = "", nchars: int = 32, alphabet: str = _HEX
+) -> str:
+    """A new text secret: ``prefix`` + ``nchars`` characters of ``alphabet`` from ``rng``.
+
+    >>> generate_token(random.Random(0), prefix="pdl_ntf_", nchars=8)
+    'pdl_ntf_cd18fc9f'
+    """
+    return prefix + "".join(rng.choice(alphabet) for _ in range(nchars))
 
 
 def generate_message_id(rng: random.Random) -> str:

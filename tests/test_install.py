@@ -74,3 +74,18 @@ def test_installed_wheel_imports_from_outside_the_checkout(tmp_path: Path) -> No
         text=True,
     ).stdout
     assert out.startswith("ok")
+
+
+def test_every_sub_package_is_listed_for_the_wheel() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = set()
+    for top, package in config["tool"]["setuptools"]["package-dir"].items():
+        base = ROOT / package
+        for init in base.rglob("__init__.py"):
+            parts = init.parent.relative_to(base).parts
+            found.add(".".join([top, *parts]))
+    assert found - listed == set(), "add these to [tool.setuptools] packages"
+    assert listed - found == set(), "listed but missing on disk"
