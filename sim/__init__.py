@@ -20,8 +20,9 @@ Example::
 """
 
 from .export import Records, RecordWriter, load_records, records_paths, write_records
+from .parts import Arrivals, AutoDisable, Burst, EndpointSpec
 from .runner import Outage, SimulationResult, simulate
-from .scenario import Arrivals, AutoDisable, Burst, EndpointSpec, Scenario, named_scenarios
+from .scenario import Scenario, named_scenarios
 from .summary import EndpointSummary, Percentiles, Summary
 from .sweep_stats import aggregate
 

@@ -31,7 +31,6 @@ KNOWN_CYCLES = [
     ["hooklab.model.faults", "hooklab.model.faultspec"],
     ["hooklab.model.policy_config", "hooklab.model.presets", "hooklab.model.retry"],
     ["hooklab.model.status", "hooklab.model.status_memory", "hooklab.model.status_sqlite"],
-    ["hooklab.sim.scenario", "hooklab.sim.scenario_toml"],
 ]
 KNOWN_PRIVATE_IMPORTS = ["hooklab.harness.outbox_step: hooklab.harness.outbox._only"]
 KNOWN_PRIVATE_REACHES = {  # file: attributes
