@@ -348,7 +348,7 @@ def plot_phase_map(source: PhaseMap | Iterable[Mapping[str, Any]], *,
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch, Rectangle
 
-    from .plot_style import OKABE_ITO
+    from .plots.style import OKABE_ITO
 
     pm = source if isinstance(source, PhaseMap) else phase_map(source)
     if not pm.cells:

@@ -39,7 +39,7 @@ KNOWN_PRIVATE_REACHES = {  # file: attributes
     "harness/outbox_status.py": {"_conn"},
     "harness/outbox_step.py": {"_conn", "_schedule", "_flush_out", "_event"},
 }
-KNOWN_LAYER_BREACHES = ["hooklab.sim.plot_sources -> hooklab.harness.request_log"]
+KNOWN_LAYER_BREACHES: list[str] = []
 
 #: Private attributes of the standard library and of NamedTuple that are public API.
 PUBLIC_UNDERSCORE = {"_replace", "_asdict", "_fields", "_make", "_field_defaults", "_exit",

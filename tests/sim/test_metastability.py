@@ -15,7 +15,7 @@ from hooklab.sim.metastability import (
     phase_map,
     plot_phase_map,
 )
-from hooklab.sim.plot_style import OKABE_ITO
+from hooklab.sim.plots.style import OKABE_ITO
 from hooklab.sim.sweep import read_table
 
 #: A shorter timeline than the preset's, so each run takes well under a second.
