@@ -198,15 +198,19 @@ def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
 def _phase_map(paths: list[str], title: str | None) -> Any:
     """The metastability phase map of ``hooklab sweep --preset metastability`` tables."""
     from hooklab.model.errors import ConfigError
-    from hooklab.sim.metastability import plot_phase_map
     from hooklab.sim.sweep import read_table
+    from hooklab.sim.sweep.metastability import phase_map, plot_phase_map
 
     rows = []
     for path in paths:
         if not Path(path).is_file():
             raise ConfigError(f"sweep results table {path!r} does not exist")
         rows.extend(read_table(path))
-    return plot_phase_map(rows, title=title)
+    try:
+        phases = phase_map(rows)
+    except ConfigError as exc:  # the table of another sweep: say which one draws a map
+        raise ConfigError(f"{exc} (run 'hooklab sweep --preset metastability')") from None
+    return plot_phase_map(phases, title=title)
 
 
 def _unique(labels: list[str]) -> list[str]:

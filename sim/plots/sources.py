@@ -36,7 +36,7 @@ from hooklab.model.errors import ConfigError, HooklabError
 from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
 from ..export import load_records
-from ..sweep import read_table
+from ..sweep.table import read_table
 from .study import study_points_from_table
 from .style import OutageWindow, outage_windows, outcome_class
 
