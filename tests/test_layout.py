@@ -4,7 +4,7 @@
 - no private name of one module used by another (``from x import _y``, ``obj._y``);
 - the layers: ``model`` imports neither ``sim`` nor ``harness``; ``sim`` does not import
   ``harness``; nothing imports the CLI package, which holds every ``argparse`` parser;
-- nothing in ``model`` names a ``--flag`` in an error message.
+- nothing in ``model`` or ``sim`` names a ``--flag`` in an error message.
 
 Imports under ``if TYPE_CHECKING:`` are annotations, not imports, and are left out.
 """
@@ -270,10 +270,12 @@ def test_only_the_cli_and_the_benchmarks_parse_arguments(modules: dict[str, Modu
                 and "argparse" in modules[m].path.read_text(encoding="utf-8")]
 
 
-def test_model_errors_never_name_a_command_line_flag(modules: dict[str, Module]) -> None:
+@pytest.mark.parametrize("package", ["hooklab.model", "hooklab.sim"])
+def test_domain_errors_never_name_a_command_line_flag(modules: dict[str, Module],
+                                                      package: str) -> None:
     flagged = []
     for m in modules.values():
-        if not m.name.startswith("hooklab.model"):
+        if not m.name.startswith(package):
             continue
         for node in ast.walk(m.tree):
             if isinstance(node, ast.Raise) and node.exc is not None:
