@@ -21,7 +21,10 @@ from __future__ import annotations
 import argparse
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hooklab.sim.plots.sources import PlotSource
 
 __all__ = ["KINDS", "handle_plot", "read_db", "register"]
 
@@ -115,7 +118,7 @@ def handle_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_db(path: str | Path) -> Any:
+def read_db(path: str | Path) -> PlotSource:
     """The records of a status store (SQLite) or a flaky receiver's request log (JSON
     Lines or SQLite), chosen by the file's suffix and tables: a
     :class:`~hooklab.sim.plots.sources.PlotSource`.
@@ -160,7 +163,7 @@ def _sqlite_tables(path: Path) -> set[str]:
     return {name for (name,) in rows}
 
 
-def _request_log(path: Path) -> Any:
+def _request_log(path: Path) -> PlotSource:
     """A request log's attempts; what the sender decided after the last one is unknown."""
     from hooklab.harness.request_log import as_attempt_records, read_request_log
     from hooklab.sim.plots.sources import PlotSource
