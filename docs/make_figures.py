@@ -48,8 +48,8 @@ def load(work: Path, out: Path) -> None:
 
 
 def _load_comparison(work: Path, target: Path) -> None:
-    from hooklab.sim.plot_sources import read_records
     from hooklab.sim.plots import plot_load_comparison, save_figure
+    from hooklab.sim.plots.sources import read_records
 
     runs = {
         "standard-webhooks (no jitter)": read_records(work / "storm-standard-webhooks.jsonl"),

@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from hooklab.harness.conformance import run_checks
 from hooklab.harness.receiver import create_receiver
-from hooklab.sim.plot_style import OKABE_ITO
+from hooklab.sim.plots.style import OKABE_ITO
 
 logging.getLogger("hooklab.receiver").setLevel(logging.ERROR)  # routine processing notes
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test key

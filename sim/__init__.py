@@ -2,12 +2,22 @@
 
 Three parts, as in Ciw: parameters (:class:`Scenario`), the runner (:func:`simulate`) and
 records (:class:`SimulationResult`: frozen attempt and delivery records, a
-:class:`Summary`, the receivers' :class:`Outage` windows). Sweeps of many runs are
-:mod:`hooklab.sim.sweep` (``hooklab sweep``); :func:`aggregate` turns their replications
-into means and confidence intervals. Each delivery runs the
+:class:`Summary`, the receivers' :class:`Outage` windows). Each delivery runs the
 ``Delivery`` lifecycle of :mod:`hooklab.model` on its compiled fast path, with the retry
 policies of :mod:`hooklab.model.presets` and the receiver fault models of
-:mod:`hooklab.model.faults`.
+:mod:`hooklab.model.faults`. The map of the package:
+
+- parameters: :mod:`.scenario` (:class:`Scenario`, shipped ones in ``scenarios/*.toml``),
+  :mod:`.parts` (:class:`Arrivals`, :class:`Burst`, :class:`EndpointSpec`,
+  :class:`AutoDisable`), :mod:`.scenario_toml` (the TOML shape), :mod:`.arrivals` (when
+  messages arrive);
+- the runner: :mod:`.runner` (:func:`simulate`) over the private engine ``_engine``, with
+  :mod:`.progress` (the bar) and :mod:`.bench` (``python -m hooklab.sim.bench``);
+- records: :mod:`.summary` (:class:`Summary`), :mod:`.export` (records to and from CSV,
+  JSON Lines, Parquet);
+- :mod:`hooklab.sim.sweep`: many runs over a grid (``hooklab sweep``); :func:`aggregate`
+  turns their replications into means and confidence intervals;
+- :mod:`hooklab.sim.plots`: every plot, reading records (``hooklab plot``).
 
 Example::
 
@@ -20,10 +30,11 @@ Example::
 """
 
 from .export import Records, RecordWriter, load_records, records_paths, write_records
+from .parts import Arrivals, AutoDisable, Burst, EndpointSpec
 from .runner import Outage, SimulationResult, simulate
-from .scenario import Arrivals, AutoDisable, Burst, EndpointSpec, Scenario, named_scenarios
+from .scenario import Scenario, named_scenarios
 from .summary import EndpointSummary, Percentiles, Summary
-from .sweep_stats import aggregate
+from .sweep import aggregate
 
 __all__ = [
     "Arrivals",

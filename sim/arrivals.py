@@ -1,6 +1,6 @@
 """Arrival processes: when messages are created, and with which event type.
 
-:func:`arrival_plan` turns a scenario's :class:`~hooklab.sim.scenario.Arrivals` into the
+:func:`arrival_plan` turns a scenario's :class:`~hooklab.sim.parts.Arrivals` into the
 event-type names and a lazy, time-ordered stream of ``(time, event_type_index,
 message_id)`` tuples (``message_id`` is ``None`` unless a trace names it). Processes:
 
@@ -16,7 +16,7 @@ merged in. Event types are drawn by weight from ``rng``, one stream per run.
 Example::
 
     >>> import random
-    >>> from hooklab.sim.scenario import Arrivals
+    >>> from hooklab.sim.parts import Arrivals
     >>> types, stream = arrival_plan(Arrivals("uniform", rate=2.0), messages=3,
     ...                              duration=None, rng=random.Random(0))
     >>> [t for t, _, _ in stream]
@@ -35,7 +35,7 @@ from itertools import accumulate
 
 from hooklab.model.errors import ScenarioError
 
-from .scenario import Arrivals
+from .parts import Arrivals
 
 __all__ = ["Arrival", "arrival_plan", "read_trace"]
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from hooklab.model.records import AttemptRecord, DeliveryRecord
 
-from .engine import Engine
+from ._engine import Engine
 from .export import RecordWriter, load_records, write_records
 from .progress import RunProgress
 from .scenario import Scenario

@@ -1,10 +1,13 @@
 """Scenarios: the parameters of one simulation, read from TOML or built in Python.
 
-A :class:`Scenario` says which messages arrive (:class:`Arrivals`), which endpoints they
-fan out to (:class:`EndpointSpec`, each with its event-type filter, retry policy, request
-timeout, auto-disable rule and receiver :class:`~hooklab.model.faults.ReceiverModel`), how
-many sender workers deliver them, and when the run is cut off. It holds parameters only;
-:func:`hooklab.sim.simulate` runs it (Ciw's split: parameters, runner, records).
+A :class:`Scenario` says which messages arrive (:class:`~hooklab.sim.parts.Arrivals`),
+which endpoints they fan out to (:class:`~hooklab.sim.parts.EndpointSpec`, each with its
+event-type filter, retry policy, request timeout, auto-disable rule and receiver
+:class:`~hooklab.model.faults.ReceiverModel`), how many sender workers deliver them, and
+when the run is cut off. It holds parameters only; :func:`hooklab.sim.simulate` runs it
+(Ciw's split: parameters, runner, records). The parts live in :mod:`hooklab.sim.parts` and
+the TOML shape in :mod:`hooklab.sim.scenario_toml`; this module puts the two together and
+re-exports the parts.
 
 Three fields, when set, apply to *every* endpoint and win over the endpoints' own values,
 so a flag or a sweep cell changes one thing everywhere:
@@ -36,7 +39,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,8 +48,18 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.model.faults import ReceiverModel
-from hooklab.model.policy_config import policy_from_config
 from hooklab.model.retry import RetryPolicy
+
+from .parts import (
+    ARRIVAL_PROCESSES,
+    Arrivals,
+    AutoDisable,
+    Burst,
+    EndpointSpec,
+    check_nonnegative,
+    resolve_policy,
+)
+from .scenario_toml import scenario_fields, scenario_to_mapping
 
 __all__ = [
     "ARRIVAL_PROCESSES",
@@ -58,115 +70,6 @@ __all__ = [
     "Scenario",
     "named_scenarios",
 ]
-
-#: How messages arrive: Poisson at ``rate``, evenly spaced at ``rate``, all at once at
-#: ``at``, or replayed from a CSV ``trace``.
-ARRIVAL_PROCESSES = ("poisson", "uniform", "burst", "trace")
-_DEFAULT_EVENT_TYPES: tuple[tuple[str, float], ...] = (("message.created", 1.0),)
-
-
-@dataclass(frozen=True)
-class Burst:
-    """``count`` extra messages, all arriving at time ``at``."""
-
-    at: float
-    count: int
-
-    def __post_init__(self) -> None:
-        _nonneg(self.at, "burst at")
-        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
-            raise ScenarioError(f"burst count must be an integer >= 0, got {self.count!r}")
-
-
-@dataclass(frozen=True)
-class Arrivals:
-    """How messages arrive, and which event types they carry (weights, drawn per message).
-
-    ``trace`` is a CSV file with a ``time`` column (seconds) and optional ``event_type``
-    and ``message_id`` columns; ``bursts`` add to any process.
-    """
-
-    process: str = "poisson"
-    rate: float = 10.0
-    at: float = 0.0
-    trace: str | None = None
-    bursts: tuple[Burst, ...] = ()
-    event_types: tuple[tuple[str, float], ...] = _DEFAULT_EVENT_TYPES
-
-    def __post_init__(self) -> None:
-        if self.process not in ARRIVAL_PROCESSES:
-            raise ScenarioError(
-                f"arrival process {self.process!r} is unknown; use one of "
-                f"{', '.join(ARRIVAL_PROCESSES)}"
-            )
-        if self.process in ("poisson", "uniform") and not (
-            isinstance(self.rate, int | float) and 0 < self.rate < math.inf
-        ):
-            raise ScenarioError(f"arrival rate must be > 0 messages/s, got {self.rate!r}")
-        _nonneg(self.at, "arrivals at")
-        if self.process == "trace" and not self.trace:
-            raise ScenarioError("arrival process 'trace' needs a trace file (trace = 'x.csv')")
-        if not self.event_types:
-            raise ScenarioError("arrivals need at least one event type")
-        for name, weight in self.event_types:
-            if not isinstance(name, str) or not name:
-                raise ScenarioError(f"event type {name!r} must be a non-empty string")
-            if not isinstance(weight, int | float) or not 0 < weight < math.inf:
-                raise ScenarioError(f"event type {name!r}: weight must be > 0, got {weight!r}")
-
-
-@dataclass(frozen=True)
-class AutoDisable:
-    """When an endpoint is disabled: after ``consecutive`` failed (dead-lettered)
-    deliveries in a row; after ``window`` seconds of failed deliveries with no success
-    (Svix: 5 days); on a 410 Gone when ``gone`` (the Standard Webhooks advice)."""
-
-    consecutive: int | None = None
-    window: float | None = None
-    gone: bool = True
-
-    def __post_init__(self) -> None:
-        if self.consecutive is not None and (
-            isinstance(self.consecutive, bool) or not isinstance(self.consecutive, int)
-            or self.consecutive < 1
-        ):
-            raise ScenarioError(
-                f"auto_disable consecutive must be an integer >= 1, got {self.consecutive!r}"
-            )
-        if self.window is not None:
-            _nonneg(self.window, "auto_disable window")
-
-
-@dataclass(frozen=True)
-class EndpointSpec:
-    """One endpoint: its filter, policy, request ``timeout`` (s) and receiver model."""
-
-    id: str
-    events: tuple[str, ...] = ("*",)
-    policy: str | Mapping[str, Any] = "diagram"
-    timeout: float = 15.0
-    receiver: ReceiverModel = field(default_factory=ReceiverModel)
-    auto_disable: AutoDisable = field(default_factory=AutoDisable)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip():
-            raise ScenarioError(f"endpoint id {self.id!r} must be a non-empty string")
-        if isinstance(self.events, str):
-            object.__setattr__(self, "events", (self.events,))
-        if not self.events:
-            raise ScenarioError(f"endpoint {self.id!r}: events needs at least one pattern")
-        try:
-            from hooklab.model.endpoints import event_filter
-
-            event_filter(tuple(self.events))
-        except ConfigError as exc:
-            raise ScenarioError(f"endpoint {self.id!r}: {exc}") from None
-        if not isinstance(self.timeout, int | float) or not 0 < self.timeout < math.inf:
-            raise ScenarioError(
-                f"endpoint {self.id!r}: timeout must be > 0 seconds, got {self.timeout!r}"
-            )
-        _policy(self.policy, f"endpoint {self.id!r} policy")
-
 
 @dataclass(frozen=True)
 class Scenario:
@@ -193,7 +96,7 @@ class Scenario:
         ):
             raise ScenarioError(f"messages must be an integer >= 0, got {self.messages!r}")
         if self.duration is not None:
-            _nonneg(self.duration, "duration")
+            check_nonnegative(self.duration, "duration")
         if (self.messages is None and self.duration is None
                 and self.arrivals.process in ("poisson", "uniform")):
             raise ScenarioError("give messages or a duration for the arrivals")
@@ -203,7 +106,7 @@ class Scenario:
         if len(set(ids)) != len(ids):
             raise ScenarioError(f"endpoint ids must be unique, got {ids}")
         if self.policy is not None:
-            _policy(self.policy, "policy")
+            resolve_policy(self.policy, "policy")
         if self.max_attempts is not None and (
             isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int)
             or self.max_attempts < 1
@@ -219,7 +122,7 @@ class Scenario:
         ):
             raise ScenarioError(f"workers must be an integer >= 1, got {self.workers!r}")
         if self.until is not None:
-            _nonneg(self.until, "until")
+            check_nonnegative(self.until, "until")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ScenarioError(f"seed must be an integer, got {self.seed!r}")
         for endpoint in self.endpoints:
@@ -231,7 +134,7 @@ class Scenario:
         """The retry policy ``endpoint`` runs: the scenario's when set, else its own,
         capped by ``max_attempts``."""
         spec = self.policy if self.policy is not None else endpoint.policy
-        policy = _policy(spec, f"endpoint {endpoint.id!r} policy")
+        policy = resolve_policy(spec, f"endpoint {endpoint.id!r} policy")
         if self.max_attempts is not None and self.max_attempts != policy.max_attempts:
             policy = _checked(lambda: policy.replace(max_attempts=self.max_attempts),
                               "max_attempts")
@@ -283,8 +186,6 @@ class Scenario:
         Errors (a missing file, bad TOML, unknown keys, bad values) are
         :class:`ScenarioError` naming the file and the problem.
         """
-        from .scenario_toml import scenario_from_mapping
-
         path = Path(source)
         if path.suffix == ".toml" or path.exists() or "/" in str(source):
             if path.is_dir():
@@ -299,19 +200,27 @@ class Scenario:
             table = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"scenario {where!r} is not valid TOML: {exc}") from None
-        return scenario_from_mapping(table, where=where, base=base)
+        return cls._from_table(table, where, base)
 
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any], *, where: str = "scenario") -> Scenario:
-        """A scenario from a TOML-style table (as a scenario file holds)."""
-        from .scenario_toml import scenario_from_mapping
+        """A scenario from a TOML-style table (as a scenario file holds).
 
-        return scenario_from_mapping(table, where=where, base=None)
+            >>> Scenario.from_mapping({"messages": 10, "endpoints": [{"id": "a"}]}).messages
+            10
+        """
+        return cls._from_table(table, where, None)
+
+    @classmethod
+    def _from_table(cls, table: Mapping[str, Any], where: str, base: Path | None) -> Scenario:
+        fields = scenario_fields(table, where=where, base=base)
+        try:
+            return cls(**fields)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
 
     def to_mapping(self) -> dict[str, Any]:
         """The scenario as a TOML-style table that :meth:`from_mapping` reads back."""
-        from .scenario_toml import scenario_to_mapping
-
         return scenario_to_mapping(self)
 
 
@@ -343,26 +252,8 @@ def _read(path: Path) -> str:
         raise ScenarioError(f"cannot read scenario file {str(path)!r}: {exc}") from None
 
 
-def _policy(spec: Any, what: str) -> RetryPolicy:
-    try:
-        return _cached_policy(spec) if isinstance(spec, str) else policy_from_config(spec)
-    except ConfigError as exc:
-        raise ScenarioError(f"{what}: {exc}") from None
-
-
-def _cached_policy(name: str) -> RetryPolicy:
-    return policy_from_config(name)
-
-
 def _checked(build: Any, what: str) -> Any:
     try:
         return build()
     except ConfigError as exc:
         raise ScenarioError(f"{what}: {exc}") from None
-
-
-def _nonneg(value: Any, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        0 <= value < math.inf
-    ):
-        raise ScenarioError(f"{what} must be a finite number >= 0, got {value!r}")

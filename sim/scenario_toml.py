@@ -1,5 +1,10 @@
 """Reading and writing scenario tables: the TOML shape of a :class:`~hooklab.sim.Scenario`.
 
+This codec builds the parts (:mod:`hooklab.sim.parts`) and hands the scenario's checked
+fields to :meth:`Scenario.load <hooklab.sim.Scenario.load>` /
+:meth:`~hooklab.sim.Scenario.from_mapping`, which build the scenario itself: the scenario
+module imports this one, never the other way round.
+
 Every key is checked: an unknown key, a wrong type or a bad value raises
 :class:`~hooklab.model.errors.ScenarioError` naming the file and the key
 (``outage-storm.toml: endpoints[1].receiver.latency: ...``). One convenience exists only
@@ -9,8 +14,8 @@ it learns the new one.
 
 Example::
 
-    >>> s = scenario_from_mapping({"messages": 10, "endpoints": [{"id": "a"}]})
-    >>> s.endpoints[0].id, s.messages
+    >>> fields = scenario_fields({"messages": 10, "endpoints": [{"id": "a"}]})
+    >>> fields["endpoints"][0].id, fields["messages"]
     ('a', 10)
 """
 
@@ -18,14 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hooklab.model.errors import ScenarioError
 from hooklab.model.faults import ReceiverModel
 
-from .scenario import Arrivals, AutoDisable, Burst, EndpointSpec, Scenario
+from .parts import Arrivals, AutoDisable, Burst, EndpointSpec
 
-__all__ = ["scenario_from_mapping", "scenario_to_mapping"]
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+__all__ = ["scenario_fields", "scenario_to_mapping"]
 
 _TOP = ("name", "description", "messages", "duration", "arrivals", "endpoints", "policy",
         "max_attempts", "failure_rate", "workers", "until", "seed")
@@ -35,10 +43,11 @@ _AUTO_DISABLE = ("consecutive", "window", "gone")
 _ROTATION = ("at", "grace", "receiver_updates_at")
 
 
-def scenario_from_mapping(
+def scenario_fields(
     table: Mapping[str, Any], *, where: str = "scenario", base: Path | None = None
-) -> Scenario:
-    """A :class:`Scenario` from a TOML-style table; ``base`` resolves a relative trace path."""
+) -> dict[str, Any]:
+    """The keyword arguments of a :class:`~hooklab.sim.Scenario` from a TOML-style table,
+    every part built and checked; ``base`` resolves a relative trace path."""
     _keys(table, _TOP, where)
     kwargs: dict[str, Any] = {k: table[k] for k in _TOP if k in table
                               and k not in ("arrivals", "endpoints")}
@@ -55,10 +64,7 @@ def scenario_from_mapping(
         kwargs["endpoints"] = tuple(
             _endpoint(e, f"{where}: endpoints[{i}]") for i, e in enumerate(endpoints)
         )
-    try:
-        return Scenario(**kwargs)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{where}: {exc}") from None
+    return kwargs
 
 
 def scenario_to_mapping(scenario: Scenario) -> dict[str, Any]:

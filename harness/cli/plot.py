@@ -19,10 +19,14 @@ Example::
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["KINDS", "handle_plot", "register"]
+if TYPE_CHECKING:
+    from hooklab.sim.plots.sources import PlotSource
+
+__all__ = ["KINDS", "handle_plot", "read_db", "register"]
 
 #: The plots ``hooklab plot`` draws.
 KINDS = ("timeline", "load", "latency", "study", "phase")
@@ -78,7 +82,7 @@ def register(subparsers: Any) -> None:
 def handle_plot(args: argparse.Namespace) -> int:
     """Run ``hooklab plot``; returns the exit code."""
     from hooklab.model.errors import ConfigError
-    from hooklab.sim.plot_sources import read_sources, read_study_table
+    from hooklab.sim.plots.sources import check_sources, read_records, read_study_table
 
     output = Path(args.output or f"hooklab-{args.kind}.png")
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -106,11 +110,65 @@ def handle_plot(args: argparse.Namespace) -> int:
         else:
             fig = _phase_map(args.records, args.title)
     else:
-        sources = read_sources(args.records, args.db)
+        sources = [read_records(p) for p in args.records] + [read_db(p) for p in args.db]
+        sources = check_sources(sources)
         fig = _draw(plots, args, sources)
     plots.save_figure(fig, output)
     print(f"wrote {output}")
     return 0
+
+
+def read_db(path: str | Path) -> PlotSource:
+    """The records of a status store (SQLite) or a flaky receiver's request log (JSON
+    Lines or SQLite), chosen by the file's suffix and tables: a
+    :class:`~hooklab.sim.plots.sources.PlotSource`.
+
+    The simulator's plots take records; the request log is the harness's, so it is read
+    here, in the leaf that may import both (:mod:`hooklab.harness.request_log`).
+    """
+    from hooklab.model.errors import ConfigError, HooklabError
+    from hooklab.sim.plots.sources import existing_file, read_status_store
+
+    where = existing_file(path, "--db")
+    suffix = where.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            return _request_log(where)
+        tables = _sqlite_tables(where)
+        if "deliveries" in tables and "attempts" in tables:
+            return read_status_store(where)
+        if "requests" in tables:
+            return _request_log(where)
+    except ConfigError:
+        raise
+    except HooklabError as exc:
+        raise ConfigError(f"--db {str(where)!r}: {exc}") from None
+    raise ConfigError(
+        f"--db {str(where)!r} is neither a hooklab status store nor a request log "
+        f"(tables: {', '.join(sorted(tables)) or 'none'})"
+    )
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    from hooklab.model.errors import ConfigError
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"--db {str(path)!r} is not a SQLite database ({exc})") from None
+    return {name for (name,) in rows}
+
+
+def _request_log(path: Path) -> PlotSource:
+    """A request log's attempts; what the sender decided after the last one is unknown."""
+    from hooklab.harness.request_log import as_attempt_records, read_request_log
+    from hooklab.sim.plots.sources import PlotSource
+
+    return PlotSource(path.stem, as_attempt_records(read_request_log(path)), final_known=False)
 
 
 def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
@@ -143,15 +201,19 @@ def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
 def _phase_map(paths: list[str], title: str | None) -> Any:
     """The metastability phase map of ``hooklab sweep --preset metastability`` tables."""
     from hooklab.model.errors import ConfigError
-    from hooklab.sim.metastability import plot_phase_map
     from hooklab.sim.sweep import read_table
+    from hooklab.sim.sweep.metastability import phase_map, plot_phase_map
 
     rows = []
     for path in paths:
         if not Path(path).is_file():
             raise ConfigError(f"sweep results table {path!r} does not exist")
         rows.extend(read_table(path))
-    return plot_phase_map(rows, title=title)
+    try:
+        phases = phase_map(rows)
+    except ConfigError as exc:  # the table of another sweep: say which one draws a map
+        raise ConfigError(f"{exc} (run 'hooklab sweep --preset metastability')") from None
+    return plot_phase_map(phases, title=title)
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ Examples::
     hooklab sweep --preset metastability --out meta.csv --phase-map meta.png
 
 Grid parameters: policy, max_attempts, failure_rate, messages, duration, workers, until,
-rate, timeout, latency, capacity, overflow, outage_s (see hooklab.sim.sweep_params).
+rate, timeout, latency, capacity, overflow, outage_s (see hooklab.sim.sweep.params).
 """
 
 from __future__ import annotations
@@ -69,9 +69,7 @@ def register(subparsers: Any) -> None:
 def handle_sweep(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 0 ok, 1 some cells failed, 130 interrupted."""
     from hooklab.model.errors import ConfigError
-    from hooklab.sim.grid import load_grid_file, parse_grid_args, plan_runs
-    from hooklab.sim.sweep import run_sweep
-    from hooklab.sim.sweep_runner import make_runner
+    from hooklab.sim.sweep import load_grid_file, make_runner, parse_grid_args, plan_runs, run_sweep
 
     spec = load_grid_file(args.grid_file) if args.grid_file else None
     grid = dict(spec.grid) if spec else {}
@@ -95,6 +93,8 @@ def handle_sweep(args: argparse.Namespace) -> int:
         )
     seed = _pick(args.seed, spec.seed if spec else None, base_seed)
     runs = plan_runs(grid, replications=replications, seed=seed, scenario=fingerprint)
+    if args.scheduler and args.workers is not None:
+        raise ConfigError("--workers and --scheduler exclude each other (Dask decides)")
     runner = make_runner(workers=args.workers, scheduler=args.scheduler)
     with _Progress(args.progress, len(runs)) as progress:
         report = run_sweep(runs, task=task, context=context, out=args.out, scenario=label,
@@ -117,7 +117,7 @@ def _pick(*values: Any) -> Any:
 
 def _scenario_sweep(grid: dict[str, Any], name: str) -> tuple[Any, ...]:
     from hooklab.sim.scenario import Scenario
-    from hooklab.sim.sweep_params import check_parameters, scenario_fingerprint, simulate_cell
+    from hooklab.sim.sweep import check_parameters, scenario_fingerprint, simulate_cell
 
     scenario = Scenario.load(name)
     check_parameters(grid, scenario)
@@ -126,15 +126,21 @@ def _scenario_sweep(grid: dict[str, Any], name: str) -> tuple[Any, ...]:
 
 
 def _metastability(grid: dict[str, Any]) -> tuple[Any, ...]:
-    from hooklab.sim.metastability import (
+    from hooklab.model.errors import ConfigError
+    from hooklab.sim.sweep.metastability import (
+        METASTABILITY_PARAMETERS,
         PRESET_GRID,
         MetastabilitySetup,
-        check_metastability_parameters,
         metastability_cell,
     )
 
     merged = {**PRESET_GRID, **grid}
-    check_metastability_parameters(merged)
+    unknown = [name for name in merged if name not in METASTABILITY_PARAMETERS]
+    if unknown:
+        raise ConfigError(
+            f"--grid {unknown[0]}: unknown parameter for --preset metastability; "
+            f"known: {', '.join(sorted(METASTABILITY_PARAMETERS))}"
+        )
     setup = MetastabilitySetup()
     return merged, metastability_cell, setup, "metastability", setup.fingerprint(), 0
 
@@ -199,8 +205,7 @@ def _failed_cells(failures: list[Any]) -> list[str]:
 
 
 def _print_means(out: Any) -> None:
-    from hooklab.sim.sweep import read_table
-    from hooklab.sim.sweep_stats import aggregate_rows
+    from hooklab.sim.sweep import aggregate_rows, read_table
 
     if not out.exists():
         return
@@ -229,8 +234,8 @@ def _print_means(out: Any) -> None:
 
 
 def _print_phase_map(out: Any, figure: str | None) -> None:
-    from hooklab.sim.metastability import phase_map, plot_phase_map
     from hooklab.sim.sweep import read_table
+    from hooklab.sim.sweep.metastability import phase_map, plot_phase_map
 
     if not out.exists():
         return

@@ -8,15 +8,15 @@ import pytest
 
 from hooklab.harness.cli.main import main
 from hooklab.model.errors import ConfigError, ScenarioError
-from hooklab.sim.metastability import (
+from hooklab.sim.plots.style import OKABE_ITO
+from hooklab.sim.sweep import read_table
+from hooklab.sim.sweep.metastability import (
     MetastabilitySetup,
     check_metastability_parameters,
     metastability_cell,
     phase_map,
     plot_phase_map,
 )
-from hooklab.sim.plot_style import OKABE_ITO
-from hooklab.sim.sweep import read_table
 
 #: A shorter timeline than the preset's, so each run takes well under a second.
 FAST = MetastabilitySetup(warmup=60.0, observe=300.0, tail=60.0)
@@ -45,7 +45,7 @@ def test_bad_setup_or_trigger_is_a_scenario_error() -> None:
         MetastabilitySetup(observe=60.0, tail=120.0)
     with pytest.raises(ScenarioError, match="trigger_size must be a number >= 0"):
         FAST.scenario(trigger_size=-1, trigger_duration=10)
-    with pytest.raises(ConfigError, match="unknown parameter for --preset metastability"):
+    with pytest.raises(ConfigError, match="^grid colour: unknown parameter of the metastability"):
         check_metastability_parameters(["trigger_size", "colour"])
 
 
@@ -142,7 +142,7 @@ def test_an_attempt_ending_just_before_the_horizon_falls_in_the_last_bin() -> No
     import math
     from types import SimpleNamespace
 
-    from hooklab.sim.metastability import MetastabilitySetup, _verdict
+    from hooklab.sim.sweep.metastability import MetastabilitySetup, _verdict
 
     setup = MetastabilitySetup(observe=300.0)
     end = 199.97

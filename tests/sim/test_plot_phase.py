@@ -31,3 +31,15 @@ def test_phase_map_of_a_missing_table_is_a_usage_error(
     missing = tmp_path / "nope.csv"
     assert main(["plot", str(missing), "--kind", "phase"]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_phase_map_of_another_sweeps_table_says_which_sweep_draws_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "other.csv"
+    table.write_text("run_id,scenario,policy,replication,seed,delivered\nr1,s,svix,0,1,5\n")
+    assert main(["plot", str(table), "--kind", "phase", "-o", str(tmp_path / "p.png")]) == 2
+    assert capsys.readouterr().err == (
+        "hooklab plot: error: not a metastability table: rows need trigger_size, "
+        "trigger_duration and recovered (run 'hooklab sweep --preset metastability')\n"
+    )

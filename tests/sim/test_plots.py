@@ -10,7 +10,6 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from hooklab.model.records import AttemptRecord, DeliveryRecord
-from hooklab.sim.plot_style import OKABE_ITO, OUTCOME_STYLES, outcome_class, time_unit
 from hooklab.sim.plots import (
     StudyPoint,
     closed_form_delivered,
@@ -24,6 +23,7 @@ from hooklab.sim.plots import (
     study_point,
     study_points_from_table,
 )
+from hooklab.sim.plots.style import OKABE_ITO, OUTCOME_STYLES, outcome_class, time_unit
 
 
 def att(msg, attempt, start, code=500, error=None, nxt=None, ep="ep_a", dur=0.5):

@@ -11,7 +11,7 @@ import pytest
 from hooklab.model.errors import IllegalTransition
 from hooklab.model.faults import EventProcessor, Latency, ReceiverModel
 from hooklab.sim import Arrivals, AutoDisable, EndpointSpec, Scenario, simulate
-from hooklab.sim.engine import DELIVERY, Engine, _Delivery
+from hooklab.sim._engine import DELIVERY, Engine, _Delivery
 
 
 def one(receiver: ReceiverModel | str, *, messages: int = 100, policy: object = "diagram",

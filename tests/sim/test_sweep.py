@@ -15,7 +15,8 @@ import pytest
 
 from hooklab.model.errors import ConfigError
 from hooklab.sim import Scenario, simulate
-from hooklab.sim.grid import (
+from hooklab.sim.sweep import ResultTable, flatten_summary, read_table, run_sweep
+from hooklab.sim.sweep.grid import (
     canonical_cell,
     derive_seed,
     load_grid_file,
@@ -23,12 +24,11 @@ from hooklab.sim.grid import (
     parse_grid_args,
     plan_runs,
 )
-from hooklab.sim.sweep import ResultTable, flatten_summary, read_table, run_sweep
-from hooklab.sim.sweep_params import (
+from hooklab.sim.sweep.params import (
     simulate_cell,
 )
-from hooklab.sim.sweep_runner import LocalRunner, make_runner
-from hooklab.sim.sweep_stats import aggregate, aggregate_rows, t_quantile
+from hooklab.sim.sweep.runners import LocalRunner, make_runner
+from hooklab.sim.sweep.stats import aggregate, aggregate_rows, t_quantile
 
 
 def fake_simulation(context: Any, cell: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def test_grid_arg_parses_numbers_booleans_and_strings() -> None:
     ["failure_rate", "=1,2", "failure_rate=", "seed=1,2", "rate=0,0.0", "bad name=1"],
 )
 def test_bad_grid_arg_is_a_config_error_naming_it(text: str) -> None:
-    with pytest.raises(ConfigError, match="--grid"):
+    with pytest.raises(ConfigError, match="^grid "):
         parse_grid_arg(text)
 
 
@@ -155,7 +155,7 @@ def test_adding_a_grid_value_keeps_the_other_cells_seeds() -> None:
 
 def test_seed_is_the_same_in_another_interpreter_with_another_hash_seed() -> None:
     code = (
-        "from hooklab.sim.grid import derive_seed;"
+        "from hooklab.sim.sweep.grid import derive_seed;"
         "print(derive_seed(3, {'policy': 'svix', 'failure_rate': 0.3}, 2))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -349,12 +349,29 @@ def test_process_pool_gives_the_same_table_byte_for_byte(tmp_path: Path) -> None
 
 
 def test_runner_options_are_checked() -> None:
-    with pytest.raises(ConfigError, match="--workers 0"):
+    with pytest.raises(ConfigError, match="workers 0"):
         make_runner(workers=0)
     with pytest.raises(ConfigError, match="exclude each other"):
         make_runner(workers=2, scheduler="tcp://127.0.0.1:8786")
     with pytest.raises(ConfigError, match="tcp://HOST:PORT"):
         make_runner(scheduler="127.0.0.1")
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: make_runner(workers=0), "workers"),
+    (lambda: make_runner(workers=2, scheduler="tcp://127.0.0.1:8786"), "workers"),
+    (lambda: make_runner(scheduler="127.0.0.1"), "scheduler"),
+    (lambda: ResultTable("results.txt"), "out"),
+    (lambda: parse_grid_arg("failure_rate"), "grid"),
+    (lambda: parse_grid_arg("seed=1"), "grid"),
+    (lambda: parse_grid_args(["x=1", "x=2"]), "grid"),
+    (lambda: plan_runs({"x": [1]}, replications=0), "replications"),
+])  # fmt: skip
+def test_sweep_errors_name_their_field_first_never_a_flag(call: Any, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        call()
+    assert caught.value.field == field
+    assert str(caught.value).startswith(field + " ") and "--" not in str(caught.value)
 
 
 def test_journal_rows_are_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from hooklab.harness.cli.main import main
 from hooklab.model.errors import ConfigError
-from hooklab.sim.grid import plan_runs
 from hooklab.sim.sweep import read_table, run_sweep
-from hooklab.sim.sweep_runner import DaskRunner, LocalRunner
+from hooklab.sim.sweep.grid import plan_runs
+from hooklab.sim.sweep.runners import DaskRunner, LocalRunner
 
 distributed = pytest.importorskip("dask.distributed")
 

@@ -10,12 +10,12 @@ import pytest
 from hooklab.harness.cli.main import main
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.sim import Scenario, simulate
-from hooklab.sim.grid import (
+from hooklab.sim.sweep import read_table, run_sweep
+from hooklab.sim.sweep.grid import (
     derive_seed,
     plan_runs,
 )
-from hooklab.sim.sweep import read_table, run_sweep
-from hooklab.sim.sweep_params import (
+from hooklab.sim.sweep.params import (
     apply_cell,
     check_parameters,
     scenario_fingerprint,
@@ -120,6 +120,12 @@ def test_cli_reads_the_grid_from_a_toml_file(tmp_path: Path, capsys) -> None:
         (["--grid", "policy=svix", "--workers", "0"], "--workers 0"),
         (["--grid", "policy=svix", "--scenario", "no-such-scenario"], "no-such-scenario"),
         (["--grid", "policy=svix", "--scheduler", "localhost"], "tcp://HOST:PORT"),
+        (["--grid", "policy=svix", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+         "error: --workers and --scheduler exclude each other (Dask decides)"),
+        (["--grid", "x=1,1"], "error: --grid 'x=1,1': x lists a value twice"),
+        (["--grid", "policy=svix", "--replications", "0"], "error: --replications 0: must be"),
+        (["--preset", "metastability", "--grid", "colour=1"],
+         "error: --grid colour: unknown parameter for --preset metastability; known: capacity"),
     ],
 )
 def test_cli_usage_errors_exit_2_naming_the_problem(

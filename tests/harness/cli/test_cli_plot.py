@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from hooklab.harness.cli.main import main
+from hooklab.harness.cli.plot import read_db
 from hooklab.harness.request_log import JsonlRequestLog, RequestRecord
 from hooklab.model.backoff import FixedSchedule
 from hooklab.model.outcomes import Outcome, classify
@@ -16,7 +17,7 @@ from hooklab.model.presets import get_policy
 from hooklab.model.retry import RetryPolicy
 from hooklab.model.status import SqliteStatusStore
 from hooklab.model.tracking import DeliveryTracker
-from hooklab.sim.plot_sources import read_db, read_study_table
+from hooklab.sim.plots.sources import read_study_table
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -189,7 +190,7 @@ def test_plot_simulator_records(sim_records, kind, suffix, tmp_path):
 
 
 def test_simulator_records_read_back_equal_to_the_run(sim_records):
-    from hooklab.sim.plot_sources import read_records
+    from hooklab.sim.plots.sources import read_records
 
     result, paths = sim_records
     for path in paths.values():

@@ -27,7 +27,7 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError
 
-from .sweep import FIXED_COLUMNS, RUN_COLUMNS
+from .table import FIXED_COLUMNS, RUN_COLUMNS, read_table
 
 __all__ = ["aggregate", "aggregate_rows", "t_quantile"]
 
@@ -157,8 +157,6 @@ def aggregate(
     [{'policy': 'svix', 'metric': 'failed', 'mean': 4.0}]
     """
     import pandas as pd
-
-    from .sweep import read_table
 
     if isinstance(table, pd.DataFrame):
         rows: Sequence[Mapping[str, Any]] = table.to_dict("records")

@@ -42,11 +42,14 @@ from typing import Any
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.model.faults import Capacity, Latency, ReceiverModel
 
+from ..parts import Arrivals, Burst, EndpointSpec
+from ..runner import simulate
+from ..scenario import Scenario
 from .grid import Value
-from .scenario import Arrivals, Burst, EndpointSpec, Scenario
-from .sweep_params import SWEEP_PARAMETERS, apply_cell
+from .params import SWEEP_PARAMETERS, apply_cell
 
 __all__ = [
+    "METASTABILITY_PARAMETERS",
     "PHASES",
     "PRESET_GRID",
     "MetastabilitySetup",
@@ -161,16 +164,25 @@ class MetastabilitySetup:
 
 
 _SETUP_FIELDS = frozenset(f.name for f in dataclasses.fields(MetastabilitySetup))
+#: Every grid parameter the explorer understands: the setup's fields, the trigger's size
+#: and duration, and every parameter of an ordinary sweep.
+METASTABILITY_PARAMETERS = _SETUP_FIELDS | frozenset(_TRIGGER) | frozenset(SWEEP_PARAMETERS)
 
 
 def check_metastability_parameters(names: Iterable[str]) -> None:
-    """Raise :class:`ConfigError` for a grid name the explorer does not understand."""
-    known = _SETUP_FIELDS | set(_TRIGGER) | set(SWEEP_PARAMETERS)
+    """Raise :class:`ConfigError` (field ``grid``) for a grid name the explorer does not
+    understand.
+
+        >>> check_metastability_parameters(["trigger_size", "colour"])
+        Traceback (most recent call last):
+        ...
+        hooklab.model.errors.ConfigError: grid colour: unknown parameter of the metastability ...
+    """
     for name in names:
-        if name not in known:
+        if name not in METASTABILITY_PARAMETERS:
             raise ConfigError(
-                f"--grid {name}: unknown parameter for --preset metastability; "
-                f"known: {', '.join(sorted(known))}"
+                f"grid {name}: unknown parameter of the metastability explorer; "
+                f"known: {', '.join(sorted(METASTABILITY_PARAMETERS))}", field="grid"
             )
 
 
@@ -185,8 +197,6 @@ def metastability_cell(
     ``recovery_s`` (seconds from the trigger's end until 10-second windows stay at or
     above the share; null when stuck) and ``trigger_end_s``.
     """
-    from .runner import simulate
-
     own: dict[str, Any] = {k: v for k, v in cell.items() if k in _SETUP_FIELDS}
     rest = {k: v for k, v in cell.items() if k not in _SETUP_FIELDS and k not in _TRIGGER}
     if own:
@@ -317,7 +327,7 @@ def phase_map(rows: Iterable[Mapping[str, Any]]) -> PhaseMap:
         except (KeyError, TypeError, ValueError):
             raise ConfigError(
                 "not a metastability table: rows need trigger_size, trigger_duration and "
-                "recovered (run 'hooklab sweep --preset metastability')"
+                "recovered"
             ) from None
         tally = counts.setdefault(key, [0, 0])
         tally[0] += 1
@@ -348,7 +358,7 @@ def plot_phase_map(source: PhaseMap | Iterable[Mapping[str, Any]], *,
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch, Rectangle
 
-    from .plot_style import OKABE_ITO
+    from ..plots.style import OKABE_ITO
 
     pm = source if isinstance(source, PhaseMap) else phase_map(source)
     if not pm.cells:

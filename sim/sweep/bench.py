@@ -9,7 +9,7 @@ are identical byte for byte.
 
 Run it with::
 
-    python -m hooklab.sim.sweep_bench [--messages 20000] [--workers N] [--repeat 3]
+    python -m hooklab.sim.sweep.bench [--messages 20000] [--workers N] [--repeat 3]
 
 Each sweep is timed ``--repeat`` times, alternating, and the best time of each is compared,
 so that other work on a shared machine disturbs the ratio less.
@@ -25,11 +25,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..scenario import Scenario
 from .grid import plan_runs
-from .scenario import Scenario
-from .sweep import run_sweep
-from .sweep_params import scenario_fingerprint, simulate_cell
-from .sweep_runner import LocalRunner
+from .params import scenario_fingerprint, simulate_cell
+from .run import run_sweep
+from .runners import LocalRunner
 
 __all__ = ["BENCH_GRID", "main", "time_sweep"]
 
@@ -59,7 +59,7 @@ def time_sweep(scenario: Scenario, workers: int, out: Path, *, replications: int
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(prog="python -m hooklab.sim.sweep_bench",
+    parser = argparse.ArgumentParser(prog="python -m hooklab.sim.sweep.bench",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--messages", type=int, default=20_000, help="messages per run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,

@@ -1,19 +1,17 @@
-"""The runner: one SimPy environment that delivers every message of a scenario.
+"""The engine: one SimPy environment that delivers every message of a scenario.
 
-There is no SimPy process per message. Each future moment is one SimPy event with a
-callback (an arrival, an answer, a retry coming due, a receiver freeing a slot), and the
-callbacks drive each delivery's state: an ``int`` of ``compile_machine(Delivery)``, moved
-only by firing the table (``occur``, ``prepare_payload``, ``post``, ``respond(verdict)``,
-``log``, ``backoff``, ``retry``, ``disable``). The retry policy turns each outcome into the
-verdict; the receiver model decides each answer; the sender's worker pool and request
-timeout sit between them. Nothing here decides a transition by itself: a wrong event
-raises :class:`~hooklab.model.errors.IllegalTransition`.
+No SimPy process per message: each future moment is one SimPy event with a callback (an
+arrival, an answer, a retry coming due, a receiver freeing a slot), and the callbacks drive
+each delivery's state, an ``int`` of ``compile_machine(Delivery)`` moved only by firing the
+table (``occur``, ``prepare_payload``, ``post``, ``respond(verdict)``, ``log``,
+``backoff``, ``retry``, ``disable``). The retry policy turns each outcome into the verdict,
+the receiver model decides each answer, the sender's worker pool and request timeout sit
+between them; a wrong event raises :class:`~hooklab.model.errors.IllegalTransition`.
 
-Per delivery the engine keeps a small slotted object, dropped when it ends (unless it is
-watched for an outage's drain time); records go to a sink only when one is given, and the
-summary is accumulated in counters as the run goes, so memory stays flat.
-
-This module is private; :func:`hooklab.sim.simulate` is the way in.
+Per delivery the engine keeps a small slotted object, dropped when it ends (unless watched
+for an outage's drain time); records go to a sink only when one is given, and the summary
+is counted as the run goes, so memory stays flat. Private: only the runner
+(:func:`hooklab.sim.simulate`) uses it.
 """
 
 from __future__ import annotations
@@ -35,12 +33,17 @@ from hooklab.model.endpoints import matches
 from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.processing import Processing
 from hooklab.model.reception import Reception
-from hooklab.model.records import AttemptRecord, DeliveryRecord
+from hooklab.model.records import AttemptRecord, DeliveryRecord, FailureReason
 
 from .arrivals import arrival_plan
 from .scenario import Scenario
 
-__all__ = ["Engine", "substream"]
+__all__ = ["ENDPOINT_DISABLED", "Engine", "substream"]
+
+#: Why a delivery failed; ``endpoint_disabled`` is FailureReason.DISABLED's older name.
+EXHAUSTED, RETRY_WINDOW, GONE = (FailureReason.EXHAUSTED.value,
+                                 FailureReason.RETRY_WINDOW.value, FailureReason.GONE.value)
+ENDPOINT_DISABLED = "endpoint_disabled"
 
 DELIVERY = compile_machine(Delivery)
 RECEPTION = compile_machine(Reception)
@@ -152,16 +155,14 @@ class _Endpoint:
         self.processing = self.model.processing
         self.processing_rng = substream(base, f"processing/{spec.id}")
         self.track_in_flight = self.model.capacity is not None
-        self.in_flight = 0
         self.disabled_at: float | None = None
         self.disabled_reason: str | None = None
-        self.consecutive = 0
+        self.in_flight = self.consecutive = 0
         self.failing_since: float | None = None
         self.deliveries = self.delivered = self.failed = self.attempts = 0
         self.duplicates = self.out_of_order = self.processed = self.processing_failures = 0
         self.newest_delivered = -1
-        self.bucket = -1
-        self.bucket_count = self.peak_per_s = 0
+        self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0
 
 
 class Engine:
@@ -193,8 +194,7 @@ class Engine:
         self.live: dict[int, _Delivery] = {}
         self.messages = self.deliveries = self.attempts = 0
         self.pending = self.peak_backlog = 0
-        self.bucket = -1
-        self.bucket_count = self.peak_per_s = 0
+        self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0
         self.time_to_delivery = array("d")
         self.watches: list[_Watch] = []
         self.last_activity = 0.0
@@ -257,7 +257,7 @@ class Engine:
             self.live[id(d)] = d
         if ep.disabled_at is not None:
             d.state = fire(d.state, DISABLE)
-            self._finish(d, now, "endpoint_disabled")
+            self._finish(d, now, ENDPOINT_DISABLED)
         else:
             self._submit(d)
 
@@ -398,14 +398,14 @@ class Engine:
             self._finish(d, now, None, delivered=True)
         elif state == S_FAILED:
             gone = verdict.kind is OutcomeKind.GONE
-            self._finish(d, now, "gone" if gone else self._why_failed(d, ep))
+            self._finish(d, now, GONE if gone else self._why_failed(d, ep))
             if gone and ep.auto.gone:
                 self._disable(ep, now, "gone")
         else:
             d.state = fire(state, BACKOFF)
             if ep.disabled_at is not None:
                 d.state = fire(d.state, DISABLE)
-                self._finish(d, now, "endpoint_disabled")
+                self._finish(d, now, ENDPOINT_DISABLED)
             else:
                 d.prev = delay
                 self.at(delay, self._retry, d)  # type: ignore[arg-type]
@@ -413,7 +413,7 @@ class Engine:
             self._release_worker()
 
     def _why_failed(self, d: _Delivery, ep: _Endpoint) -> str:
-        return "exhausted" if d.attempt >= ep.policy.max_attempts else "retry_window"
+        return EXHAUSTED if d.attempt >= ep.policy.max_attempts else RETRY_WINDOW
 
     def _retry(self, d: _Delivery) -> None:
         if d.state in FINAL:  # disabled while it waited
@@ -441,7 +441,7 @@ class Engine:
         else:
             ep.failed += 1
             self.reasons[reason or "failed"] = self.reasons.get(reason or "failed", 0) + 1
-            if reason != "endpoint_disabled":
+            if reason != ENDPOINT_DISABLED:
                 self._count_failure(ep, now)
         if d.watch is not None:
             for watch in d.watch:
@@ -472,7 +472,7 @@ class Engine:
         for d in list(self.live.values()):
             if d.ep is ep and DISABLE in DELIVERY.table[d.state]:
                 d.state = DELIVERY.fire(d.state, DISABLE)
-                self._finish(d, now, "endpoint_disabled")
+                self._finish(d, now, ENDPOINT_DISABLED)
 
     def _outage_ended(self, args: tuple[_Endpoint, float, float]) -> None:
         ep, start, end = args

@@ -38,7 +38,7 @@ from matplotlib.transforms import offset_copy
 from hooklab.model.errors import ConfigError
 from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
-from .plot_style import (
+from .style import (
     FINAL_STYLES,
     OUTCOME_CLASSES,
     OUTCOME_STYLES,

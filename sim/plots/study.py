@@ -35,7 +35,8 @@ from matplotlib.lines import Line2D
 from hooklab.model.errors import ConfigError
 from hooklab.model.records import DeliveryRecord, Status
 
-from .plot_style import (
+from ..summary import quantile
+from .style import (
     OKABE_ITO,
     SERIES_COLORS,
     TimeUnit,
@@ -43,7 +44,6 @@ from .plot_style import (
     format_duration,
     time_unit,
 )
-from .summary import quantile
 
 __all__ = [
     "StudyPoint",

@@ -91,9 +91,10 @@ def parse_grid_arg(text: str) -> tuple[str, tuple[Value, ...]]:
     name, sep, rest = text.partition("=")
     name = name.strip()
     if not sep or not name:
-        raise ConfigError(f"--grid {text!r}: expected NAME=V1,V2,... (e.g. failure_rate=0,0.1)")
+        raise ConfigError(f"grid {text!r}: expected NAME=V1,V2,... (e.g. failure_rate=0,0.1)",
+                          field="grid")
     values = tuple(parse_value(part) for part in rest.split(",") if part.strip())
-    return _checked(name, values, where=f"--grid {text!r}")
+    return _checked(name, values, where=f"grid {text!r}", error_field="grid")
 
 
 def parse_grid_args(args: Iterable[str]) -> Grid:
@@ -106,7 +107,8 @@ def parse_grid_args(args: Iterable[str]) -> Grid:
     for text in args:
         name, values = parse_grid_arg(text)
         if name in grid:
-            raise ConfigError(f"--grid {name}: given twice; list all its values in one flag")
+            raise ConfigError(f"grid {name}: given twice; list all its values in one flag",
+                              field="grid")
         grid[name] = values
     return grid
 
@@ -175,16 +177,19 @@ def _setting(data: Mapping[str, Any], key: str, kind: type, path: Path) -> Any:
     return value
 
 
-def _checked(name: str, values: tuple[Value, ...], *, where: str) -> tuple[str, tuple[Value, ...]]:
+def _checked(name: str, values: tuple[Value, ...], *, where: str,
+             error_field: str | None = None) -> tuple[str, tuple[Value, ...]]:  # fmt: skip
+    problem = None
     if not _NAME.match(name):
-        raise ConfigError(f"{where}: {name!r} is not a parameter name")
-    if name in _RESERVED:
-        raise ConfigError(f"{where}: {name!r} is reserved for a results column")
-    if not values:
-        raise ConfigError(f"{where}: {name} has no values")
-    keys = [_canonical_value(v) for v in values]
-    if len(set(keys)) != len(keys):
-        raise ConfigError(f"{where}: {name} lists a value twice")
+        problem = f"{name!r} is not a parameter name"
+    elif name in _RESERVED:
+        problem = f"{name!r} is reserved for a results column"
+    elif not values:
+        problem = f"{name} has no values"
+    elif len({_canonical_value(v) for v in values}) != len(values):
+        problem = f"{name} lists a value twice"
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}", field=error_field)
     return name, values
 
 
@@ -248,7 +253,8 @@ def plan_runs(
         [(0, 0), (0, 1), (0.5, 0), (0.5, 1)]
     """
     if replications < 1:
-        raise ConfigError(f"--replications {replications}: must be at least 1")
+        raise ConfigError(f"replications {replications}: must be at least 1",
+                          field="replications")
     names = list(grid)
     runs: list[Run] = []
     for combo in itertools.product(*(grid[name] for name in names)):

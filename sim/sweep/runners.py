@@ -31,7 +31,7 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError
 
-from .sweep import RunOutcome, RunTask
+from .run import RunOutcome, RunTask
 
 __all__ = ["DaskRunner", "LocalRunner", "make_runner"]
 
@@ -62,7 +62,7 @@ class LocalRunner:
 
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
-            raise ConfigError(f"--workers {workers}: must be at least 1")
+            raise ConfigError(f"workers {workers}: must be at least 1", field="workers")
         self.workers = workers or os.cpu_count() or 1
 
     def map_unordered(self, fn: Fn, tasks: Sequence[RunTask]) -> Iterator[RunOutcome]:
@@ -101,12 +101,14 @@ class DaskRunner:
         try:
             from dask.distributed import Client
         except ImportError:  # pragma: no cover - depends on the install
-            raise ConfigError("--scheduler needs Dask: pip install 'hooklab[dask]'") from None
+            raise ConfigError("scheduler needs Dask: pip install 'hooklab[dask]'",
+                              field="scheduler") from None
         try:
             return Client(self.address, timeout=self.connect_timeout)
         except (OSError, TimeoutError, ValueError) as exc:  # ValueError: unknown scheme
             raise ConfigError(
-                f"--scheduler {self.address!r}: cannot connect to a Dask scheduler ({exc})"
+                f"scheduler {self.address!r}: cannot connect to a Dask scheduler ({exc})",
+                field="scheduler",
             ) from None
 
     def map_unordered(self, fn: Fn, tasks: Sequence[RunTask]) -> Iterator[RunOutcome]:
@@ -129,17 +131,20 @@ class DaskRunner:
 
 
 def make_runner(*, workers: int | None = None, scheduler: str | None = None) -> Any:
-    """The runner for ``--workers`` / ``--scheduler``: Dask if a scheduler is given.
+    """The runner for ``workers`` local processes or a Dask ``scheduler``'s address: Dask
+    if a scheduler is given (then the cluster decides the workers).
 
     >>> type(make_runner(workers=1)).__name__
     'LocalRunner'
     """
     if scheduler:
         if workers is not None:
-            raise ConfigError("--workers and --scheduler exclude each other (Dask decides)")
+            raise ConfigError("workers and scheduler exclude each other (Dask decides)",
+                              field="workers")
         if "://" not in scheduler:
             raise ConfigError(
-                f"--scheduler {scheduler!r}: expected an address like tcp://HOST:PORT"
+                f"scheduler {scheduler!r}: expected an address like tcp://HOST:PORT",
+                field="scheduler",
             )
         return DaskRunner(scheduler)
     return LocalRunner(workers)

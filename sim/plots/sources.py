@@ -1,16 +1,19 @@
-"""Where ``hooklab plot`` finds its records: simulator runs, status stores, request logs.
+"""What the plots read: records, as a :class:`PlotSource` per input.
 
-Each input becomes a :class:`PlotSource`: attempt records, delivery records when the input
-has them, outage windows when it knows them, and whether the final state of a delivery
-without a 2xx is known. The readers are the owners' own (the simulator's record export,
-:class:`~hooklab.model.status.SqliteStatusStore`,
-:func:`~hooklab.harness.request_log.read_request_log`); this module only picks one by
-looking at the file, and turns their complaints into one :class:`~hooklab.model.errors.
-ConfigError` naming the file (so the CLI exits 2). Only ``down`` windows are shaded as
-outages.
+A :class:`PlotSource` holds attempt records, delivery records when the input has them,
+outage windows when it knows them, and whether the final state of a delivery without a
+2xx is known. Any driver's records make one (``PlotSource(label, attempts, ...)``); this
+module reads the inputs the simulator side owns, with their owners' own readers: a
+simulator run (:func:`read_records`, the record export), a status store
+(:func:`read_status_store`, :class:`~hooklab.model.status.SqliteStatusStore`) and a
+sweep's results table (:func:`read_study_table`). Their complaints become one
+:class:`~hooklab.model.errors.ConfigError` naming the file (so the CLI exits 2). Only
+``down`` windows are shaded as outages.
 
-A request log sees a sender from the receiver's side: it knows each attempt, not what the
-sender decided after the last one. Its lanes end "delivered" on a 2xx and unmarked
+A source whose ``final_known`` is false (the flaky receiver's request log, which
+``hooklab plot --db`` reads through :mod:`hooklab.harness.request_log` and hands over as
+attempt records) sees a sender from the receiver's side: it knows each attempt, not what
+the sender decided after the last one. Its lanes end "delivered" on a 2xx and unmarked
 otherwise.
 
 Example::
@@ -23,7 +26,6 @@ Example::
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,14 +35,18 @@ from typing import Any
 from hooklab.model.errors import ConfigError, HooklabError
 from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
-from .plot_style import OutageWindow, outage_windows, outcome_class
+from ..export import load_records
+from ..sweep.table import read_table
+from .study import study_points_from_table
+from .style import OutageWindow, outage_windows, outcome_class
 
 __all__ = [
     "PlotSource",
+    "check_sources",
     "deliveries_from_attempts",
-    "read_db",
+    "existing_file",
     "read_records",
-    "read_sources",
+    "read_status_store",
     "read_study_table",
 ]
 
@@ -112,7 +118,15 @@ def deliveries_from_attempts(
     return out
 
 
-def _existing(path: str | Path, what: str) -> Path:
+def existing_file(path: str | Path, what: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, if it names a file; otherwise a
+    :class:`ConfigError` that calls it ``what``.
+
+        >>> existing_file("/no/such.csv", "results table")
+        Traceback (most recent call last):
+        ...
+        hooklab.model.errors.ConfigError: results table '/no/such.csv' does not exist
+    """
     where = Path(path)
     if not where.exists():
         raise ConfigError(f"{what} {str(where)!r} does not exist")
@@ -128,9 +142,7 @@ def read_records(path: str | Path) -> PlotSource:
     Raises :class:`ConfigError` naming the file when it is missing or not readable as
     records.
     """
-    where = _existing(path, "records file")
-    from .export import load_records
-
+    where = existing_file(path, "records file")
     try:
         loaded = load_records(where)
         attempts = _rows(loaded.attempts, AttemptRecord, where)
@@ -159,72 +171,45 @@ def _rows(frame: Any, record: Any, where: Path) -> list[Any]:
     return [record(*values) for values in zip(*columns, strict=True)]
 
 
-def _sqlite_tables(path: Path) -> set[str]:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"--db {str(path)!r} is not a SQLite database ({exc})") from None
-    return {name for (name,) in rows}
+def read_status_store(path: str | Path) -> PlotSource:
+    """The attempts and deliveries of a status store (SQLite), whose final states are known.
 
+    The store raises :class:`~hooklab.model.errors.StoreError` (a
+    :class:`~hooklab.model.errors.HooklabError`) for a file it cannot read.
 
-def read_db(path: str | Path) -> PlotSource:
-    """The records of a status store (SQLite) or a flaky receiver's request log (JSON
-    Lines or SQLite), chosen by the file's suffix and tables.
+        >>> import tempfile
+        >>> from hooklab.model.status import SqliteStatusStore
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     SqliteStatusStore(Path(tmp, "s.sqlite")).close()
+        ...     read_status_store(Path(tmp, "s.sqlite")).attempts
+        []
     """
-    where = _existing(path, "--db")
-    suffix = where.suffix.lower()
-    try:
-        if suffix in (".jsonl", ".ndjson"):
-            return _request_log(where)
-        tables = _sqlite_tables(where)
-        if "deliveries" in tables and "attempts" in tables:
-            return _status_store(where)
-        if "requests" in tables:
-            return _request_log(where)
-    except ConfigError:
-        raise
-    except HooklabError as exc:
-        raise ConfigError(f"--db {str(where)!r}: {exc}") from None
-    raise ConfigError(
-        f"--db {str(where)!r} is neither a hooklab status store nor a request log "
-        f"(tables: {', '.join(sorted(tables)) or 'none'})"
-    )
-
-
-def _status_store(path: Path) -> PlotSource:
     from hooklab.model.status import SqliteStatusStore
 
-    store = SqliteStatusStore(path)
+    where = Path(path)
+    store = SqliteStatusStore(where)
     try:
-        return PlotSource(path.stem, store.attempts(), store.query())
+        return PlotSource(where.stem, store.attempts(), store.query())
     finally:
         store.close()
 
 
-def _request_log(path: Path) -> PlotSource:
-    from hooklab.harness.request_log import as_attempt_records, read_request_log
+def check_sources(sources: Sequence[PlotSource]) -> list[PlotSource]:
+    """``sources``, unless none of them holds an attempt (a :class:`ConfigError`).
 
-    return PlotSource(path.stem, as_attempt_records(read_request_log(path)), final_known=False)
-
-
-def read_sources(records: Sequence[str | Path], dbs: Sequence[str | Path]) -> list[PlotSource]:
-    """Every input of ``hooklab plot``, records files first, then ``--db`` files."""
-    sources = [read_records(p) for p in records] + [read_db(p) for p in dbs]
+        >>> check_sources([PlotSource("empty", [])])
+        Traceback (most recent call last):
+        ...
+        hooklab.model.errors.ConfigError: the records hold no attempts: nothing to plot
+    """
     if not any(s.attempts for s in sources):
         raise ConfigError("the records hold no attempts: nothing to plot")
-    return sources
+    return list(sources)
 
 
 def read_study_table(path: str | Path) -> list[Any]:
     """The study points of a sweep's results table (``hooklab sweep --out``)."""
-    from .plot_study import study_points_from_table
-    from .sweep import read_table
-
-    where = _existing(path, "results table")
+    where = existing_file(path, "results table")
     try:
         rows = read_table(where)
         points = study_points_from_table(rows)

@@ -28,7 +28,7 @@ from matplotlib.patches import Patch
 from hooklab.model.errors import ConfigError
 from hooklab.model.records import AttemptRecord, DeliveryRecord, Status
 
-from .plot_style import (
+from .style import (
     OKABE_ITO,
     SERIES_COLORS,
     outage_label,

@@ -30,7 +30,7 @@ failure rate of 1.5) fail only their own cells, which the sweep reports.
 
 Example::
 
-    >>> from hooklab.sim.scenario import Scenario
+    >>> from hooklab.sim import Scenario
     >>> apply_cell(Scenario.load("default"), {"rate": 5, "timeout": 10}).arrivals.rate
     5
 """
@@ -46,8 +46,10 @@ from typing import Any
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.model.faults import Capacity, Down, ReceiverModel
 
+from ..parts import EndpointSpec
+from ..runner import simulate
+from ..scenario import Scenario
 from .grid import Value
-from .scenario import EndpointSpec, Scenario
 
 __all__ = [
     "SWEEP_PARAMETERS",
@@ -132,18 +134,20 @@ def check_parameters(names: Iterable[str], scenario: Scenario | None = None) -> 
         >>> check_parameters(["colour"])
         Traceback (most recent call last):
         ...
-        hooklab.model.errors.ConfigError: --grid colour: unknown parameter; known: ...
+        hooklab.model.errors.ConfigError: grid colour: unknown parameter; known: ...
     """
     for name in names:
         if name not in SWEEP_PARAMETERS:
             raise ConfigError(
-                f"--grid {name}: unknown parameter; known: {', '.join(sorted(SWEEP_PARAMETERS))}"
+                f"grid {name}: unknown parameter; known: {', '.join(sorted(SWEEP_PARAMETERS))}",
+                field="grid",
             )
         if name == "outage_s" and scenario is not None and not any(
             e.receiver.down is not None and e.receiver.down.windows for e in scenario.endpoints
         ):
             raise ConfigError(
-                f"--grid outage_s: scenario {scenario.name!r} has no endpoint with a down window"
+                f"grid outage_s: scenario {scenario.name!r} has no endpoint with a down window",
+                field="grid",
             )
 
 
@@ -157,7 +161,7 @@ def apply_cell(scenario: Scenario, cell: Mapping[str, Value]) -> Scenario:
             value = int(value)
         setter = SWEEP_PARAMETERS.get(name)
         if setter is None:
-            raise ConfigError(f"--grid {name}: unknown parameter")
+            raise ConfigError(f"grid {name}: unknown parameter", field="grid")
         try:
             scenario = setter(scenario, value)
         except ScenarioError as exc:
@@ -176,8 +180,6 @@ def simulate_cell(scenario: Scenario, cell: Mapping[str, Value], seed: int) -> d
         >>> simulate_cell(s, {"max_attempts": 1}, seed=1)["deliveries"]
         50
     """
-    from .runner import simulate
-
     cell_scenario = apply_cell(scenario, cell)
     result = simulate(cell_scenario, seed=seed, keep_records=False, progress=False)
     return result.summary.to_dict()

@@ -4,14 +4,21 @@ Every plot reads :class:`~hooklab.model.records.AttemptRecord` /
 :class:`~hooklab.model.records.DeliveryRecord` records (or a sweep's results table),
 never a live simulator; returns a matplotlib :class:`~matplotlib.figure.Figure` so
 notebooks can compose or save it; never calls ``plt.show``; and draws with the Okabe–Ito
-colour-blind-safe palette, every outcome in its own colour and marker shape.
+colour-blind-safe palette, every outcome in its own colour and marker shape. This package
+is the face; one module per plot:
 
-- :func:`plot_timeline`: one lane per delivery (or per endpoint), every attempt;
-- :func:`plot_load`: attempts per second per receiver, and the sender's backlog;
-  :func:`plot_load_comparison`: the load of several runs, one panel each;
-- :func:`plot_latency`: the time-to-delivery CDF per policy, p50 and p99 marked;
-- :func:`plot_study`: delivered, mean attempts and p99 against the failure rate, with the
-  closed forms for independent failures.
+- :func:`plot_timeline` (:mod:`.timeline`): one lane per delivery (or per endpoint),
+  every attempt;
+- :func:`plot_load` (:mod:`.load`): attempts per second per receiver, and the sender's
+  backlog; :func:`plot_load_comparison`: the load of several runs, one panel each;
+- :func:`plot_latency` (:mod:`.study`): the time-to-delivery CDF per policy, p50 and p99
+  marked;
+- :func:`plot_study` (:mod:`.study`): delivered, mean attempts and p99 against the
+  failure rate, with the closed forms for independent failures;
+- :mod:`.style`: what they share (palette, outcome classes, time units, outage windows);
+- :mod:`.sources`: the inputs as records (:class:`~.sources.PlotSource`: a simulator
+  run, a status store, a sweep table; ``hooklab plot`` hands request logs over too);
+- :func:`save_figure`: writes a figure, the same figure giving the same bytes.
 
 Example::
 
@@ -29,8 +36,8 @@ from matplotlib.figure import Figure
 
 from hooklab.model.errors import ConfigError
 
-from .plot_load import backlog_steps, load_bin_width, plot_load, plot_load_comparison
-from .plot_study import (
+from .load import backlog_steps, load_bin_width, plot_load, plot_load_comparison
+from .study import (
     StudyPoint,
     closed_form_delivered,
     closed_form_mean_attempts,
@@ -40,8 +47,8 @@ from .plot_study import (
     study_point,
     study_points_from_table,
 )
-from .plot_style import OKABE_ITO, OUTCOME_STYLES, outcome_class, time_unit
-from .plot_timeline import plot_timeline, timeline_lanes
+from .style import OKABE_ITO, OUTCOME_STYLES, outcome_class, time_unit
+from .timeline import plot_timeline, timeline_lanes
 
 __all__ = [
     "FIGURE_FORMATS",
