@@ -20,17 +20,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+import pytest
 
 from .deliveries import Delivery
 from .receivers.scaffold import OBSERVE_PATH
 from .serve import RECEIVERS, CorpusReceiver, create_app, serving
 
-__all__ = ["MODES", "ReceiverClient", "open_client"]
+__all__ = ["MODES", "ReceiverClient", "open_client", "runs"]
 
 MODES = ("inprocess", "http")
 TIMEOUT = 20.0
@@ -159,3 +160,16 @@ def open_client(name: str, mode: str) -> Iterator[ReceiverClient]:
         yield ReceiverClient(receiver, mode, "http://testserver", _AsgiClient(app))
     else:
         yield ReceiverClient(receiver, mode, "http://testserver", _WsgiClient(app))
+
+
+def runs(names: Iterable[str]) -> list[object]:
+    """``pytest.param(name, mode)`` for each receiver and each way it can be reached."""
+    params: list[object] = []
+    for name in names:
+        receiver = RECEIVERS[name]
+        for mode in MODES:
+            if mode == "inprocess" and not receiver.in_process:
+                continue
+            marks = [pytest.mark.network] if mode == "http" else []
+            params.append(pytest.param(name, mode, marks=marks, id=f"{name}-{mode}"))
+    return params

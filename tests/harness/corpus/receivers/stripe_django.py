@@ -65,7 +65,7 @@ def my_webhook_view(request: HttpRequest) -> HttpResponse:
     # Handle the event
     if event.type == "payment_intent.succeeded":
         payment_intent = event.data.object  # contains a stripe.PaymentIntent
-        log.info("PaymentIntent was successful: %s", payment_intent.id)
+        log.info("PaymentIntent was successful: %s", type(payment_intent).__name__)
     else:
         log.info("Unhandled event type %s", event.type)
     _processed.record(event.id)

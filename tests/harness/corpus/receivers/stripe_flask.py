@@ -62,8 +62,8 @@ def create_app(secret: str, processed: Processed) -> Flask:
 
         # Handle the event
         if event["type"] == "payment_intent.succeeded":
-            payment_intent = event["data"]["object"]
-            log.info("PaymentIntent %s succeeded", payment_intent["id"])
+            payment_intent = event["data"]["object"]  # contains a stripe.PaymentIntent
+            log.info("PaymentIntent was successful: %s", type(payment_intent).__name__)
         else:
             log.info("Unhandled event type %s", event["type"])
         processed.record(event["id"])
