@@ -41,7 +41,7 @@ class ReceiverClient:
     """Sends deliveries to one receiver and reads its processing count."""
 
     def __init__(self, receiver: CorpusReceiver, mode: str, base_url: str,
-                 client: Any | None = None) -> None:
+                 client: Any) -> None:
         self.receiver = receiver
         self.mode = mode
         self.base_url = base_url
@@ -50,20 +50,12 @@ class ReceiverClient:
     def post(self, delivery: Delivery, path: str | None = None) -> httpx.Response:
         """POST ``delivery`` to the receiver's webhook path (or ``path``)."""
         url = self.base_url + (path or self.receiver.path)
-        headers = list(delivery.headers)
-        if self._client is not None:
-            return self._client.post(url, content=delivery.body, headers=headers)
-        with httpx.Client(timeout=TIMEOUT, trust_env=False) as client:
-            return client.post(url, content=delivery.body, headers=headers)
+        return self._client.post(url, content=delivery.body, headers=list(delivery.headers))
 
     def processed(self, message_id: str) -> int:
         """How often the receiver processed ``message_id`` (its scaffolding route)."""
         url = self.base_url + OBSERVE_PATH
-        params = {"message_id": message_id}
-        if self._client is not None:
-            answer = self._client.get(url, params=params)
-        else:
-            answer = httpx.get(url, params=params, timeout=TIMEOUT, trust_env=False)
+        answer = self._client.get(url, params={"message_id": message_id})
         answer.raise_for_status()
         count = answer.json()
         assert isinstance(count, int), count
@@ -152,8 +144,10 @@ def open_client(name: str, mode: str) -> Iterator[ReceiverClient]:
     """A client for receiver ``name``, ``mode`` ``"inprocess"`` or ``"http"``."""
     receiver = RECEIVERS[name]
     if mode == "http":
-        with serving(name) as served:
-            yield ReceiverClient(receiver, mode, served.url)
+        no_reuse = httpx.Limits(max_keepalive_connections=0)  # a fresh connection each time
+        with serving(name) as served, httpx.Client(timeout=TIMEOUT, trust_env=False,
+                                                   limits=no_reuse) as client:
+            yield ReceiverClient(receiver, mode, served.url, client)
         return
     app, _ = create_app(name)
     if receiver.kind == "asgi":
