@@ -204,3 +204,15 @@ def test_valid_delivery_is_answered_well_within_a_second(client: ReceiverClient,
     start = time.monotonic()
     assert client.post(delivery).status_code == ACCEPTED[name]
     assert time.monotonic() - start < 5.0  # generous: the machine is shared
+
+
+@pytest.mark.parametrize(("name", "mode"), runs(["standardwebhooks_express", "octokit_express"]))
+def test_node_refuses_control_characters_in_a_header_with_400(client: ReceiverClient,
+                                                              name: str) -> None:
+    """Node's HTTP parser answers 400 (and closes the connection) before Express runs; the
+    next delivery, on a fresh connection, is accepted."""
+    receiver = client.receiver
+    delivery = realistic(receiver.scheme, receiver.secret)
+    bad = delivery.with_header(SIGNATURE_HEADER[receiver.scheme], b"v1,\x01garbage")
+    assert client.post(bad).status_code == 400
+    assert client.post(delivery).status_code == ACCEPTED[name]
