@@ -235,8 +235,8 @@ EXPECTED: dict[str, dict[str, Expected]] = {
             "malformed one all get 400, so no answer shows the order",
             _FORGED_MALFORMED, _MALFORMED),
         "survives_malformed_headers": _e(
-            PASSED, "garbage signature entries and timestamps get 400; Node answers header "
-            "bytes it cannot parse with 400 and closes the connection",
+            PASSED, "garbage signature entries and timestamps get 400; Node refuses "
+            "header bytes it cannot parse (400, then a reset)",
             _STD + "test_malformed_signature_list_crashes_the_python_library_only",
             _STD + "test_unreadable_timestamp_is_rejected_with_400",
             _C + "test_node_refuses_control_characters_in_a_header_with_400"),
@@ -274,8 +274,8 @@ EXPECTED: dict[str, dict[str, Expected]] = {
             "malformed one all get 400, so no answer shows the order",
             _FORGED_MALFORMED, _MALFORMED),
         "survives_malformed_headers": _e(
-            PASSED, "garbage and non-ASCII signatures get 400; Node answers header bytes it "
-            "cannot parse with 400 and closes the connection",
+            PASSED, "garbage and non-ASCII signatures get 400; Node refuses header bytes it "
+            "cannot parse (400, then a reset)",
             _GH + "test_non_ascii_signature_crashes_compare_digest_but_not_octokit",
             _GH + "test_ascii_garbage_signature_gets_the_documented_rejection",
             _C + "test_node_refuses_control_characters_in_a_header_with_400"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 
 from .client import ReceiverClient, runs
@@ -209,10 +210,18 @@ def test_valid_delivery_is_answered_well_within_a_second(client: ReceiverClient,
 @pytest.mark.parametrize(("name", "mode"), runs(["standardwebhooks_express", "octokit_express"]))
 def test_node_refuses_control_characters_in_a_header_with_400(client: ReceiverClient,
                                                               name: str) -> None:
-    """Node's HTTP parser answers 400 (and closes the connection) before Express runs; the
-    next delivery, on a fresh connection, is accepted."""
+    """Node's HTTP parser refuses the request before Express runs: it writes a 400 and
+    destroys the socket, so the client reads either that 400 or a connection reset
+    (issue 11 §3; which one depends on timing, seen both under load). Never a 5xx, never
+    processed; the next delivery, on a fresh connection, is accepted."""
     receiver = client.receiver
     delivery = realistic(receiver.scheme, receiver.secret)
     bad = delivery.with_header(SIGNATURE_HEADER[receiver.scheme], b"v1,\x01garbage")
-    assert client.post(bad).status_code == 400
+    for _ in range(3):
+        try:
+            status: int | str = client.post(bad).status_code
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            status = "reset"
+        assert status in (400, "reset")
+    assert client.processed(delivery.message_id) == 0
     assert client.post(delivery).status_code == ACCEPTED[name]
