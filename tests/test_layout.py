@@ -27,19 +27,13 @@ CLI = "hooklab.harness.cli"
 #: not strike its entry fails too). All of them end empty.
 KNOWN_CYCLES = [
     ["hooklab.harness.checks", "hooklab.harness.conformance"],
-    ["hooklab.harness.outbox", "hooklab.harness.outbox_resend", "hooklab.harness.outbox_step"],
     ["hooklab.model.faults", "hooklab.model.faultspec"],
     ["hooklab.model.policy_config", "hooklab.model.presets", "hooklab.model.retry"],
     ["hooklab.model.status", "hooklab.model.status_memory", "hooklab.model.status_sqlite"],
     ["hooklab.sim.scenario", "hooklab.sim.scenario_toml"],
 ]
-KNOWN_PRIVATE_IMPORTS = ["hooklab.harness.outbox_step: hooklab.harness.outbox._only"]
-KNOWN_PRIVATE_REACHES = {  # file: attributes
-    "harness/outbox_endpoints.py": {"_event", "_schedule"},
-    "harness/outbox_resend.py": {"_conn", "_start", "_event"},
-    "harness/outbox_status.py": {"_conn"},
-    "harness/outbox_step.py": {"_conn", "_schedule", "_flush_out", "_event"},
-}
+KNOWN_PRIVATE_IMPORTS: list[str] = []
+KNOWN_PRIVATE_REACHES: dict[str, set[str]] = {}  # file: attributes
 KNOWN_LAYER_BREACHES = ["hooklab.sim.plot_sources -> hooklab.harness.request_log"]
 
 #: Private attributes of the standard library and of NamedTuple that are public API.

@@ -337,9 +337,8 @@ def _read_data(text: str) -> Any:
 def _worker(outbox: Any, args: argparse.Namespace) -> int:
     import random
 
-    from hooklab.harness.outbox_health import AutoDisable
+    from hooklab.harness.outbox import AutoDisable, WorkerConfig, run_worker
     from hooklab.harness.ssrf import SsrfGuard
-    from hooklab.harness.worker import WorkerConfig, run_worker
     from hooklab.model.retry import policy_from_config
 
     policy = None
@@ -363,7 +362,7 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
 
 
 def _status(outbox: Any, args: argparse.Namespace) -> int:
-    from hooklab.harness.outbox_status import (
+    from hooklab.harness.outbox.status import (
         message_report,
         overview,
         render_message,
