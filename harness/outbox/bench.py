@@ -110,7 +110,7 @@ def worker_run(url: str, n: int, concurrency: int, db: str,
     from hooklab.model.records import Status
 
     from ..sender import Message
-    from ..ssrf import SsrfGuard
+    from ..transport.ssrf import SsrfGuard
     from .outbox import Outbox
     from .worker import WorkerConfig, run_worker
 

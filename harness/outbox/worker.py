@@ -3,8 +3,8 @@
 A :class:`Worker` runs one asyncio loop around a durable
 :class:`~hooklab.harness.outbox.Outbox`. It claims due deliveries with a lease, posts each
 one (signed by :class:`~hooklab.harness.sender.Sender`, sent through an
-:class:`~hooklab.harness.channel.HttpChannel` whose connections go through the
-:mod:`~hooklab.harness.ssrf` guard), and records the answers. Deliveries run concurrently
+:class:`~hooklab.harness.transport.HttpChannel` whose connections go through the
+:mod:`~hooklab.harness.transport.ssrf` guard), and records the answers. Deliveries run concurrently
 across endpoints, up to ``concurrency`` requests at a time; one message to one endpoint is
 attempted by one worker at a time (its lease), and several workers may share a database.
 
@@ -50,10 +50,10 @@ from hooklab.model.errors import ConfigError, InvalidURL, StoreError
 from hooklab.model.outcomes import Outcome
 from hooklab.model.retry import RetryPolicy
 
-from ..channel import MAX_RESPONSE_BYTES, Channel, HttpChannel
 from ..clock import Clock, WallClock
 from ..sender import Sender
-from ..ssrf import SsrfBlocked, SsrfGuard, guarded_transport
+from ..transport import MAX_RESPONSE_BYTES, Channel, HttpChannel
+from ..transport.ssrf import SsrfBlocked, SsrfGuard, guarded_transport
 from .health import AutoDisable
 from .outbox import Outbox
 from .step import Claim, Result

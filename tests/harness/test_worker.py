@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from hooklab.harness.channel import AppChannel, SimulatedChannel
 from hooklab.harness.clock import FakeClock
 from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.receiver import create_receiver
 from hooklab.harness.server import LiveServer
-from hooklab.harness.ssrf import SsrfGuard
+from hooklab.harness.transport import AppChannel, SimulatedChannel
+from hooklab.harness.transport.ssrf import SsrfGuard
 from hooklab.model.backoff import ConstantSchedule
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.faults import ReceiverModel
