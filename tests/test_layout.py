@@ -4,7 +4,8 @@
 - no private name of one module used by another (``from x import _y``, ``obj._y``);
 - the layers: ``model`` imports neither ``sim`` nor ``harness``; ``sim`` does not import
   ``harness``; nothing imports the CLI package, which holds every ``argparse`` parser;
-- nothing in ``model`` names a ``--flag`` in an error message.
+- nothing in ``model``, nor in ``harness`` outside its CLI, names a ``--flag`` in an error
+  message.
 
 Imports under ``if TYPE_CHECKING:`` are annotations, not imports, and are left out.
 """
@@ -276,6 +277,19 @@ def test_model_errors_never_name_a_command_line_flag(modules: dict[str, Module])
                     flagged.append(f"{m.path.relative_to(ROOT)}:{node.lineno}")
     assert flagged == []
 
+
+
+def test_harness_errors_outside_the_cli_never_name_a_command_line_flag(
+        modules: dict[str, Module]) -> None:
+    flagged = []
+    for m in modules.values():
+        if not m.name.startswith("hooklab.harness") or m.name.startswith(CLI):
+            continue
+        for node in ast.walk(m.tree):
+            if (isinstance(node, ast.Raise) and node.exc is not None
+                    and re.search(r"--[a-z][a-z-]+", ast.unparse(node.exc))):
+                flagged.append(f"{m.path.relative_to(ROOT)}:{node.lineno}")
+    assert flagged == []
 
 def test_every_module_opens_with_a_docstring(modules: dict[str, Module]) -> None:
     missing = sorted(m.name for m in modules.values()
