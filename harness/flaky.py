@@ -15,7 +15,7 @@ How each answer is carried out:
 - ``timeout``: no answer; the request hangs until the sender gives up (or ``max_hang``);
 - ``reset``: under uvicorn the TCP connection is aborted with an RST; in-process (httpx's
   ASGI transport) the app raises :class:`ConnectionResetError`, which
-  :class:`~hooklab.harness.channel.AppChannel` reports as a reset;
+  :class:`~hooklab.harness.transport.AppChannel` reports as a reset;
 - ``down`` (connection refused): a real server has already accepted the connection, so
   over HTTP it resets it at once; in-process it raises :class:`ConnectionRefusedError`;
 - ``truncated``: a 200 whose body stops half way, then a reset.
@@ -49,9 +49,9 @@ from hooklab.model.errors import ConfigError, VerificationError
 from hooklab.model.faults import Answer, ReceiverModel
 from hooklab.model.signing import DEFAULT_TOLERANCE, check_secret, get_scheme
 
-from .channel import message_id_of
 from .clock import Clock, WallClock
 from .request_log import RequestLog, RequestRecord, open_request_log
+from .transport import message_id_of
 
 __all__ = ["MAX_HANG", "FlakyReceiver"]
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .report import Report
+    from .conformance import Report
 
 __all__ = ["hooklab_checks", "hooklab_conformance", "pytest_addoption"]
 
@@ -64,14 +64,9 @@ def hooklab_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
     minimal example and a ``curl`` command; a check that does not apply to the scheme is
     skipped with the reason.
     """
-    from .checks import CHECK_NAMES
+    from .conformance.registry import select
 
-    names = list(CHECK_NAMES if checks is None else checks)
-    unknown = sorted(set(names) - set(CHECK_NAMES))
-    if unknown:
-        from hooklab.model.errors import ConfigError
-
-        raise ConfigError(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECK_NAMES)}")
+    names = select(checks)
 
     @pytest.mark.parametrize("hooklab_check", names)
     def test_conformance(hooklab_check: str, request: pytest.FixtureRequest) -> None:
@@ -88,8 +83,7 @@ def hooklab_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
 def _raise_for(report: Report) -> None:
     """Turn a one-check report into a pytest outcome."""
     __tracebackhide__ = True
-    from .conformance import CheckFailed
-    from .report import SKIPPED
+    from .conformance import SKIPPED, CheckFailed
 
     (result,) = report.results
     if result.status == SKIPPED:

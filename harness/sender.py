@@ -2,7 +2,7 @@
 
 :class:`Sender` runs the diagram's ExternalService and RetryQueue lanes for real. For each
 attempt it signs the message afresh (same message id, new timestamp) with the endpoint's
-scheme and active secrets, posts it through a :class:`~hooklab.harness.channel.Channel`
+scheme and active secrets, posts it through a :class:`~hooklab.harness.transport.Channel`
 (real HTTP by default), and hands the outcome to a
 :class:`~hooklab.model.tracking.DeliveryTracker`, which drives the Delivery machine, asks
 the endpoint's retry policy for the verdict and writes the attempt and every state change
@@ -18,7 +18,7 @@ is the same sender for code without an event loop.
 Example::
 
     >>> import asyncio
-    >>> from hooklab.harness.channel import SimulatedChannel
+    >>> from hooklab.harness.transport import SimulatedChannel
     >>> from hooklab.harness.clock import FakeClock
     >>> from hooklab.model.endpoints import Endpoint
     >>> from hooklab.model.faults import ReceiverModel
@@ -43,13 +43,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from hooklab.model.errors import ConfigError, InvalidSecret, StoreError
 from hooklab.model.outcomes import OutcomeKind
-from hooklab.model.records import DeliveryRecord
+from hooklab.model.records import DeliveryRecord, FailureReason
 from hooklab.model.signing import generate_message_id, get_scheme
 from hooklab.model.status import MemoryStatusStore, StatusStore
 from hooklab.model.tracking import DeliveryTracker
 
-from .channel import Channel, HttpChannel, Response
 from .clock import Clock, WallClock
+from .transport import Channel, HttpChannel, Response
 
 if TYPE_CHECKING:
     from hooklab.model.endpoints import Endpoint
@@ -105,7 +105,7 @@ class AttemptResult(NamedTuple):
 class Sender:
     """Delivers messages to endpoints with retries; see the module docstring.
 
-    ``channel`` defaults to a real :class:`~hooklab.harness.channel.HttpChannel`; ``store``
+    ``channel`` defaults to a real :class:`~hooklab.harness.transport.HttpChannel`; ``store``
     to a :class:`~hooklab.model.status.MemoryStatusStore`; ``clock`` to the wall clock.
     Jitter draws come from ``rng`` (or ``random.Random(seed)``). ``policy`` overrides every
     endpoint's named policy (tests use a fast one); ``on_gone`` is called with the
@@ -192,7 +192,7 @@ class Sender:
                 break
             await self.clock.sleep(delay)
             tracker.retry_due(self.clock.now())
-        if tracker.reason == "gone" and self.on_gone is not None:
+        if tracker.reason == FailureReason.GONE and self.on_gone is not None:
             self.on_gone(endpoint)
         return self._record(message, endpoint)
 
@@ -241,7 +241,7 @@ class SyncSender:
     It runs the async sender on its own event loop in a background thread, so it works
     even where a loop is already running (Jupyter). Close it, or use ``with``.
 
-        >>> from hooklab.harness.channel import SimulatedChannel
+        >>> from hooklab.harness.transport import SimulatedChannel
         >>> from hooklab.model.faults import ReceiverModel
         >>> from hooklab.model.endpoints import Endpoint
         >>> secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -76,8 +76,7 @@ def check_command(args: argparse.Namespace) -> int:
     """Run the checks ``args`` describe; returns the exit code."""
     from rich.console import Console
 
-    from hooklab.harness.conformance import run_checks
-    from hooklab.harness.report import render
+    from hooklab.harness.conformance import render, run_checks
 
     to_stdout = args.json_path == "-"
     console = Console(file=sys.stderr if to_stdout else sys.stdout, highlight=False)

@@ -128,6 +128,8 @@ def register(subparsers: Any) -> None:
                         "every step (default: NORMAL; send always uses FULL)")
     worker.add_argument("--seed", type=int, help="seed of the retry jitter")
     _ssrf_flags(worker)
+    # AutoDisable's fields, under the flags that set them
+    worker.set_defaults(flags={"after_exhausted": "--disable-after", "window": "--disable-window"})
 
     status = _parser(subparsers, "status", "show messages, their status and attempts", _status)
     status.add_argument("message_id", nargs="?", metavar="MESSAGE_ID")
@@ -161,6 +163,19 @@ def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], 
                         help="wait this long for another process's lock (default: 10)")
     parser.set_defaults(handler=lambda args: _guarded(handler, args, creates))
     return parser
+
+
+def _ssrf_advice(rule: str) -> str:
+    """What an SSRF refusal under ``rule`` tells the user: the flag that lifts it."""
+    flags = "--allow-cidr" if rule == "metadata" else "--allow-private or --allow-cidr"
+    return f"use {flags} to allow it"
+
+
+def _guard(args: argparse.Namespace) -> Any:
+    from hooklab.harness.transport.ssrf import SsrfGuard
+
+    return SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr,
+                     advice=_ssrf_advice)
 
 
 def _ssrf_flags(parser: Any) -> None:
@@ -209,7 +224,6 @@ def _echo(text: str) -> None:
 def _add(outbox: Any, args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
-    from hooklab.harness.ssrf import SsrfGuard
     from hooklab.model.endpoints import Endpoint, check_url
 
     check_url(args.url)
@@ -218,7 +232,7 @@ def _add(outbox: Any, args: argparse.Namespace) -> int:
     endpoint = Endpoint(endpoint_id, args.url, (_secret(args.secret),), events=events or ("*",),
                         policy=args.policy, timeout=args.timeout, scheme=args.scheme)
     # the endpoint itself is valid (secret, policy, filter); now: may we ever reach it?
-    guard = SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr)
+    guard = _guard(args)
     guard.check_url_host(urlsplit(args.url).hostname or "")
     outbox.registry.register(endpoint)
     print(endpoint.id)
@@ -337,9 +351,7 @@ def _read_data(text: str) -> Any:
 def _worker(outbox: Any, args: argparse.Namespace) -> int:
     import random
 
-    from hooklab.harness.outbox_health import AutoDisable
-    from hooklab.harness.ssrf import SsrfGuard
-    from hooklab.harness.worker import WorkerConfig, run_worker
+    from hooklab.harness.outbox import AutoDisable, WorkerConfig, run_worker
     from hooklab.model.policy_config import policy_from_config
 
     policy = None
@@ -356,14 +368,14 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         endpoints=tuple(args.endpoints) if args.endpoints else None,
         auto_disable=AutoDisable(args.disable_after, args.disable_window),
         connect_timeout=args.connect_timeout, max_response_bytes=args.max_response_bytes,
-        guard=SsrfGuard(allow_private=args.allow_private, allow=args.allow_cidr))
+        guard=_guard(args))
     stats = run_worker(outbox, config, rng=random.Random(args.seed))
     _echo(f"hooklab worker: {stats.summary()}")
     return 0
 
 
 def _status(outbox: Any, args: argparse.Namespace) -> int:
-    from hooklab.harness.outbox_status import (
+    from hooklab.harness.outbox.status import (
         message_report,
         overview,
         render_message,

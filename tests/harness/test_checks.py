@@ -15,13 +15,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from hooklab.harness.checks import CHECK_NAMES, CHECKS
 from hooklab.harness.conformance import CheckFailed, run_checks
-from hooklab.harness.payloads import encode, is_json, json_values, malformed_bodies, styles
+from hooklab.harness.conformance.checks import CHECK_NAMES, CHECKS
+from hooklab.harness.conformance.payloads import (
+    encode,
+    is_json,
+    json_values,
+    malformed_bodies,
+    styles,
+)
+from hooklab.harness.conformance.report import render
+from hooklab.harness.conformance.schemes import retime, rules_for, tamper_signature
 from hooklab.harness.receiver import create_receiver
-from hooklab.harness.report import render
-from hooklab.harness.schemes import retime, rules_for, tamper_signature
-from hooklab.harness.target import Request
+from hooklab.harness.transport import Request
 from hooklab.model.errors import ConfigError, InvalidSecret, VerificationError
 from hooklab.model.signing import get_scheme
 

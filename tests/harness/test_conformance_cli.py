@@ -11,8 +11,8 @@ import subprocess
 import pytest
 from broken_receivers import MiniReceiver
 
-from hooklab.harness.checks import CHECK_NAMES
 from hooklab.harness.cli.main import main
+from hooklab.harness.conformance.checks import CHECK_NAMES
 from hooklab.harness.receiver import STATE_PATH, create_receiver
 from hooklab.harness.server import LiveServer
 

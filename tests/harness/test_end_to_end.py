@@ -13,12 +13,12 @@ from collections import defaultdict
 
 import pytest
 
-from hooklab.harness.channel import HttpChannel
 from hooklab.harness.clock import FakeClock
 from hooklab.harness.flaky import FlakyReceiver
 from hooklab.harness.request_log import RequestRecord, read_request_log
 from hooklab.harness.sender import Sender, make_message
 from hooklab.harness.server import LiveServer
+from hooklab.harness.transport import HttpChannel
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.outcomes import Outcome
 from hooklab.model.policy_config import policy_from_config

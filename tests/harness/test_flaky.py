@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from hooklab.harness.channel import AppChannel, HttpChannel, Response
 from hooklab.harness.clock import FakeClock
 from hooklab.harness.flaky import FlakyReceiver
 from hooklab.harness.request_log import (
@@ -19,6 +18,7 @@ from hooklab.harness.request_log import (
     read_request_log,
 )
 from hooklab.harness.server import LiveServer
+from hooklab.harness.transport import AppChannel, HttpChannel, Response
 from hooklab.model.errors import ConfigError, ScenarioError, StoreError
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.outcomes import Outcome

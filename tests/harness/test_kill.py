@@ -144,7 +144,7 @@ def test_sigkill_at_random_moments_loses_no_message(tmp_path: Path,
         assert counts[Status.DELIVERED] + counts[Status.FAILED] == n, counts
         delivered = {r.message_id for r in outbox.store.query(status="delivered")}
         lost = [a for a in outbox.store.attempts() if a.response_body == LOST]
-        open_rows = outbox._conn.execute(
+        open_rows = outbox.db.conn.execute(
             "SELECT count(*) FROM outbox_deliveries WHERE due_at IS NOT NULL").fetchone()[0]
     assert open_rows == 0
     assert lost, "no kill landed on an attempt in flight"

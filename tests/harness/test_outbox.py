@@ -60,7 +60,7 @@ def message(i: int | str, event_type: str = "invoice.paid") -> Message:
 
 
 def events(box: Outbox, kind: str) -> list[tuple]:  # type: ignore[type-arg]
-    return box._conn.execute("SELECT endpoint_id, message_id, detail FROM outbox_events "
+    return box.db.conn.execute("SELECT endpoint_id, message_id, detail FROM outbox_events "
                              "WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
 
 
@@ -92,7 +92,7 @@ def test_same_id_with_another_payload_is_refused_and_changes_nothing(outbox: Out
     outbox.send(message(1), now=0.0)
     with pytest.raises(ConfigError, match="idempotency key"):
         outbox.send(Message("msg_1", "invoice.paid", b'{"n": 2}'), now=1.0)
-    body = outbox._conn.execute("SELECT body FROM outbox_messages").fetchone()[0]
+    body = outbox.db.conn.execute("SELECT body FROM outbox_messages").fetchone()[0]
     assert bytes(body) == b'{"n": 1}'
 
 
@@ -112,7 +112,7 @@ def test_fan_out_follows_filters_and_keeps_disabled_endpoints_recoverable(
 def test_payload_over_the_limit_is_a_clear_error_and_stores_nothing(outbox: Outbox) -> None:
     with pytest.raises(ConfigError, match="largest payload allowed is 10 bytes"):
         outbox.send(message(12345678901), now=0.0, max_payload=10)
-    assert outbox._conn.execute("SELECT count(*) FROM outbox_messages").fetchone()[0] == 0
+    assert outbox.db.conn.execute("SELECT count(*) FROM outbox_messages").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(("message_id", "event_type", "error"), [
@@ -233,7 +233,7 @@ def test_resend_starts_a_new_generation_and_archives_the_old_one(outbox: Outbox)
     assert view.status is Status.PENDING and view.attempts == ()
     assert [c.target for c in outbox.store.history("msg_1", "ep_1")] == [
         "event_occurred", "payload_prepared"]
-    archived = outbox._conn.execute(
+    archived = outbox.db.conn.execute(
         "SELECT generation, state, reason, cause FROM outbox_generations").fetchall()
     assert archived == [(1, "failed", "gone", "resend")]
     (again,) = cycle(outbox, 4.0)
@@ -278,7 +278,7 @@ def test_every_status_change_is_a_legal_delivery_edge(outbox: Outbox) -> None:
         keep = [answer(c, o, now) for c, o in zip(claims, outcomes, strict=True)
                 if rng.random() < 0.8]  # the rest are "lost": their worker died
         cycle(outbox, now + 0.5, keep, owner=owner, claim=0)
-    rows = outbox._conn.execute("SELECT message_id, endpoint_id, source, target FROM "
+    rows = outbox.db.conn.execute("SELECT message_id, endpoint_id, source, target FROM "
                                 "state_changes ORDER BY rowid").fetchall()
     assert rows and all((s, t) in LEGAL_MOVES for _, _, s, t in rows)
     last: dict[tuple[str, str], str] = {}
@@ -290,7 +290,7 @@ def test_every_status_change_is_a_legal_delivery_edge(outbox: Outbox) -> None:
 def test_one_corrupt_delivery_does_not_block_the_others(outbox: Outbox) -> None:
     outbox.send_many([message(0), message(1), message(2)], now=0.0)
     claims = cycle(outbox, 1.0)
-    outbox._conn.execute("UPDATE deliveries SET state = 'end', status = 'delivered' "
+    outbox.db.conn.execute("UPDATE deliveries SET state = 'end', status = 'delivered' "
                          "WHERE message_id = 'msg_1'")  # moved behind the outbox's back
     outbox.send(message(3), now=1.5)
     fresh = cycle(outbox, 2.0, [answer(c, classify(200), 1.5) for c in claims])
@@ -298,6 +298,6 @@ def test_one_corrupt_delivery_does_not_block_the_others(outbox: Outbox) -> None:
     assert status(outbox, 0) is Status.DELIVERED and status(outbox, 2) is Status.DELIVERED
     (error,) = events(outbox, "delivery_error")
     assert error[1] == "msg_1" and "end" in error[2]
-    due = outbox._conn.execute("SELECT due_at FROM outbox_deliveries WHERE message_id = "
+    due = outbox.db.conn.execute("SELECT due_at FROM outbox_deliveries WHERE message_id = "
                                "'msg_1'").fetchone()[0]
     assert due == 62.0  # put aside for a minute

@@ -8,9 +8,8 @@ import sqlite3
 
 import pytest
 
-from hooklab.harness import outbox_step
-from hooklab.harness.outbox import Message, Outbox, Result
-from hooklab.harness.outbox_health import AutoDisable
+from hooklab.harness.outbox import AutoDisable, Message, Outbox, Result
+from hooklab.harness.outbox import step as outbox_step
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.outcomes import Outcome, classify
 from hooklab.model.status import SqliteStatusStore
@@ -39,7 +38,7 @@ def _drive(outbox: Outbox, seed: int) -> list[list[tuple]]:
         if pick.random() < 0.05:
             pending = pending[3:]  # lost answers: their leases expire
         now += 0.5
-    conn = outbox._conn
+    conn = outbox.db.conn
     return [conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in (
         "deliveries", "attempts", "state_changes", "outbox_deliveries", "outbox_events")]
 
@@ -65,6 +64,6 @@ def test_step_without_wait_returns_none_at_once_when_another_process_holds_the_l
     kwargs = dict(claim=5, now=1.0, lease=lambda e: 30.0,
                   policy_for=Endpoint.retry_policy, rng=random.Random(0))
     assert outbox.cycle("w", [], wait=False, **kwargs) is None
-    assert outbox._conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0  # restored
+    assert outbox.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0  # restored
     other.execute("COMMIT")
     assert len(outbox.cycle("w", [], wait=False, **kwargs)) == 5

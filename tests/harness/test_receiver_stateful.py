@@ -9,9 +9,9 @@ from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from hooklab.harness.conformance import CheckFailed
+from hooklab.harness.conformance.stateful import receiver_machine
 from hooklab.harness.receiver import STATE_PATH, create_receiver
 from hooklab.harness.server import LiveServer
-from hooklab.harness.stateful import receiver_machine
 
 SECRETS = {
     "standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -47,11 +47,11 @@ def test_reference_receiver_keeps_its_invariants_across_real_key_rotations():
 
 @pytest.mark.network
 def test_reference_receiver_keeps_its_invariants_over_http():
-    from hooklab.harness.conformance import _http_observer
+    from hooklab.harness.conformance import http_observer
 
     receiver = create_receiver(SECRET, expose_state=True)
     with LiveServer(receiver) as server:
-        observe = _http_observer(server.url + STATE_PATH, 5.0)
+        observe = http_observer(server.url + STATE_PATH, 5.0)
         run(receiver_machine(server.url, secret=SECRET, observe=observe),
             settings(QUICK, max_examples=4, stateful_step_count=8))
 
@@ -81,7 +81,7 @@ def test_machine_runs_as_a_unittest_testcase():
 @pytest.mark.network
 @pytest.mark.parametrize("answer", [b'{"count": "many"}', b"null", b'"x"', b'{"processed": {}}'])
 def test_observer_answer_that_is_not_a_count_is_a_check_failure_not_a_traceback(answer):
-    from hooklab.harness.conformance import _http_observer
+    from hooklab.harness.conformance import http_observer
 
     async def app(scope, receive, send):
         if scope["type"] != "http":
@@ -91,6 +91,6 @@ def test_observer_answer_that_is_not_a_count_is_a_check_failure_not_a_traceback(
         await send({"type": "http.response.body", "body": answer})
 
     with LiveServer(app) as server:
-        observe = _http_observer(server.url + STATE_PATH, 5.0)
+        observe = http_observer(server.url + STATE_PATH, 5.0)
         with pytest.raises(CheckFailed, match="processing observer failed"):
             observe("msg_1")

@@ -14,7 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hooklab.harness.channel import (
+from hooklab.harness.clock import FakeClock
+from hooklab.harness.flaky import FlakyReceiver
+from hooklab.harness.receiver import ReferenceReceiver
+from hooklab.harness.sender import Message, Sender, SyncSender, make_message
+from hooklab.harness.server import LiveServer
+from hooklab.harness.transport import (
     MAX_RESPONSE_BYTES,
     AppChannel,
     Channel,
@@ -23,11 +28,6 @@ from hooklab.harness.channel import (
     SimulatedChannel,
     classify_exception,
 )
-from hooklab.harness.clock import FakeClock
-from hooklab.harness.flaky import FlakyReceiver
-from hooklab.harness.receiver import ReferenceReceiver
-from hooklab.harness.sender import Message, Sender, SyncSender, make_message
-from hooklab.harness.server import LiveServer
 from hooklab.model.endpoints import Endpoint, SigningSecret
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.outcomes import Outcome, OutcomeKind, classify

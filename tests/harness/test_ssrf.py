@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hooklab.harness.server import LiveServer
-from hooklab.harness.ssrf import (
+from hooklab.harness.transport.ssrf import (
     RULES,
     SsrfBlocked,
     SsrfGuard,

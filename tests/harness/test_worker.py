@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 
-from hooklab.harness.channel import AppChannel, SimulatedChannel
 from hooklab.harness.clock import FakeClock
-from hooklab.harness.outbox import Message, Outbox
+from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.receiver import create_receiver
 from hooklab.harness.server import LiveServer
-from hooklab.harness.ssrf import SsrfGuard
-from hooklab.harness.worker import Worker, WorkerConfig
+from hooklab.harness.transport import AppChannel, SimulatedChannel
+from hooklab.harness.transport.ssrf import SsrfGuard
 from hooklab.model.backoff import ConstantSchedule
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.faults import ReceiverModel
@@ -102,7 +101,7 @@ def test_exhausted_messages_fail_with_events(outbox: Outbox) -> None:
     run(outbox, channel)
     assert counts(outbox) == {"failed": 2}
     assert outbox.store.get("msg_0", "ep_1").reason == "exhausted"
-    kinds = Counter(r[0] for r in outbox._conn.execute("SELECT kind FROM outbox_events"))
+    kinds = Counter(r[0] for r in outbox.db.conn.execute("SELECT kind FROM outbox_events"))
     assert kinds["attempt_failing"] == 6 and kinds["message_exhausted"] == 2
 
 
@@ -306,6 +305,6 @@ def test_a_refused_target_is_explained_in_the_operational_events(outbox: Outbox)
     add(outbox, "http://10.1.2.3:8080/hooks")
     send(outbox, 1)
     run(outbox, policy=RetryPolicy("once", max_attempts=1))  # refused before any connect
-    (detail,) = [r[0] for r in outbox._conn.execute(
+    (detail,) = [r[0] for r in outbox.db.conn.execute(
         "SELECT detail FROM outbox_events WHERE kind = 'attempt_failing'")]
     assert "10.1.2.3" in detail and "private address" in detail

@@ -9,7 +9,7 @@ from typing import Any
 
 from hooklab.harness.clock import FakeClock
 from hooklab.harness.outbox import Result
-from hooklab.harness.worker import WorkerStats, _Pipeline
+from hooklab.harness.outbox.worker import WorkerStats, _Pipeline
 from hooklab.model.outcomes import classify
 
 

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hooklab.harness.channel import HttpChannel
 from hooklab.harness.cli.main import main
 from hooklab.harness.cli.serve import FAULT_FLAGS, _model, fault_tokens
 from hooklab.harness.request_log import read_request_log
 from hooklab.harness.sender import Sender, make_message
+from hooklab.harness.transport import HttpChannel
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.policy_config import policy_from_config

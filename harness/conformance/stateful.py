@@ -32,9 +32,10 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
-from .conformance import DEFAULT_TIMEOUT, CheckContext, CheckFailed, Observer
+from ..transport import Request
+from .context import DEFAULT_TIMEOUT, CheckContext, CheckFailed, Observer
 from .payloads import garbage_header_values, json_values
-from .target import Request, open_target
+from .target import open_target
 
 __all__ = ["Sent", "receiver_machine"]
 
@@ -60,7 +61,7 @@ def receiver_machine(app_or_url: Any, *, secret: str, scheme: str = "standard",
     ``rotate(secrets)`` tells the receiver which secrets to accept after a key rotation
     (without it, the sender keeps signing with the receiver's secret as well).
     ``settle`` is how long processing may take to show (see
-    :meth:`~hooklab.harness.conformance.CheckContext.processed`). Run it
+    :meth:`~hooklab.harness.conformance.context.CheckContext.processed`). Run it
     with ``run_state_machine_as_test`` or through its ``TestCase`` attribute.
     """
 

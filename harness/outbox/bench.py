@@ -7,7 +7,7 @@ concurrency, each request signed with Standard Webhooks ``v1``:
 - **bare loop**: ``concurrency`` asyncio tasks sign and post with one ``httpx.AsyncClient``,
   keeping nothing;
 - **worker**: the messages are queued in an outbox on disk (SQLite, WAL), then a
-  :class:`~hooklab.harness.worker.Worker` claims, posts and records every attempt and state
+  :class:`~hooklab.harness.outbox.worker.Worker` claims, posts and records every attempt and state
   change, durably, until idle.
 
 It prints deliveries per second for both, round by round (a bare run, then a worker run,
@@ -15,7 +15,7 @@ back to back, so both see the same load on the machine), the best of each and th
 ratios (the target: the worker reaches at least 50 % of the bare loop), plus the enqueue
 rate. Run it with::
 
-    python -m hooklab.harness.outbox_bench [--messages 10000] [--concurrency 10] [--rounds 3]
+    python -m hooklab.harness.outbox.bench [--messages 10000] [--concurrency 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -109,8 +109,9 @@ def worker_run(url: str, n: int, concurrency: int, db: str,
     from hooklab.model.endpoints import Endpoint
     from hooklab.model.records import Status
 
-    from .outbox import Message, Outbox
-    from .ssrf import SsrfGuard
+    from ..sender import Message
+    from ..transport.ssrf import SsrfGuard
+    from .outbox import Outbox
     from .worker import WorkerConfig, run_worker
 
     with Outbox(db) as outbox:
@@ -133,7 +134,7 @@ def worker_run(url: str, n: int, concurrency: int, db: str,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m hooklab.harness.outbox_bench",
+    parser = argparse.ArgumentParser(prog="python -m hooklab.harness.outbox.bench",
                                      description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=10)

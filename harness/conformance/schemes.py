@@ -9,7 +9,7 @@ The checks are written once; :class:`SchemeRules` says how each applies to a sch
 - ``github`` signs the body alone: no timestamp (so no stale or future check), one
   signature (no rotation), and ``X-GitHub-Delivery`` is not signed.
 
-The helpers edit a :class:`~hooklab.harness.target.Request` the way a forger would: drop
+The helpers edit a :class:`~hooklab.harness.transport.Request` the way a forger would: drop
 or replace a header, change a timestamp, flip a character of a signature.
 
 Example::
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .target import Request
+from ..transport import Request
 
 __all__ = ["SCHEME_RULES", "SchemeRules", "retime", "rules_for", "tamper_signature",
            "with_header"]

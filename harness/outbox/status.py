@@ -1,6 +1,7 @@
 """What ``hooklab status`` shows: the outbox's deliveries, attempts and events, read back.
 
-The read side of the durable outbox (:mod:`hooklab.harness.outbox`). :func:`deliveries`
+The read side of the durable outbox (:mod:`hooklab.harness.outbox`), through its
+:class:`~hooklab.harness.outbox.db.OutboxDB`. :func:`deliveries`
 lists deliveries newest first with their status, generation, lease and last outcome;
 :func:`message_report` gathers one message with every delivery's attempts, its earlier
 generations (manual resends, recoveries) and its operational events; :func:`events`
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hooklab.model.records import Status
-from hooklab.model.status import parse_status
+from hooklab.model.status import STATUS_OF_STATE, parse_status
 
-from .outbox import Outbox, UnknownMessage
+if TYPE_CHECKING:
+    from .outbox import Outbox
 
 __all__ = ["deliveries", "events", "message_report", "overview", "render_message",
            "render_overview", "when"]
@@ -70,7 +72,7 @@ def deliveries(outbox: Outbox, *, message_id: str | None = None,
     sql += " ORDER BY d.created_at DESC, d.rowid DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    rows = outbox._conn.execute(sql, params).fetchall()
+    rows = outbox.db.conn.execute(sql, params).fetchall()
     return [dict(zip(_FIELDS, row, strict=True)) for row in rows]
 
 
@@ -88,7 +90,7 @@ def events(outbox: Outbox, *, endpoint_id: str | None = None, message_id: str | 
         sql += f" LIMIT {int(limit)}"
     keys = ("seq", "at", "kind", "endpoint_id", "message_id", "detail")
     return [dict(zip(keys, row, strict=True))
-            for row in outbox._conn.execute(sql, params).fetchall()]
+            for row in outbox.db.conn.execute(sql, params).fetchall()]
 
 
 def overview(outbox: Outbox, *, endpoint_id: str | None = None, status: str | None = None,
@@ -106,16 +108,12 @@ def message_report(outbox: Outbox, message_id: str, *,
                    endpoint_id: str | None = None) -> dict[str, Any]:
     """One message: its type and size, each delivery with its attempts, earlier
     generations and events. UnknownMessage if the outbox does not hold it."""
-    row = outbox._conn.execute(
-        "SELECT event_type, length(body), created_at FROM outbox_messages WHERE id = ?",
-        (message_id,)).fetchone()
-    if row is None:
-        raise UnknownMessage(f"message {message_id!r} is not in the outbox")
+    message = outbox.db.message(message_id)
     items = deliveries(outbox, message_id=message_id, endpoint_id=endpoint_id, limit=None)
     for item in items:
         view = outbox.store.get(message_id, item["endpoint_id"])
         item["attempt_log"] = [a._asdict() for a in view.attempts] if view else []
-        earlier = outbox._conn.execute(
+        earlier = outbox.db.conn.execute(
             "SELECT generation, state, reason, created_at, finished_at, closed_at, cause, "
             "attempts FROM outbox_generations WHERE message_id = ? AND endpoint_id = ? "
             "ORDER BY generation", (message_id, item["endpoint_id"])).fetchall()
@@ -125,16 +123,14 @@ def message_report(outbox: Outbox, message_id: str, *,
              "attempts": len(json.loads(a))}
             for g, s, r, c, f, x, cause, a in earlier]
     return {
-        "message": {"id": message_id, "event_type": row[0], "size": row[1],
-                    "created_at": row[2]},
+        "message": {"id": message_id, "event_type": message.event_type,
+                    "size": len(message.body), "created_at": message.created_at},
         "deliveries": items,
         "events": events(outbox, message_id=message_id, limit=None),
     }
 
 
 def _status(state: str) -> str:
-    from hooklab.model.status import STATUS_OF_STATE
-
     return STATUS_OF_STATE[state].value if state in STATUS_OF_STATE else state
 
 

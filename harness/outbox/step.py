@@ -4,16 +4,17 @@
 ``BEGIN IMMEDIATE`` transaction. Each result's lease is checked, its attempt finished
 through the delivery's :class:`~hooklab.model.tracking.DeliveryTracker` (so the status moves
 only along the Delivery machine's edges) and its retry scheduled; then due deliveries are
-claimed with a lease and moved to ``sending``. A delivery still ``sending`` whose lease
-expired lost its attempt: it is recorded as a timeout and retried by the policy.
+claimed with a lease and moved to ``sending``: each is a :class:`Claim`, and what came back
+for it a :class:`Result`. A delivery still ``sending`` whose lease expired lost its attempt:
+it is recorded as a timeout (the answer :data:`LOST`) and retried by the policy.
 
 Speed: the step reads what it needs at once (the leases of all results, the deliveries
-it claims) and keeps its writes in memory (:meth:`SqliteStatusStore.deferred
-<hooklab.model.status.SqliteStatusStore.deferred>` for moves and attempts, the
-outbox's events and schedule changes), to write each table with one statement before it
-reads them or commits. Should one delivery fail (a corrupt row, an illegal move), the
-transaction is rolled back and done again *carefully*: each delivery on its own, in a
-savepoint, written at once; the bad one is noted (``delivery_error``) and put aside.
+it claims) and keeps its writes in memory (:meth:`OutboxDB.buffered
+<hooklab.harness.outbox.db.OutboxDB.buffered>`: moves, attempts, events and schedule
+changes), to write each table with one statement before it reads them or commits. Should
+one delivery fail (a corrupt row, an illegal move), the transaction is rolled back and done
+again *carefully*: each delivery on its own, in a savepoint, written at once; the bad one is
+noted (``delivery_error``) and put aside.
 
 Example::
 
@@ -35,49 +36,70 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from hooklab.model import sqlite
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.errors import HooklabError, UnknownEndpoint
 from hooklab.model.outcomes import Outcome, OutcomeKind
+from hooklab.model.records import FailureReason
 from hooklab.model.retry import RetryPolicy
 from hooklab.model.status import DeliveryView
 from hooklab.model.tracking import DeliveryTracker
 
-from .outbox_health import AutoDisable
-from .sender import Message
+from ..sender import Message
+from . import admin
+from .db import OutboxDB, endpoint_filter
+from .health import AutoDisable
 
-if TYPE_CHECKING:
-    from .outbox import Claim, Outbox, PolicyFor, Result
+__all__ = ["LOST", "Claim", "PolicyFor", "Result", "Step", "run_step"]
 
-__all__ = ["LOST", "Step", "run_step"]
-
+#: The answer recorded for an attempt whose worker stopped before recording it.
 LOST = ("lease expired before the attempt's answer was recorded "
         "(the worker stopped or was killed)")
 Key = tuple[str, str]
+#: The retry policy a step applies to an endpoint's deliveries.
+PolicyFor = Callable[[Endpoint], RetryPolicy]
 
 
-def run_step(outbox: Outbox, owner: str, results: list[Result], *, claim: int, now: float,
+class Claim(NamedTuple):
+    """One leased delivery, moved to ``sending``: what a worker posts."""
+
+    message: Message
+    endpoint: Endpoint
+    generation: int
+    attempt: int
+    tracker: DeliveryTracker
+
+
+class Result(NamedTuple):
+    """What came back for a claim: the outcome, the start of the body, when."""
+
+    claim: Claim
+    outcome: Outcome
+    body: bytes
+    start: float
+    end: float
+
+
+def run_step(db: OutboxDB, owner: str, results: list[Result], *, claim: int, now: float,
              lease: Callable[[Endpoint], float], policy_for: PolicyFor, rng: Any,
              auto: AutoDisable, only: tuple[str, ...] | None, wait: bool,
-             busy_ms: int) -> list[Claim] | None:
+             ) -> list[Claim] | None:
     """What :meth:`Outbox.cycle <hooklab.harness.outbox.Outbox.cycle>` does (see there);
-    ``busy_ms`` is the connection's usual busy timeout, restored after a ``wait=False``
-    lock attempt."""
-    conn = outbox._conn
+    after a ``wait=False`` lock attempt, the usual busy timeout is restored."""
     for careful in (False, True):
         begun = False
         try:
             if not wait:
-                conn.execute("PRAGMA busy_timeout = 0")
-            with sqlite.errors(outbox.path), outbox.transaction():
+                db.busy_timeout(0)
+            with sqlite.errors(db.path), db.transaction():
                 begun = True
                 if not wait:  # the write lock is ours: from here on, as usual
-                    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
-                step = Step(outbox, owner, now, lease, policy_for, rng, auto, careful)
+                    db.busy_timeout()
+                step = Step(db, owner, now, lease, policy_for, rng, auto, careful)
                 with step.fast():
-                    outbox.health.begin()
+                    db.health.begin()
                     step.complete_all(results)
                     return step.claim(claim, only)
         except HooklabError as exc:
@@ -87,17 +109,17 @@ def run_step(outbox: Outbox, owner: str, results: list[Result], *, claim: int, n
                 raise
         finally:
             if not wait and not begun:
-                conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                db.busy_timeout()
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Step:
     """One step inside its transaction; ``careful`` does each delivery on its own."""
 
-    def __init__(self, outbox: Outbox, owner: str, now: float,
+    def __init__(self, db: OutboxDB, owner: str, now: float,
                  lease: Callable[[Endpoint], float], policy_for: PolicyFor, rng: Any,
                  auto: AutoDisable, careful: bool) -> None:
-        self.outbox, self.store, self.conn = outbox, outbox.store, outbox._conn
+        self.db, self.store, self.conn = db, db.store, db.conn
         self.owner, self.now, self.lease = owner, now, lease
         self.policy_for, self.rng, self.auto, self.careful = policy_for, rng, auto, careful
         self.cache: dict[str, Endpoint | None] = {}
@@ -105,17 +127,11 @@ class Step:
     @contextmanager
     def fast(self) -> Iterator[None]:
         """Unless careful: keep the step's writes in memory, write them together."""
-        outbox = self.outbox
         if self.careful:
             yield
             return
-        with self.store.deferred():
-            outbox._events_out, outbox._schedules_out = [], []
-            try:
-                yield
-                outbox._flush_out()
-            finally:
-                outbox._events_out = outbox._schedules_out = None
+        with self.db.buffered():
+            yield
 
     @contextmanager
     def guarded(self, message_id: str, endpoint_id: str) -> Iterator[None]:
@@ -127,8 +143,8 @@ class Step:
             with self._savepoint():
                 yield
         except HooklabError as exc:
-            self.outbox._event(self.now, "delivery_error", endpoint_id, message_id, str(exc))
-            self.outbox._schedule(message_id, endpoint_id, self.now + 60.0)
+            self.db.event(self.now, "delivery_error", endpoint_id, message_id, str(exc))
+            self.db.schedule(message_id, endpoint_id, self.now + 60.0)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -145,7 +161,7 @@ class Step:
         """The endpoint (``None`` if removed), read once per step."""
         if endpoint_id not in self.cache:
             try:
-                self.cache[endpoint_id] = self.outbox.registry.get(endpoint_id)
+                self.cache[endpoint_id] = self.db.registry.get(endpoint_id)
             except UnknownEndpoint:
                 self.cache[endpoint_id] = None
         return self.cache[endpoint_id]
@@ -184,7 +200,7 @@ class Step:
                 "SELECT lease_owner, generation FROM outbox_deliveries WHERE message_id = ? "
                 "AND endpoint_id = ?", key).fetchone()
         if row is None or tuple(row) != (self.owner, claim.generation):
-            self.outbox._event(self.now, "lease_lost", key[1], key[0],
+            self.db.event(self.now, "lease_lost", key[1], key[0],
                                f"attempt {claim.attempt}: answer dropped, the lease had "
                                "expired")
             return
@@ -200,25 +216,25 @@ class Step:
     def settle(self, tracker: DeliveryTracker, outcome: Outcome, due: float | None,
                why: str = "") -> None:
         """After an attempt: schedule the retry or finish, count for auto-disable, log."""
-        outbox, now = self.outbox, self.now
+        db, now = self.db, self.now
         message_id, endpoint_id = tracker.message_id, tracker.endpoint_id
         if outcome.kind is OutcomeKind.SUCCESS:
-            outbox.health.success(endpoint_id, now)
+            db.health.success(endpoint_id, now)
         else:
             label = f"{outcome.label} ({why})" if why else outcome.label
             nxt = "" if due is None else f"; next attempt in {max(0.0, due - now):.3g} s"
-            outbox.health.failure(endpoint_id, message_id, now,
-                                  f"attempt {tracker.attempts}: {label}{nxt}")
+            db.health.failure(endpoint_id, message_id, now,
+                              f"attempt {tracker.attempts}: {label}{nxt}")
         if tracker.done:
-            outbox._schedule(message_id, endpoint_id, None)
+            db.schedule(message_id, endpoint_id, None)
             if tracker.state == "failed":
-                reason = outbox.health.exhausted(endpoint_id, message_id, now, self.auto,
-                                                 gone=tracker.reason == "gone")
+                reason = db.health.exhausted(endpoint_id, message_id, now, self.auto,
+                                             gone=tracker.reason == FailureReason.GONE)
                 if reason is not None:
-                    outbox.disable_endpoint(endpoint_id, reason, now=now, cache=self.cache)
+                    admin.disable(db, endpoint_id, reason, now=now, cache=self.cache)
             return
         if not self.stopped(tracker, self.endpoint(endpoint_id)):
-            outbox._schedule(message_id, endpoint_id, now if due is None else due)
+            db.schedule(message_id, endpoint_id, now if due is None else due)
 
     def stopped(self, tracker: DeliveryTracker, endpoint: Endpoint | None) -> bool:
         """Fail the delivery (``disabled: <why>``) if its endpoint is disabled or gone."""
@@ -226,7 +242,7 @@ class Step:
             return False
         why = "endpoint removed" if endpoint is None else endpoint.disabled_reason
         tracker.disable(why or "endpoint disabled", self.now)
-        self.outbox._schedule(tracker.message_id, tracker.endpoint_id, None)
+        self.db.schedule(tracker.message_id, tracker.endpoint_id, None)
         return True
 
     # -- claiming -------------------------------------------------------------------------
@@ -235,12 +251,10 @@ class Step:
         """Lease up to ``limit`` due deliveries (to the endpoints in ``only``)."""
         # BEGIN IMMEDIATE holds the write lock from this read to the lease writes below,
         # so no other worker can claim the same rows in between.
-        from .outbox import _only
-
         if limit <= 0:
             return []
-        self.outbox._flush_out()  # a retry scheduled in this step may be due already
-        where, params = _only(only)
+        self.db.flush()  # a retry scheduled in this step may be due already
+        where, params = endpoint_filter(only)
         rows = self.conn.execute(
             "SELECT d.message_id, d.endpoint_id, d.generation, m.event_type, m.body "
             "FROM outbox_deliveries d JOIN outbox_messages m ON m.id = d.message_id "
@@ -259,8 +273,6 @@ class Step:
 
     def _claim_one(self, message: Message, endpoint_id: str, generation: int,
                    view: DeliveryView | None) -> Claim | None:
-        from .outbox import Claim
-
         now = self.now
         if view is not None:
             tracker = DeliveryTracker.from_view(self.store, view)
@@ -268,8 +280,8 @@ class Step:
             tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
         endpoint = self.endpoint(endpoint_id)
         if tracker.state == "sending":  # its worker stopped: the attempt is lost
-            self.outbox._event(now, "lease_expired", endpoint_id, message.id,
-                               f"attempt {tracker.attempts} lost; recorded as a timeout")
+            self.db.event(now, "lease_expired", endpoint_id, message.id,
+                          f"attempt {tracker.attempts} lost; recorded as a timeout")
             policy = (self.policy_for(endpoint) if endpoint is not None
                       else RetryPolicy("lost", 1))
             lost = Outcome.transport("timeout")
@@ -277,7 +289,7 @@ class Step:
             self.settle(tracker, lost, None if delay is None else now + delay)
             return None
         if tracker.done:
-            self.outbox._schedule(message.id, endpoint_id, None)
+            self.db.schedule(message.id, endpoint_id, None)
             return None
         if self.stopped(tracker, endpoint):
             return None
@@ -285,7 +297,7 @@ class Step:
             tracker.retry_due(now)
         number = tracker.attempt(now)
         assert endpoint is not None
-        self.outbox._schedule(message.id, endpoint_id, now + self.lease(endpoint), self.owner)
+        self.db.schedule(message.id, endpoint_id, now + self.lease(endpoint), self.owner)
         return Claim(message, endpoint, generation, number, tracker)
 
 

@@ -27,7 +27,9 @@ IPv6 addresses that embed an IPv4 address (``::ffff:127.0.0.1``, IPv4-compatible
 global unicast block ``2000::/3`` is ``reserved`` (e.g. site-local ``fec0::/10``).
 ``allow_private`` lifts every rule but ``metadata``; ``allow`` (a list of CIDRs) lifts
 any rule for the addresses it covers, metadata included. A refusal raises
-:class:`SsrfBlocked`, whose message names the host, the address and the rule.
+:class:`SsrfBlocked`, whose message names the host, the address and the rule; the rule is
+on the exception too, and ``advice`` (given by the command line, which knows its flags)
+adds how to allow it.
 
 :func:`guarded_transport` plugs the guard into httpx (as the network backend of an
 ``httpx.AsyncHTTPTransport``); the resolver is injectable, so tests never use real DNS.
@@ -40,8 +42,8 @@ Example::
     >>> guard.check("169.254.169.254")
     Traceback (most recent call last):
     ...
-    hooklab.harness.ssrf.SsrfBlocked: refusing to connect to 169.254.169.254 (169.254.169.254): \
-metadata address (the cloud metadata service); use --allow-cidr to allow it
+    hooklab.harness.transport.ssrf.SsrfBlocked: refusing to connect to 169.254.169.254 \
+(169.254.169.254): metadata address (the cloud metadata service)
     >>> SsrfGuard(allow_private=True).rule_for("127.0.0.1") is None
     True
 """
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "METADATA_ADDRESSES",
     "RULES",
+    "Advice",
     "Resolver",
     "SsrfBlocked",
     "SsrfGuard",
@@ -112,14 +115,18 @@ _V4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
-class SsrfBlocked(ConfigError):
-    """A target refused by the SSRF guard; the message names the address and the rule."""
+#: ``advice(rule)`` -> what a refusal under ``rule`` suggests, e.g. the flag that lifts it.
+Advice = Callable[[str], str]
 
-    def __init__(self, host: str, address: str, rule: str) -> None:
-        hint = "--allow-cidr" if rule == "metadata" else "--allow-private or --allow-cidr"
+
+class SsrfBlocked(ConfigError):
+    """A target refused by the SSRF guard; the message names the address and the rule,
+    then the ``advice`` if any."""
+
+    def __init__(self, host: str, address: str, rule: str, advice: str = "") -> None:
         super().__init__(
-            f"refusing to connect to {host} ({address}): {_DESCRIPTIONS[rule]}; "
-            f"use {hint} to allow it"
+            f"refusing to connect to {host} ({address}): {_DESCRIPTIONS[rule]}"
+            + (f"; {advice}" if advice else "")
         )
         self.host = host
         self.address = address
@@ -154,7 +161,8 @@ class SsrfGuard:
 
     ``allow_private`` lifts every rule except ``metadata``; ``allow`` is a list of CIDRs
     (strings or networks) that are allowed whatever the rule; ``resolver`` resolves host
-    names (default: :func:`system_resolver`).
+    names (default: :func:`system_resolver`); ``advice(rule)`` is added to each refusal's
+    message.
     """
 
     def __init__(
@@ -163,7 +171,9 @@ class SsrfGuard:
         allow_private: bool = False,
         allow: Iterable[str | IPNetwork] = (),
         resolver: Resolver | None = None,
+        advice: Advice | None = None,
     ) -> None:
+        self.advice = advice
         self.allow_private = bool(allow_private)
         self.allow: tuple[IPNetwork, ...] = tuple(
             a if isinstance(a, ipaddress.IPv4Network | ipaddress.IPv6Network)
@@ -187,7 +197,11 @@ class SsrfGuard:
         rule = self.rule_for(address)
         if rule is not None:
             text = str(_parse(address))
-            raise SsrfBlocked(host or text, text, rule)
+            raise self.blocked(host or text, text, rule)
+
+    def blocked(self, host: str, address: str, rule: str) -> SsrfBlocked:
+        """The refusal of ``address`` (reached as ``host``) under ``rule``, with advice."""
+        return SsrfBlocked(host, address, rule, self.advice(rule) if self.advice else "")
 
     def check_url_host(self, host: str) -> None:
         """Check a URL's host if it is a literal address (names are checked at connect
@@ -298,7 +312,7 @@ def _network_backend(guard: SsrfGuard) -> Any:
             raise last
 
         async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
-            raise SsrfBlocked("unix socket", "unix socket", "reserved")
+            raise guard.blocked("unix socket", "unix socket", "reserved")
 
         async def sleep(self, seconds: float) -> None:
             await self._inner.sleep(seconds)

@@ -12,7 +12,8 @@ endpoint's deliveries fail with ``disabled: <reason>`` and stay recoverable), an
   seconds with no success** in between (Svix: 5 days).
 
 :class:`Health` keeps the counts in the ``outbox_endpoint_health`` table of the outbox's
-database and records the operational events: ``attempt_failing`` (each failed attempt),
+database (:class:`~hooklab.harness.outbox.db.OutboxDB` holds it as ``health``) and
+records the operational events: ``attempt_failing`` (each failed attempt),
 ``message_exhausted``, ``endpoint_recovered`` (the first success after failures).
 
 Example::
@@ -59,10 +60,12 @@ class AutoDisable:
     def __post_init__(self) -> None:
         n = self.after_exhausted
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ConfigError(f"--disable-after must be a whole number >= 0, not {n!r}")
+            raise ConfigError(f"after_exhausted must be a whole number >= 0, not {n!r}",
+                              field="after_exhausted")
         w = self.window
         if not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
-            raise ConfigError(f"--disable-window must be a number of seconds >= 0, not {w!r}")
+            raise ConfigError(f"window must be a number of seconds >= 0, not {w!r}",
+                              field="window")
 
     def describe(self) -> str:
         """The rules in words."""

@@ -1,10 +1,10 @@
 """The outbox worker: deliver queued messages over HTTP, by the policy, crash-safe.
 
-A :class:`Worker` runs one asyncio loop around a durable :class:`~hooklab.harness.outbox.
-Outbox`. It claims due deliveries with a lease, posts each one (signed by
-:class:`~hooklab.harness.sender.Sender`, sent through an
-:class:`~hooklab.harness.channel.HttpChannel` whose connections go through the
-:mod:`~hooklab.harness.ssrf` guard), and records the answers. Deliveries run concurrently
+A :class:`Worker` runs one asyncio loop around a durable
+:class:`~hooklab.harness.outbox.Outbox`. It claims due deliveries with a lease, posts each
+one (signed by :class:`~hooklab.harness.sender.Sender`, sent through an
+:class:`~hooklab.harness.transport.HttpChannel` whose connections go through the
+:mod:`~hooklab.harness.transport.ssrf` guard), and records the answers. Deliveries run concurrently
 across endpoints, up to ``concurrency`` requests at a time; one message to one endpoint is
 attempted by one worker at a time (its lease), and several workers may share a database.
 
@@ -20,7 +20,7 @@ Stopping: :meth:`Worker.stop` (SIGINT or SIGTERM from ``hooklab worker``) stops 
 lets the attempts in flight finish for up to ``grace`` seconds, records them and returns.
 A second stop, or the end of the grace, cancels what is left: those attempts are recorded
 as timeouts, retried by the policy. A SIGKILL leaves leases that expire and are retried
-by the next worker (see :mod:`~hooklab.harness.outbox`).
+by the next worker (see :mod:`~hooklab.harness.outbox.outbox`).
 
 Example::
 
@@ -50,11 +50,13 @@ from hooklab.model.errors import ConfigError, InvalidURL, StoreError
 from hooklab.model.outcomes import Outcome
 from hooklab.model.retry import RetryPolicy
 
-from .channel import MAX_RESPONSE_BYTES, Channel, HttpChannel
-from .clock import Clock, WallClock
-from .outbox import AutoDisable, Claim, Outbox, Result
-from .sender import Sender
-from .ssrf import SsrfBlocked, SsrfGuard, guarded_transport
+from ..clock import Clock, WallClock
+from ..sender import Sender
+from ..transport import MAX_RESPONSE_BYTES, Channel, HttpChannel
+from ..transport.ssrf import SsrfBlocked, SsrfGuard, guarded_transport
+from .health import AutoDisable
+from .outbox import Outbox
+from .step import Claim, Result
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats", "run_worker"]
 
@@ -91,12 +93,13 @@ class WorkerConfig:
         if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) or (
             self.concurrency < 1
         ):
-            raise ConfigError(f"--concurrency must be at least 1, not {self.concurrency!r}")
+            raise ConfigError(f"concurrency must be at least 1, not {self.concurrency!r}",
+                              field="concurrency")
         for name in ("lease", "max_wait", "connect_timeout"):
             value = getattr(self, name)
             if value is not None and not (0 < value < float("inf")):
-                raise ConfigError(f"--{name.replace('_', '-')} must be a positive number of "
-                                  f"seconds, not {value!r}")
+                raise ConfigError(f"{name} must be a positive number of seconds, not "
+                                  f"{value!r}", field=name)
         if self.batch < 1 or self.max_response_bytes < 0 or self.grace < 0:
             raise ConfigError("batch must be >= 1, max_response_bytes and grace >= 0")
 

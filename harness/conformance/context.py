@@ -1,21 +1,18 @@
-"""The conformance engine: runs named checks against a receiver and collects a report.
+"""What a check works with: the :class:`CheckContext`, and how a check ends when it does not
+pass (:class:`CheckFailed`, :class:`CheckSkipped`).
 
-A *check* is a small function ``check(ctx: CheckContext) -> None`` whose one-line docstring
-states the rule (see :mod:`hooklab.harness.checks`). It builds requests with the context,
-lets Hypothesis explore examples through :meth:`CheckContext.explore`, and raises
-:class:`CheckFailed` (an ``AssertionError``) when the receiver breaks the rule, or
-:class:`CheckSkipped` when the rule does not apply to the signing scheme. Hypothesis
-shrinks a failure to its minimal example; the failure carries it, with a ``curl`` command
-signed at run time that replays it.
-
-:func:`run_checks` is the one entry point the CLI, the pytest plugin and notebooks share.
+A check builds signed deliveries with :meth:`CheckContext.delivery`, lets Hypothesis draw
+examples through :meth:`CheckContext.explore`, sends them with :meth:`CheckContext.expect`,
+and asks :meth:`CheckContext.processed` how often the receiver processed a message. A
+failure is data: :class:`CheckFailed` is an ``AssertionError`` carrying a title, a message,
+the request and response, the minimal example Hypothesis shrank to and a ``curl`` command
+that replays it. :class:`CheckSkipped` says the rule does not apply to the signing scheme.
 
 Example::
 
-    >>> from hooklab.harness.receiver import create_receiver          # doctest: +SKIP
-    >>> report = run_checks(create_receiver(secret=SECRET), secret=SECRET)  # doctest: +SKIP
-    >>> report.passed                                                   # doctest: +SKIP
-    True
+    >>> failure = CheckFailed("stale timestamp accepted", "expected 401, got 200 after 0.010 s")
+    >>> isinstance(failure, AssertionError), failure.finding().title
+    (True, 'stale timestamp accepted')
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -31,13 +28,13 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure
 
-from hooklab.model.errors import ConfigError
 from hooklab.model.signing import check_secret, get_scheme
 
+from ..transport import Request, Response, curl_command
 from .payloads import Style, encode
-from .report import FAILED, PASSED, SKIPPED, CheckResult, Finding, Report
+from .report import Finding
 from .schemes import SchemeRules, rules_for
-from .target import Request, Response, Target, TargetUnreachable, curl_command, open_target
+from .target import Target, TargetUnreachable
 
 __all__ = [
     "DEFAULT_MAX_EXAMPLES",
@@ -46,8 +43,6 @@ __all__ = [
     "CheckFailed",
     "CheckSkipped",
     "Observer",
-    "run_check",
-    "run_checks",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -71,14 +66,14 @@ class CheckFailed(AssertionError):
         self.check = ""
 
     def finding(self) -> Finding:
-        """This failure as a plain :class:`~hooklab.harness.report.Finding` record."""
+        """This failure as a plain :class:`~hooklab.harness.conformance.report.Finding`."""
         request = {} if self.request is None else {
             "body": self.request.body.decode("utf-8", "backslashreplace"),
             "headers": [[k, v if isinstance(v, str) else v.decode("latin-1")]
                         for k, v in self.request.headers],
         }
         response = {} if self.response is None else {
-            "status": self.response.status, "error": self.response.error,
+            "status": self.response.status, "error": self.response.detail or None,
             "elapsed": round(self.response.elapsed, 4),
         }
         return Finding(self.check, self.title, self.message, self.example, self.curl,
@@ -174,10 +169,10 @@ class CheckContext:
         """Send ``request`` and fail with ``title`` unless its status satisfies ``accept``."""
         response = self.send(request)
         if response.status is None:
-            failure = CheckFailed(f"no answer: {response.error}",
+            failure = CheckFailed(f"no answer: {response.detail}",
                                   f"expected {want}, got {response.describe()}",
                                   request, response)
-            if response.error and response.error.startswith("no answer within"):
+            if response.outcome.error == "timeout":
                 self._stuck = failure
             raise failure
         if not accept(response.status):
@@ -246,91 +241,10 @@ class CheckContext:
         time.sleep(min(0.05, self.settle / 10))  # room for a duplicate processing to show
         return {message_id: observe(message_id) for message_id in message_ids}
 
-    def _finish(self, failure: CheckFailed) -> CheckFailed:
+    def finalize(self, failure: CheckFailed) -> CheckFailed:
+        """``failure``, named after the running check, with a ``curl`` command that
+        replays its request."""
         failure.check = self.check
         if failure.request is not None:
             failure.curl = curl_command(self.target.url, failure.request, timeout=self.timeout)
         return failure
-
-
-def run_check(check: Callable[[CheckContext], None], ctx: CheckContext) -> CheckResult:
-    """Run one check; its failure, skip or pass becomes a :class:`CheckResult`."""
-    name = check.__name__
-    rule = (check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else ""
-    ctx.check = name
-    start = time.perf_counter()
-    try:
-        check(ctx)
-    except CheckSkipped as skip:
-        return CheckResult(name, rule, SKIPPED, (), str(skip), time.perf_counter() - start)
-    except CheckFailed as failure:
-        finding = ctx._finish(failure).finding()
-        return CheckResult(name, rule, FAILED, (finding,), None, time.perf_counter() - start)
-    return CheckResult(name, rule, PASSED, (), None, time.perf_counter() - start)
-
-
-def _http_observer(url: str, timeout: float) -> Observer:
-    """An observer that asks ``GET url?message_id=ID`` (see :func:`run_checks`)."""
-    import httpx
-
-    def observe(message_id: str) -> int:
-        try:
-            answer = httpx.get(url, params={"message_id": message_id}, timeout=timeout)
-            value = answer.raise_for_status().json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise CheckFailed("processing observer failed", f"GET {url}: {exc}") from None
-        if isinstance(value, dict):
-            value = value.get("count", value.get("processed", 0))
-        if isinstance(value, list):
-            return sum(item == message_id for item in value)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise CheckFailed("processing observer failed",
-                              f"GET {url}: not a count: {value!r}") from None
-
-    return observe
-
-
-def run_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
-               checks: Iterable[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-               max_examples: int = DEFAULT_MAX_EXAMPLES, seed: int | None = None,
-               tolerance: float = 300.0, observe: Observer | str | None = None,
-               path: str = "/", settle: float = 2.0,
-               on_result: Callable[[CheckResult], None] | None = None) -> Report:
-    """Run the named checks (default: all) against a URL, an ASGI app or a WSGI app.
-
-    ``observe`` lets ``idempotent_redelivery`` see processing: a callable
-    ``message_id -> times processed``, or a URL answering ``GET URL?message_id=ID`` with a
-    JSON count (an integer, ``{"count": n}``, or a list of processed ids). An unreachable
-    URL raises :class:`~hooklab.harness.target.TargetUnreachable` before any check runs.
-
-    >>> run_checks("http://127.0.0.1:9/", secret="whsec_x", checks=["nope"])
-    ... # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    hooklab.model.errors.ConfigError: unknown check 'nope'; choose from accepts_valid_delivery, ...
-    """
-    from .checks import CHECKS
-
-    names = list(CHECKS) if checks is None else list(checks)
-    unknown = [name for name in names if name not in CHECKS]
-    if unknown:
-        raise ConfigError(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECKS)}")
-    if not (timeout > 0 and max_examples >= 1 and tolerance > 0):
-        raise ConfigError("timeout and tolerance must be > 0 seconds, max_examples >= 1")
-    start = time.perf_counter()
-    with open_target(app_or_url, path=path) as target:
-        if isinstance(observe, str):
-            observe = _http_observer(observe, timeout)
-        ctx = CheckContext(target, secret=secret, scheme=scheme, timeout=timeout,
-                           tolerance=tolerance, max_examples=max_examples, seed=seed,
-                           observe=observe, settle=settle)
-        target.send(Request(b"{}", (("content-type", "application/json"),)), timeout=timeout)
-        results = []
-        for name in names:
-            result = run_check(CHECKS[name], ctx)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-    return Report(target.url, ctx.scheme.name, seed, max_examples, timeout, tuple(results),
-                  time.perf_counter() - start)

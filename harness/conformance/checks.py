@@ -1,10 +1,12 @@
 """The named conformance checks: one small function per rule a webhook receiver must keep.
 
 Every check has the same signature, ``check(ctx: CheckContext) -> None``, and a one-line
-docstring stating its rule. The names are stable: they appear in reports and CI logs.
-A check draws examples through :meth:`CheckContext.explore`, sends them with
-:meth:`CheckContext.expect`, and raises :class:`CheckSkipped` when the signing scheme makes
-the rule meaningless (GitHub signs no timestamp; Stripe checks only "too old").
+docstring stating its rule; ``@check`` registers it (:mod:`~hooklab.harness.conformance.
+registry`), in the order of this file, which is the report order. The names are stable:
+they appear in reports and CI logs. A check draws examples through
+:meth:`CheckContext.explore`, sends them with :meth:`CheckContext.expect`, and raises
+:class:`CheckSkipped` when the signing scheme makes the rule meaningless (GitHub signs no
+timestamp; Stripe checks only "too old").
 
 Example::
 
@@ -23,7 +25,8 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from .conformance import CheckContext, CheckFailed, CheckSkipped
+from ..transport import Request
+from .context import CheckContext, CheckFailed, CheckSkipped
 from .payloads import (
     Style,
     event_types,
@@ -33,8 +36,8 @@ from .payloads import (
     reserializations,
     styles,
 )
+from .registry import CHECKS, check
 from .schemes import retime, tamper_signature, with_header
-from .target import Request
 
 __all__ = [
     "CHECKS", "CHECK_NAMES", "accepts_valid_delivery", "rejects_missing_signature",
@@ -44,7 +47,6 @@ __all__ = [
     "idempotent_redelivery",
 ]
 
-Check = Callable[[CheckContext], None]
 #: Seconds past the tolerance that stale and future timestamps keep, for clock skew.
 SKEW_MARGIN = 60
 _TEN_YEARS = 10 * 365 * 86400
@@ -68,6 +70,7 @@ def _wrong_secrets(ctx: CheckContext) -> st.SearchStrategy[str]:
     return secrets.filter(lambda secret: secret != ctx.secret)
 
 
+@check
 def accepts_valid_delivery(ctx: CheckContext) -> None:
     """A correctly signed, well-formed delivery gets a 2xx."""
 
@@ -78,6 +81,7 @@ def accepts_valid_delivery(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, style=styles, event_type=event_types)
 
 
+@check
 def rejects_missing_signature(ctx: CheckContext) -> None:
     """Missing signature headers get 401."""
 
@@ -106,6 +110,7 @@ def _tampered(ctx: CheckContext, data: Any, part: str, position: int, wrong: str
     return tamper_signature(ctx.rules, request, position)
 
 
+@check
 def rejects_invalid_signature(ctx: CheckContext) -> None:
     """A wrong secret, or a tampered body, id, timestamp or signature, gets 401."""
 
@@ -117,6 +122,7 @@ def rejects_invalid_signature(ctx: CheckContext) -> None:
                 position=st.integers(0, 255), wrong=_wrong_secrets(ctx))
 
 
+@check
 def rejects_stale_timestamp(ctx: CheckContext) -> None:
     """A timestamp older than the tolerance gets 401."""
     if not ctx.rules.dated:
@@ -129,6 +135,7 @@ def rejects_stale_timestamp(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, age=st.integers(SKEW_MARGIN, _TEN_YEARS))
 
 
+@check
 def rejects_future_timestamp(ctx: CheckContext) -> None:
     """A timestamp further ahead than the tolerance gets 401."""
     if not ctx.rules.dated:
@@ -143,6 +150,7 @@ def rejects_future_timestamp(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, ahead=st.integers(SKEW_MARGIN, _TEN_YEARS))
 
 
+@check
 def accepts_rotated_signatures(ctx: CheckContext) -> None:
     """Several signatures, of which only one is valid, are accepted wherever it stands."""
     if not ctx.rules.rotation:
@@ -159,6 +167,7 @@ def accepts_rotated_signatures(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, wrong=wrong, position=st.integers(0, 4))
 
 
+@check
 def rejects_malformed_json(ctx: CheckContext) -> None:
     """A validly signed body that is not JSON gets 400."""
 
@@ -168,6 +177,7 @@ def rejects_malformed_json(ctx: CheckContext) -> None:
     ctx.explore(probe, body=malformed_bodies)
 
 
+@check
 def verifies_before_parsing(ctx: CheckContext) -> None:
     """An invalid signature on a malformed body gets 401, not 400."""
 
@@ -182,6 +192,7 @@ def verifies_before_parsing(ctx: CheckContext) -> None:
                 wrong=_wrong_secrets(ctx))
 
 
+@check
 def verifies_raw_body(ctx: CheckContext) -> None:
     """Bodies whose bytes differ from a re-serialization of their JSON verify (raw bytes)."""
 
@@ -193,6 +204,7 @@ def verifies_raw_body(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, style=styles)
 
 
+@check
 def survives_malformed_headers(ctx: CheckContext) -> None:
     """Garbage in the signature, timestamp and id headers never gets a 5xx."""
 
@@ -211,6 +223,7 @@ def survives_malformed_headers(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, edits=edits)
 
 
+@check
 def acks_within_timeout(ctx: CheckContext) -> None:
     """The receiver answers within the sender's timeout, so processing must be async."""
 
@@ -221,6 +234,7 @@ def acks_within_timeout(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, max_examples=5)
 
 
+@check
 def idempotent_redelivery(ctx: CheckContext) -> None:
     """The same message delivered twice is acknowledged both times and processed once."""
 
@@ -243,11 +257,5 @@ def idempotent_redelivery(ctx: CheckContext) -> None:
     ctx.explore(probe, data=json_values, resign=st.booleans(), max_examples=limit)
 
 
-CHECKS: dict[str, Check] = {check.__name__: check for check in (
-    accepts_valid_delivery, rejects_missing_signature, rejects_invalid_signature,
-    rejects_stale_timestamp, rejects_future_timestamp, accepts_rotated_signatures,
-    rejects_malformed_json, verifies_before_parsing, verifies_raw_body,
-    survives_malformed_headers, acks_within_timeout, idempotent_redelivery,
-)}
 #: The stable check names, in report order.
 CHECK_NAMES: tuple[str, ...] = tuple(CHECKS)
