@@ -13,6 +13,7 @@ import pkgutil
 
 import pytest
 
+import hooklab
 import hooklab.harness
 import hooklab.model
 import hooklab.sim
@@ -22,7 +23,7 @@ PROGRAMS = {"hooklab.harness.cli.__main__"}
 
 
 def _module_names() -> list[str]:
-    names = []
+    names = ["hooklab"]
     for package in (hooklab.model, hooklab.sim, hooklab.harness):
         names.append(package.__name__)
         for info in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):

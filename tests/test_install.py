@@ -20,6 +20,8 @@ target = Path(sys.argv[1]).resolve()
 for module in (hooklab.model, hooklab.sim, hooklab.harness):
     assert target in Path(module.__file__).resolve().parents, module.__file__
 assert len(load().nodes) == 21
+import hooklab
+assert hooklab.__version__ and target in Path(hooklab.__file__).resolve().parents
 print("ok", Path(hooklab.model.__file__).resolve())
 """
 
@@ -83,6 +85,10 @@ def test_every_sub_package_is_listed_for_the_wheel() -> None:
     listed = set(config["tool"]["setuptools"]["packages"])
     found = set()
     for top, package in config["tool"]["setuptools"]["package-dir"].items():
+        if package == ".":  # the root package is the one __init__.py at the top
+            assert (ROOT / "__init__.py").is_file()
+            found.add(top)
+            continue
         base = ROOT / package
         for init in base.rglob("__init__.py"):
             parts = init.parent.relative_to(base).parts

@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import hooklab
 from hooklab.model.errors import ConfigError, HooklabError
 
 from . import check, diagram, outbox, plot, policies, secret, serve, signing, simulate, sweep
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hooklab",
         description="Model, simulate and test webhook delivery.",
     )
+    parser.add_argument("--version", action="version", version=f"hooklab {hooklab.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(subparsers)
