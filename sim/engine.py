@@ -398,7 +398,7 @@ class Engine:
             self._finish(d, now, None, delivered=True)
         elif state == S_FAILED:
             gone = verdict.kind is OutcomeKind.GONE
-            self._finish(d, now, "gone" if gone else self._why_failed(d, ep))
+            self._finish(d, now, "gone" if gone else self._why_failed(d, ep, outcome))
             if gone and ep.auto.gone:
                 self._disable(ep, now, "gone")
         else:
@@ -412,7 +412,9 @@ class Engine:
         if self.workers is not None:  # only once this delivery is settled
             self._release_worker()
 
-    def _why_failed(self, d: _Delivery, ep: _Endpoint) -> str:
+    def _why_failed(self, d: _Delivery, ep: _Endpoint, outcome: Outcome) -> str:
+        if not ep.policy.retries(outcome):
+            return "not_retried"
         return "exhausted" if d.attempt >= ep.policy.max_attempts else "retry_window"
 
     def _retry(self, d: _Delivery) -> None:
