@@ -70,8 +70,8 @@ from .lifecycle import fire
 from .outcomes import Outcome, OutcomeKind, classify, parse_retry_after
 from .policy_config import policy_from_config
 from .presets import PRESETS, get_policy
-from .providers import PROVIDERS, get_provider
 from .processing import Processing
+from .providers import PROVIDERS, get_provider
 from .reception import Reception
 from .records import AttemptRecord, DeliveryRecord, Status
 from .registry import EndpointRegistry, MemoryRegistry, SqliteRegistry

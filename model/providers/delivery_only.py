@@ -82,6 +82,7 @@ class AzureEventGridTwin(Twin):
     policy = AZURE_EVENT_GRID_POLICY
     dedupe = DedupeId("id", "body", signed=False)
     sources = ("provider docs: timeout, retry schedule, time to live, codes not retried",)
+    gaps = ("signing, payloads and handshake: not in docs/reference.md",)
 
 
 class SnsTwin(Twin):
@@ -93,6 +94,9 @@ class SnsTwin(Twin):
     policy = SNS_POLICY
     dedupe = DedupeId("MessageId", "body", signed=True)
     sources = ("provider docs: the default delivery policy, MessageId",)
+    gaps = ("signing and payloads: hooklab has no SNS scheme yet",
+            "the SubscriptionConfirmation handshake (a visit to its SubscribeURL): not "
+            "modelled without the scheme")
 
 
 class PayPalTwin(Twin):
@@ -106,3 +110,5 @@ class PayPalTwin(Twin):
     sources = ("provider docs: 25 retries over 3 days, the signed transmission id",)
     approximate = ("retries: the intervals are unpublished; hooklab spreads the 25 evenly, "
                    "2:52:48 apart",)
+    gaps = ("signing and payloads: hooklab has no PayPal scheme yet",
+            "timeout: docs/reference.md gives none")

@@ -83,6 +83,7 @@ class DiscordTwin(Twin):
     handshake = Ping()
     bad_signature_status = 401
     sources = ("provider docs: the signature, the PING, the 401 rule and the removal",)
+    gaps = ("timeout, retries: docs/reference.md gives none",)
     approximate = ("event types: hooklab's labels for interaction types 2 and 3",)
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:

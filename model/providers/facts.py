@@ -254,6 +254,28 @@ class DisableRule:
         text = f"{self.action} " + "; ".join(parts)
         return text + (" (reported)" if self.reported else "")
 
+    def brief(self) -> str:
+        """The rule in a few words, for a table (:meth:`describe` has it in full).
+
+        >>> DisableRule(window=432000, gone=True).brief()
+        '5 days failing; 410'
+        >>> DisableRule(success_below=0.05, over=3600, min_events=1000, reported=True).brief()
+        '<5% ok over 1 h (reported)'
+        """
+        parts = []
+        if self.consecutive is not None:
+            unit = "attempt" if self.counts == "attempts" else "exhausted message"
+            parts.append(f"{self.consecutive} {unit}{'s' if self.consecutive > 1 else ''}")
+        if self.window is not None:
+            parts.append(f"{span(self.window)} failing")
+        if self.gone:
+            parts.append("410")
+        if self.success_below is not None and self.over is not None:
+            parts.append(f"<{self.success_below:.0%} ok over {span(self.over)}")
+        if self.forgery:
+            parts.append("accepts a forgery")
+        return "; ".join(parts) + (" (reported)" if self.reported else "")
+
     def auto_disable(self) -> dict[str, Any] | None:
         """The rule as the simulator's auto-disable settings (``consecutive`` exhausted
         messages, ``window``, ``gone``), or None when it has a part those cannot say.

@@ -24,6 +24,7 @@ from .wire import Message
 
 __all__ = ["HubSpotTwin", "LinearTwin", "PaddleTwin", "SquareTwin"]
 
+_NO_DELIVERY_FACTS = ("timeout, retries, disabling: docs/reference.md gives none",)
 _LOWER = "0123456789abcdefghjkmnpqrstvwxyz"  # the lower-case ULID alphabet of Paddle ids
 
 
@@ -37,6 +38,7 @@ class SquareTwin(Twin):
     event_types = ("payment.updated", "customer.created")
     dedupe = DedupeId("event_id", "body", signed=True)
     sources = ("provider docs and SDK: the signature over URL and body, the event shape",)
+    gaps = _NO_DELIVERY_FACTS
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:
         """A Square event: merchant, type, ``event_id``, ``created_at``, ``data``."""
@@ -62,6 +64,7 @@ class HubSpotTwin(Twin):
     event_types = ("contact.creation", "deal.propertyChange")
     dedupe = DedupeId("eventId", "body", signed=True, each=True)
     sources = ("provider docs: the v3 signature, the batch of events",)
+    gaps = _NO_DELIVERY_FACTS
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:
         """A batch of one HubSpot event (times in milliseconds)."""
@@ -85,6 +88,7 @@ class PaddleTwin(Twin):
     event_types = ("transaction.completed", "subscription.created")
     dedupe = DedupeId("notification_id", "body", signed=True)
     sources = ("provider docs and SDK: Paddle-Signature, the notification shape",)
+    gaps = _NO_DELIVERY_FACTS
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:
         """A notification: ``event_id``, ``event_type``, ``occurred_at``,
@@ -113,6 +117,7 @@ class LinearTwin(Twin):
     event_types = ("Issue", "Comment")
     dedupe = DedupeId("Linear-Delivery", "header", signed=False)
     sources = ("provider docs and SDK: Linear-Signature, webhookTimestamp, Linear-Delivery",)
+    gaps = _NO_DELIVERY_FACTS
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:
         """A ``create`` action on an ``Issue`` or a ``Comment``."""

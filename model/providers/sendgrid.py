@@ -60,6 +60,7 @@ class SendGridTwin(Twin):
     event_types = ("processed", "delivered", "open", "bounce")
     dedupe = DedupeId("sg_event_id", "body", signed=True, each=True)
     sources = ("provider docs and SDK: the batch body, the ECDSA signature, sg_event_id",)
+    gaps = ("timeout, retries, disabling: docs/reference.md gives none",)
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:
         """A batch of one to three ``event_type`` events."""

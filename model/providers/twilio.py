@@ -44,6 +44,7 @@ class TwilioTwin(Twin):
     event_types = ("incoming-message", "status-callback")
     sources = ("provider docs and SDK: the form parameters and the signature over URL and "
                "parameters",)
+    gaps = ("timeout, retries, disabling: docs/reference.md gives none; nor a dedupe id",)
     approximate = ("event types: hooklab's labels; Twilio names none",)
 
     def payload(self, rng: random.Random, now: int, event_type: str) -> Message:

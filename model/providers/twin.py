@@ -7,8 +7,9 @@ a provider delivers: its signing ``scheme`` (a name of
 :class:`~hooklab.model.retry.RetryPolicy`, which :mod:`hooklab.model.presets` lists under
 the same name), the ``retry_headers`` a retry carries, the ``dedupe`` id and whether it is
 signed, its ``disable`` rule, its ``handshake``, and the status it demands for a bad
-signature. ``sources`` says where the facts come from and ``approximate`` what is only
-roughly published. A fact the reference does not give is None, never a guess.
+signature. ``sources`` says where the facts come from, ``approximate`` what is only
+roughly published, and ``gaps`` what the twin leaves out. A fact the reference does not
+give is None, never a guess.
 
 Behaviour is two methods: :meth:`Twin.payload` draws one event in the provider's shape
 from an ``rng`` at ``now`` (the :class:`~hooklab.model.providers.wire.Message`, the same on
@@ -113,6 +114,7 @@ class Twin:
     bad_signature_status: ClassVar[int | None] = None
     sources: ClassVar[tuple[str, ...]] = ()
     approximate: ClassVar[tuple[str, ...]] = ()
+    gaps: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -241,6 +243,7 @@ class Twin:
             "bad_signature_status": self.bad_signature_status,
             "sources": list(self.sources),
             "approximate": list(self.approximate),
+            "gaps": list(self.gaps),
         }
 
 

@@ -169,6 +169,15 @@ def test_policies_lists_every_preset_with_its_last_attempt(
     assert lines["svix"].endswith("27:35:05")
     assert lines["standard-webhooks"].endswith("75:35:05")
     assert "(default)" in lines["diagram"]
+    assert lines["shopify"].split()[1:] == ["9", "4:00:00", "none", "4:00:00"]
+    assert lines["azure-event-grid"].split()[1:] == ["30", "24:00:00", "none", "22:46:40"]
+
+
+def test_policies_shows_the_codes_a_preset_never_retries(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = _policies(["azure-event-grid"], capsys)
+    assert "never retried: 400, 401, 403, 413" in out.splitlines()[1]
+    assert "never retried" not in _policies(["svix"], capsys)
 
 
 def test_policies_prints_a_schedule_with_cumulative_times(
