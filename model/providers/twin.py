@@ -132,6 +132,10 @@ class Twin:
         """One event of ``event_type`` (default: one of :attr:`event_types`, drawn).
 
         ConfigError names ``event_type`` when the twin does not send that type.
+
+        >>> from hooklab.model.providers import get_provider
+        >>> get_provider("github").message(random.Random(0), 1700000000, "ping").event_type
+        'ping'
         """
         seconds = check_now(now)
         if event_type is None:
@@ -162,7 +166,18 @@ class Twin:
         previous: Outcome | None = None,
     ) -> Request:
         """The request of attempt ``attempt`` of ``message`` to ``url``, signed at ``now``
-        with ``secrets``; a retry carries the retry headers that follow ``previous``."""
+        with ``secrets``; a retry carries the retry headers that follow ``previous``.
+
+        >>> from hooklab.model.outcomes import Outcome
+        >>> from hooklab.model.providers import get_provider
+        >>> slack = get_provider("slack")
+        >>> message = slack.message(random.Random(0), 1700000000)
+        >>> retry = slack.request(message, secrets=["8f742231b10e8888abcd99yyyzzz85a5"],
+        ...                       now=1700000060, attempt=2,
+        ...                       previous=Outcome.transport("timeout"))
+        >>> retry.header("X-Slack-Retry-Num"), retry.header("X-Slack-Retry-Reason")
+        ('1', 'http_timeout')
+        """
         if message.provider != self.name:
             raise ConfigError(f"message is {message.provider!r}'s, not {self.name!r}'s")
         scheme = self._scheme()
