@@ -23,9 +23,10 @@ preset                 delays                                                att
 ``paypal``             10368 × 25 (approximate)                                    26   72:00:00
 =====================  ====================================================  ========  ==========
 
-The presets from ``svix`` on that a provider twin holds (:mod:`hooklab.model.providers`:
-``svix`` is the ``standard`` twin's, the others their twin's own name) are defined in the
-twin and taken from it here, so no number is written twice. Notes on the choices the
+The presets a provider twin holds (:mod:`hooklab.model.providers`) are defined in the twin
+and taken from it here, so no number is written twice: ``svix`` is the ``standard`` twin's;
+``stripe``, ``github``, ``shopify``, ``slack``, ``azure-event-grid``, ``sns`` and
+``paypal`` are the twins of those names. Notes on the choices the
 facts leave open:
 
 - ``diagram``: the diagram says "retry up to 5 times" (6 attempts) and "wait with backoff"
