@@ -19,6 +19,7 @@ module                                       holds
 ``backoff``                                  retry schedules and jitter
 ``retry``                                    :class:`RetryPolicy`: limits and throttling
 ``presets``                                  the named policies of real senders
+``providers/``                               provider twins: each provider's webhooks, once
 ``policy_config``                            a policy from a preset name or a TOML table
 ``endpoints``, ``registry``                  endpoints, and where a sender keeps them
 ``secrets``, ``signing``                     signing secrets; the schemes that sign and verify
@@ -31,7 +32,8 @@ module                                       holds
 ``bench``                                    the compiled table against python-statemachine
 ===========================================  ==================================================
 
-Imports run one way: ``policy_config`` → ``presets`` → ``retry`` → ``backoff``;
+Imports run one way: ``policy_config`` → ``presets`` → ``providers`` → ``retry`` →
+``backoff`` (and ``providers`` → ``signing``);
 ``faults.receiver`` → ``faults.spec`` → ``faults.kinds``; ``status.memory`` and
 ``status.sqlite`` → ``status.base``. The facts these modules cite (schemes, vectors,
 schedules, provider behaviour) are in ``docs/reference.md``.
@@ -60,6 +62,7 @@ from .errors import (
     StoreError,
     UnknownEndpoint,
     UnknownPolicy,
+    UnknownProvider,
     UnknownScheme,
     VerificationError,
 )
@@ -68,6 +71,7 @@ from .outcomes import Outcome, OutcomeKind, classify, parse_retry_after
 from .policy_config import policy_from_config
 from .presets import PRESETS, get_policy
 from .processing import Processing
+from .providers import PROVIDERS, get_provider
 from .reception import Reception
 from .records import AttemptRecord, DeliveryRecord, Status
 from .registry import EndpointRegistry, MemoryRegistry, SqliteRegistry
@@ -78,6 +82,7 @@ from .tracking import DeliveryTracker
 
 __all__ = [
     "PRESETS",
+    "PROVIDERS",
     "SCHEMES",
     "STATUS_OF_STATE",
     "DeliveryTracker",
@@ -91,6 +96,7 @@ __all__ = [
     "SqliteStatusStore",
     "StatusStore",
     "get_policy",
+    "get_provider",
     "get_scheme",
     "policy_from_config",
     "sign_headers",
@@ -117,6 +123,7 @@ __all__ = [
     "StoreError",
     "UnknownEndpoint",
     "UnknownPolicy",
+    "UnknownProvider",
     "UnknownScheme",
     "Verdict",
     "VerificationError",

@@ -11,6 +11,7 @@ catch one class. The tree, by what went wrong::
     │   ├── UnknownEndpoint       an endpoint id that is not registered
     │   ├── UnknownPolicy         a retry-policy preset name that does not exist
     │   ├── UnknownScheme         a signing-scheme name that does not exist
+    │   ├── UnknownProvider       a provider-twin name that does not exist
     │   ├── InvalidPolicy         retry-policy parameters that make no sense
     │   ├── ScenarioError         a corrupt or inconsistent simulation scenario
     │   └── DiagramError          a FlowZap diagram that does not parse
@@ -44,6 +45,7 @@ __all__ = [
     "StoreError",
     "UnknownEndpoint",
     "UnknownPolicy",
+    "UnknownProvider",
     "UnknownScheme",
     "VerificationError",
 ]
@@ -128,3 +130,8 @@ class StoreError(HooklabError):
 
 class UnknownScheme(ConfigError):
     """A signing-scheme name that does not exist (see :data:`hooklab.model.signing.SCHEMES`)."""
+
+
+class UnknownProvider(ConfigError):
+    """A provider-twin name that does not exist (see
+    :data:`hooklab.model.providers.PROVIDERS`)."""

@@ -52,7 +52,7 @@ _JITTER_KEYS = {
     "decorrelated": ("jitter_base", "jitter_cap"),
 }
 _POLICY_KEYS = ("name", "description", "max_attempts", "max_window", "retry_after",
-                "retry_after_cap", "overload_penalty")
+                "retry_after_cap", "overload_penalty", "no_retry_codes")
 KNOWN_KEYS = frozenset(
     ("preset", "schedule", "jitter", *_POLICY_KEYS,
      *(k for keys in _SCHEDULE_KEYS.values() for k in keys),
@@ -75,8 +75,8 @@ def policy_from_config(config: Mapping[str, Any] | str) -> RetryPolicy:
     - ``max_attempts`` (default: the preset's, or ``len(delays) + 1`` for a new fixed
       list), ``max_window`` (seconds, or ``false`` for none), ``retry_after``
       (``"ignore"``, ``"clamp"``, ``"max"``), ``retry_after_cap``, ``overload_penalty``,
-      ``name`` (default: the preset's name, with ``*`` if changed; else ``"custom"``),
-      ``description``.
+      ``no_retry_codes`` (a list of status codes never retried), ``name`` (default: the
+      preset's name, with ``*`` if changed; else ``"custom"``), ``description``.
 
     Unknown keys and bad values raise :class:`InvalidPolicy` naming the key; an unknown
     preset raises :class:`~hooklab.model.errors.UnknownPolicy`.

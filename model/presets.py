@@ -1,7 +1,8 @@
 """Named retry policies: the source diagram's and those of real webhook senders.
 
-Each preset matches the "Retry schedules" table of ``docs/reference.md`` (delays are
-seconds between consecutive attempts; the first attempt is at t = 0):
+Each preset matches ``docs/reference.md``: the "Retry schedules" table for the senders,
+the "Delivery behaviour of other providers" table for the providers (delays are seconds
+between consecutive attempts; the first attempt is at t = 0):
 
 =====================  ====================================================  ========  ==========
 preset                 delays                                                attempts  last at
@@ -15,9 +16,18 @@ preset                 delays                                                att
 ``outpost``            30 · 2^(n−1): 30 … 15360                                    11   8:31:30
 ``stripe``             60 · 2^n: 60 … 122880 (approximate, see below)              13   68:15:00
 ``github``             none: no automatic retries                                   1   0:00:00
+``shopify``            56, 113, 226, 452, 904, 1807, 3614, 7228 (approximate)       9   4:00:00
+``slack``              1 (approximate), 60, 300                                     4   0:06:01
+``azure-event-grid``   10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200  30 (11)  22:46:40
+``sns``                20, 20, 20                                                   4   0:01:00
+``paypal``             10368 × 25 (approximate)                                    26   72:00:00
 =====================  ====================================================  ========  ==========
 
-Notes on the choices the facts leave open:
+The presets a provider twin holds (:mod:`hooklab.model.providers`) are defined in the twin
+and taken from it here, so no number is written twice: ``svix`` is the ``standard`` twin's;
+``stripe``, ``github``, ``shopify``, ``slack``, ``azure-event-grid``, ``sns`` and
+``paypal`` are the twins of those names. Notes on the choices the
+facts leave open:
 
 - ``diagram``: the diagram says "retry up to 5 times" (6 attempts) and "wait with backoff"
   but gives no delays. hooklab chooses exponential backoff from 60 s, doubling, no jitter.
@@ -29,6 +39,15 @@ Notes on the choices the facts leave open:
   past the window.
 - ``convoy``: ``n`` counts retries from 0, so the first retry waits 10 s; 20 attempts as
   in Convoy's examples (it is configurable there).
+- ``shopify``: "8 retries over 4 hours, exponential", intervals unpublished. The preset is
+  an APPROXIMATION: doubling waits scaled so the eighth retry falls at 4:00:00.
+- ``slack``: "nearly at once, after 1 minute, after 5 minutes"; "nearly at once" is
+  APPROXIMATED as 1 s, and each wait counts from the previous attempt.
+- ``azure-event-grid``: the published list, then every 12 h, within a 24 h time to live
+  and 30 attempts: the time to live ends it after 11 attempts. 400, 401, 403 and 413 are
+  never retried (``no_retry_codes``).
+- ``paypal``: "25 retries over 3 days", intervals unpublished. The preset is an
+  APPROXIMATION: evenly spread, 2:52:48 apart.
 
 Example::
 
@@ -57,6 +76,7 @@ from .backoff import (
 )
 from .errors import ConfigError, UnknownPolicy
 from .outcomes import classify
+from .providers import PROVIDERS
 from .retry import RetryAfterMode, RetryPolicy
 
 __all__ = [
@@ -76,6 +96,9 @@ _DAY = 24 * _HOUR
 
 
 def _presets() -> dict[str, RetryPolicy]:
+    twins = {twin.policy.name: twin.policy for twin in PROVIDERS.values()
+             if twin.policy is not None}
+    svix = twins.pop("svix")  # the Standard Webhooks twin delivers as Svix does
     presets = [
         RetryPolicy(
             "diagram",
@@ -92,16 +115,7 @@ def _presets() -> dict[str, RetryPolicy]:
             description="Standard Webhooks spec example; jitter recommended but "
             "unspecified, so none",
         ),
-        RetryPolicy(
-            "svix",
-            max_attempts=8,
-            backoff=FixedSchedule((5, 300, 1800, 7200, 18000, 36000, 36000)),
-            jitter=ProportionalJitter(0.2),
-            retry_after=RetryAfterMode.CLAMP,
-            overload_penalty=60.0,
-            description="Svix: ±20 % jitter, Retry-After clamped to [d, 2d], "
-            "at least 60 s after a timeout or 429",
-        ),
+        svix,
         RetryPolicy(
             "hook0",
             max_attempts=25,
@@ -133,19 +147,7 @@ def _presets() -> dict[str, RetryPolicy]:
             backoff=ExponentialSchedule(30.0, 2.0),
             description="Hookdeck Outpost: 30 · 2^(n-1) s, no jitter",
         ),
-        RetryPolicy(
-            "stripe",
-            max_attempts=13,
-            max_window=3 * _DAY,
-            backoff=ExponentialSchedule(60.0, 2.0),
-            description="Stripe, APPROXIMATE: exponential over a 3-day horizon "
-            "(Stripe publishes no per-attempt list)",
-        ),
-        RetryPolicy(
-            "github",
-            max_attempts=1,
-            description="GitHub: no automatic retries (manual redelivery within 3 days)",
-        ),
+        *twins.values(),  # stripe, github, then the other providers' twins
     ]
     return {p.name: p for p in presets}
 

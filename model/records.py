@@ -52,6 +52,7 @@ class FailureReason(StrEnum):
     EXHAUSTED = "exhausted"  # every attempt the policy allows was used
     RETRY_WINDOW = "retry_window"  # the next attempt would start past the policy's window
     GONE = "gone"  # the receiver answered 410 Gone
+    NOT_RETRIED = "not_retried"  # a status the policy never retries (its no_retry_codes)
     DISABLED = "disabled"  # the endpoint was disabled while the delivery waited
 
     @classmethod

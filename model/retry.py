@@ -8,7 +8,8 @@ with limits and throttling:
   which no attempt starts.
 - **outcome classes** (:mod:`hooklab.model.outcomes`): 2xx is delivered and 410 Gone stops,
   so neither is retried; everything else (3xx, 4xx, 5xx, throttling, timeouts, connection
-  errors) is retried while the limits allow.
+  errors) is retried while the limits allow, except the status codes a sender never
+  retries, ``no_retry_codes`` (Azure Event Grid: 400, 401, 403 and 413).
 - **overload penalty**: after a timeout or a 429 the delay is at least
   ``overload_penalty`` seconds (Svix: 60 s).
 - **Retry-After** (already in seconds on :attr:`Outcome.retry_after
@@ -23,10 +24,10 @@ with limits and throttling:
 
   ``retry_after_cap`` (Hook0: 10 h) bounds the header's value, never the scheduled delay.
 
-The delay after attempt ``n`` is computed in this order: the un-jittered delay ``d`` of the
-schedule, then jitter, then the overload penalty, then Retry-After; if the next attempt
-would then start past ``max_window``, there is no retry. All randomness comes from the
-``rng`` argument.
+The delay after attempt ``n`` is computed in this order (once the outcome is one that is
+retried at all): the un-jittered delay ``d`` of the schedule, then jitter, then the
+overload penalty, then Retry-After; if the next attempt would then start past
+``max_window``, there is no retry. All randomness comes from the ``rng`` argument.
 
 Named policies live in :mod:`hooklab.model.presets`; a policy read from a preset name or a
 table comes from :func:`hooklab.model.policy_config.policy_from_config`. Both build on this
@@ -90,6 +91,19 @@ _MODE_CODES = {RetryAfterMode.IGNORE: _IGNORE, RetryAfterMode.CLAMP: _CLAMP,
                RetryAfterMode.MAX: _MAX}
 
 
+def _status_codes(codes: Any) -> frozenset[int]:
+    if isinstance(codes, str | bytes) or not hasattr(codes, "__iter__"):
+        raise InvalidPolicy(f"no_retry_codes must be a set of HTTP status codes, got {codes!r}")
+    codes = tuple(codes)
+    for code in codes:
+        if isinstance(code, bool) or not isinstance(code, int) or not 300 <= code <= 599 or (
+                code == 410):
+            raise InvalidPolicy(
+                f"no_retry_codes holds {code!r}; give failure codes in 300..599 (410 is "
+                "never retried anyway)")
+    return frozenset(codes)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """A retry schedule, a jitter, limits and throttling rules; see the module docstring.
@@ -107,6 +121,7 @@ class RetryPolicy:
     retry_after: RetryAfterMode = RetryAfterMode.IGNORE
     retry_after_cap: float | None = None
     overload_penalty: float = 0.0
+    no_retry_codes: frozenset[int] = frozenset()
     description: str = field(default="", compare=False)
 
     _delays: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -181,6 +196,7 @@ class RetryPolicy:
             object.__setattr__(self, "retry_after_cap", cap)
         penalty = check_seconds("overload_penalty", self.overload_penalty)
         object.__setattr__(self, "overload_penalty", penalty)
+        object.__setattr__(self, "no_retry_codes", _status_codes(self.no_retry_codes))
         if not isinstance(self.description, str):
             raise InvalidPolicy(f"description must be a string, got {self.description!r}")
 
@@ -199,8 +215,8 @@ class RetryPolicy:
 
         ``attempt`` (1-based) ended in ``outcome``, ``elapsed`` seconds after the first
         attempt started; ``previous_delay`` is the wait before ``attempt`` (``None`` after
-        the first one). No retry: success, 410 Gone, attempts exhausted, or the next
-        attempt would start past ``max_window``.
+        the first one). No retry: success, 410 Gone, a status of ``no_retry_codes``,
+        attempts exhausted, or the next attempt would start past ``max_window``.
 
             >>> from hooklab.model.backoff import ConstantSchedule
             >>> from hooklab.model.outcomes import classify
@@ -211,7 +227,8 @@ class RetryPolicy:
         """
         status = outcome.status_code
         error = outcome.error
-        if error is None and (200 <= status < 300 or status == 410):
+        if error is None and (200 <= status < 300 or status == 410
+                              or status in self.no_retry_codes):
             return None
         if attempt >= self.max_attempts:
             return None
@@ -235,6 +252,18 @@ class RetryPolicy:
         if elapsed + delay > self._window:
             return None
         return delay
+
+    def retries(self, outcome: Outcome) -> bool:
+        """Whether ``outcome`` is one this policy retries at all (limits aside): not a
+        2xx, not 410 Gone, not one of ``no_retry_codes``.
+
+            >>> from hooklab.model.outcomes import classify
+            >>> RetryPolicy("p", no_retry_codes=frozenset({400})).retries(classify(400))
+            False
+        """
+        status = outcome.status_code
+        return outcome.error is not None or not (
+            200 <= status < 300 or status == 410 or status in self.no_retry_codes)
 
     def _throttle(self, delay: float, status: int, retry_after: float) -> float:
         wanted = min(retry_after, self._cap)

@@ -19,6 +19,7 @@ method          events fired                               store writes
 ``finish`` asks the endpoint's :class:`~hooklab.model.retry.RetryPolicy` for the verdict
 on the attempt's outcome. A delivery that fails records why: ``exhausted`` (no attempt
 left), ``retry_window`` (the next attempt would start past the policy's ``max_window``),
+``not_retried`` (a status the policy never retries, such as Azure Event Grid's 400),
 ``gone`` (410: the caller should disable the endpoint too) or ``disabled: <reason>``
 (the simulator uses the same words).
 Each step's writes are one store batch (one SQLite transaction). The tracker keeps no
@@ -197,6 +198,7 @@ class DeliveryTracker:
         reason = None
         if target == "failed":
             reason = (FailureReason.GONE if verdict.kind is OutcomeKind.GONE else
+                      FailureReason.NOT_RETRIED if not policy.retries(outcome) else
                       FailureReason.EXHAUSTED if number >= policy.max_attempts
                       else FailureReason.RETRY_WINDOW)
         record = AttemptRecord(

@@ -41,8 +41,9 @@ from .scenario import Scenario
 __all__ = ["ENDPOINT_DISABLED", "Engine", "substream"]
 
 #: Why a delivery failed; ``endpoint_disabled`` is FailureReason.DISABLED's older name.
-EXHAUSTED, RETRY_WINDOW, GONE = (FailureReason.EXHAUSTED.value,
-                                 FailureReason.RETRY_WINDOW.value, FailureReason.GONE.value)
+EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED = (
+    FailureReason.EXHAUSTED.value, FailureReason.RETRY_WINDOW.value, FailureReason.GONE.value,
+    FailureReason.NOT_RETRIED.value)
 ENDPOINT_DISABLED = "endpoint_disabled"
 
 DELIVERY = compile_machine(Delivery)
@@ -398,7 +399,7 @@ class Engine:
             self._finish(d, now, None, delivered=True)
         elif state == S_FAILED:
             gone = verdict.kind is OutcomeKind.GONE
-            self._finish(d, now, GONE if gone else self._why_failed(d, ep))
+            self._finish(d, now, GONE if gone else self._why_failed(d, ep, outcome))
             if gone and ep.auto.gone:
                 self._disable(ep, now, "gone")
         else:
@@ -412,7 +413,9 @@ class Engine:
         if self.workers is not None:  # only once this delivery is settled
             self._release_worker()
 
-    def _why_failed(self, d: _Delivery, ep: _Endpoint) -> str:
+    def _why_failed(self, d: _Delivery, ep: _Endpoint, outcome: Outcome) -> str:
+        if not ep.policy.retries(outcome):
+            return NOT_RETRIED
         return EXHAUSTED if d.attempt >= ep.policy.max_attempts else RETRY_WINDOW
 
     def _retry(self, d: _Delivery) -> None:

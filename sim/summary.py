@@ -23,7 +23,8 @@ key                        meaning
 ``duplicates``             requests a receiver acknowledged for a message it had already
                            acknowledged
 ``out_of_order``           per endpoint: deliveries delivered after a later-created message
-``failed_by_reason``       ``exhausted``, ``retry_window``, ``gone``, ``endpoint_disabled``
+``failed_by_reason``       ``exhausted``, ``retry_window``, ``gone``, ``not_retried``,
+                           ``endpoint_disabled``
 ``processing_failures``    events the receivers' async EventProcessor lanes failed
 ``sim_time_s``             simulated seconds when the run ended
 ``endpoints``              the per-endpoint breakdown, keyed by endpoint id

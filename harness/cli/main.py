@@ -23,7 +23,19 @@ from collections.abc import Sequence
 import hooklab
 from hooklab.model.errors import ConfigError, HooklabError
 
-from . import check, diagram, outbox, plot, policies, secret, serve, signing, simulate, sweep
+from . import (
+    check,
+    diagram,
+    outbox,
+    plot,
+    policies,
+    providers,
+    secret,
+    serve,
+    signing,
+    simulate,
+    sweep,
+)
 
 __all__ = [
     "COMMANDS",
@@ -41,7 +53,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 #: The command modules, in the order ``hooklab --help`` lists their subcommands.
-COMMANDS = (simulate, plot, sweep, check, serve, outbox, diagram, signing, secret, policies)
+COMMANDS = (simulate, plot, sweep, check, serve, outbox, diagram, signing, secret, policies,
+            providers)
 
 
 def usage_error(message: str) -> ConfigError:

@@ -70,7 +70,9 @@ def _schedule(policy: RetryPolicy, seed: int | None) -> str:
         f"jitter {describe_jitter(policy.jitter)}, Retry-After {policy.retry_after.value}"
         + (f" (cap {policy.retry_after_cap:g} s)" if policy.retry_after_cap else "")
         + (f", overload penalty {policy.overload_penalty:g} s"
-           if policy.overload_penalty else ""),
+           if policy.overload_penalty else "")
+        + (", never retried: " + ", ".join(map(str, sorted(policy.no_retry_codes)))
+           if policy.no_retry_codes else ""),
         "",
     ]
     header = ["attempt", "delay", "at"]

@@ -32,7 +32,11 @@ TABLE = {
 
 
 def test_every_preset_is_in_the_table_or_approximate() -> None:
-    assert set(PRESETS) == set(TABLE) | {"stripe"}
+    # the providers' presets are checked against their rows in test_provider_facts.py
+    providers = {"stripe", "shopify", "slack", "azure-event-grid", "sns", "paypal"}
+    assert set(PRESETS) == set(TABLE) | providers
+    assert list(PRESETS)[:9] == [*TABLE][:2] + ["svix", "hook0", "convoy", "convoy-linear",
+                                               "outpost", "stripe", "github"]
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))
@@ -165,6 +169,15 @@ def test_policies_lists_every_preset_with_its_last_attempt(
     assert lines["svix"].endswith("27:35:05")
     assert lines["standard-webhooks"].endswith("75:35:05")
     assert "(default)" in lines["diagram"]
+    assert lines["shopify"].split()[1:] == ["9", "4:00:00", "none", "4:00:00"]
+    assert lines["azure-event-grid"].split()[1:] == ["30", "24:00:00", "none", "22:46:40"]
+
+
+def test_policies_shows_the_codes_a_preset_never_retries(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = _policies(["azure-event-grid"], capsys)
+    assert "never retried: 400, 401, 403, 413" in out.splitlines()[1]
+    assert "never retried" not in _policies(["svix"], capsys)
 
 
 def test_policies_prints_a_schedule_with_cumulative_times(

@@ -197,6 +197,39 @@ def test_every_other_outcome_is_retried(outcome: Outcome) -> None:
     assert _delay(PLAIN, outcome, attempt=4) is None
 
 
+NO_400 = PLAIN.replace(no_retry_codes=frozenset({400, 413}))
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(attempt=st.integers(1, 4), status=st.sampled_from([400, 413]),
+       retry_after=st.none() | st.floats(0, 1e4))
+def test_no_retry_codes_are_never_retried(attempt: int, status: int,
+                                          retry_after: float | None) -> None:
+    outcome = classify(status, retry_after)
+    assert _delay(NO_400, outcome, attempt=attempt) is None
+    assert not NO_400.retries(outcome)
+    assert NO_400.verdict(attempt, outcome, elapsed=0, previous_delay=None,
+                          rng=random.Random(0)) == Verdict(OutcomeKind.CLIENT_ERROR, None)
+
+
+@pytest.mark.parametrize("outcome", [classify(401), classify(500), classify(429),
+                                     Outcome.transport("timeout")])
+def test_codes_outside_no_retry_codes_are_still_retried(outcome: Outcome) -> None:
+    assert _delay(NO_400, outcome) == 100.0 and NO_400.retries(outcome)
+
+
+@pytest.mark.parametrize("codes", [[200], [410], [99], ["400"], [True], "400", 400])
+def test_bad_no_retry_codes_raise_invalid_policy(codes: object) -> None:
+    with pytest.raises(InvalidPolicy, match="no_retry_codes"):
+        PLAIN.replace(no_retry_codes=codes)
+
+
+def test_policy_from_config_reads_no_retry_codes() -> None:
+    policy = policy_from_config(tomllib.loads("no_retry_codes = [400, 403]"))
+    assert policy.no_retry_codes == frozenset({400, 403})
+    assert _delay(policy, classify(403)) is None
+
+
 def test_verdict_drives_the_delivery_machine() -> None:
     machine = compile_machine(Delivery)
 

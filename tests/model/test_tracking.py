@@ -94,6 +94,14 @@ def test_a_retry_window_cut_is_not_called_exhausted(store: StatusStore) -> None:
     assert store.query(status="failed")[0].reason == "retry_window"
 
 
+def test_a_status_the_policy_never_retries_fails_as_not_retried(store: StatusStore) -> None:
+    refusing = POLICY.replace(no_retry_codes=frozenset({400}))
+    tracker = started(store)
+    assert run(tracker, [classify(500), classify(400)], policy=refusing) == [30.0, None]
+    assert (tracker.state, tracker.reason, tracker.attempts) == ("failed", "not_retried", 2)
+    assert store.query(status="failed")[0].reason == "not_retried"
+
+
 def test_410_gone_stops_at_once(store: StatusStore) -> None:
     tracker = started(store)
     assert run(tracker, [classify(500), classify(410)]) == [30.0, None]

@@ -189,3 +189,11 @@ def test_latency_and_timeout_shape_attempt_durations() -> None:
     result = simulate(one(model, messages=200, timeout=2.0), seed=0)
     durations = {round(a.end - a.start, 6) for a in result.attempts}
     assert durations == {2.0}  # 3 s answers and hangs both hit the 2 s timeout
+
+
+def test_a_status_the_policy_never_retries_ends_not_retried_after_one_attempt() -> None:
+    refusing = {"delays": [1, 1, 1], "no_retry_codes": [400]}
+    result = simulate(one("script=500,400", policy=refusing, messages=20), seed=0)
+    s = result.summary
+    assert s.failed == 20 and s.attempts == 40
+    assert dict(s.failed_by_reason) == {"not_retried": 20}

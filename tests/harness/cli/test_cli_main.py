@@ -10,7 +10,8 @@ import pytest
 from hooklab.harness.cli.main import main
 
 SUBCOMMANDS = ("simulate", "plot", "sweep", "check", "serve", "endpoints", "send", "worker",
-               "status", "resend", "recover", "diagram", "sign", "verify", "policies")  # fmt: skip
+               "status", "resend", "recover", "diagram", "sign", "verify", "policies",
+               "providers")  # fmt: skip
 
 
 def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:

@@ -141,3 +141,13 @@ def test_bench_smoke_runs_and_prints_both_times(capsys: pytest.CaptureFixture[st
     assert bench_main(["--messages", "3000", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "hooklab.sim:" in out and "bare SimPy:" in out and "ratio:" in out
+
+
+@pytest.mark.parametrize(("policy", "attempts"), [("shopify", 9), ("slack", 4), ("sns", 4),
+                                                  ("azure-event-grid", 11)])
+def test_a_provider_twins_preset_drives_simulate(policy: str, attempts: int,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # an always-failing receiver: every message uses every attempt its twin's schedule has
+    summary = run_json(capsys, "--policy", policy, "--failure-rate", "1", "--messages", "20")
+    assert summary["failed"] == 20 and summary["delivered"] == 0
+    assert summary["attempts"] == 20 * attempts
