@@ -22,11 +22,11 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError
 
+from .serve import STATE_TOKEN_ENV
+
 __all__ = ["check_command", "register"]
 
 _SCHEMES = ("standard", "stripe", "github")
-#: Where ``--state-token`` is read from when not given (as ``hooklab serve receiver``).
-STATE_TOKEN_ENV = "HOOKLAB_STATE_TOKEN"
 
 
 def _positive(kind: type) -> Any:
