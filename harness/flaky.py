@@ -25,6 +25,17 @@ Signatures are verified when secrets are given and the result recorded; faults a
 whatever it is, unless ``reject_invalid`` answers 401 to a bad signature. Window times
 (``down``, ``gone``, ``unauthorized``) count from the receiver's start.
 
+Whatever the model says, the request limits of :mod:`~hooklab.harness.limits` come first
+(413 past ``max_body``, 503 with ``Retry-After`` past ``max_concurrency`` requests or
+``max_buffered`` body bytes, 408 past ``body_timeout``); such a refusal is logged too, with
+its fault named ``limit`` and the model not asked. What the receiver keeps is bounded:
+
+- attempts are counted per message id for the ``remember`` most recently seen ids (default
+  100,000; least recently seen forgotten first): a forgotten id that comes back counts
+  from attempt 1 again, so a ``script`` restarts for it;
+- the request log keeps at most ``log_max_bytes`` (see :mod:`~hooklab.harness.request_log`
+  for what each kind of log keeps).
+
 Example::
 
     >>> flaky = FlakyReceiver("status=503:1:30", seed=1)
@@ -36,12 +47,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import os
 import random
 import socket
 import struct
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,15 +63,26 @@ from hooklab.model.faults import Answer, ReceiverModel
 from hooklab.model.signing import DEFAULT_TOLERANCE, check_secret, get_scheme
 
 from .clock import Clock, WallClock
-from .request_log import RequestLog, RequestRecord, open_request_log
+from .inbox import REMEMBER
+from .limits import (
+    BODY_TIMEOUT,
+    MAX_BODY,
+    MAX_BUFFERED,
+    MAX_CONCURRENCY,
+    Admission,
+    Limits,
+    Refusal,
+    read_limited,
+)
+from .request_log import LOG_MAX_BYTES, RequestLog, RequestRecord, open_request_log
 from .transport import message_id_of
 
 __all__ = ["MAX_HANG", "FlakyReceiver"]
 
 #: The longest a ``timeout`` answer hangs when the sender never gives up.
 MAX_HANG = 3600.0
-_MAX_BODY = 5 * 1024 * 1024
 _CHUNK_SECONDS = 0.05
+_LONGEST_ID = 256
 
 
 class FlakyReceiver:
@@ -67,8 +91,10 @@ class FlakyReceiver:
     ``model`` is a :class:`~hooklab.model.faults.ReceiverModel`, a compact string
     (``"status=503:0.3 latency=0.2"``) or a TOML-style table. ``log`` is a
     :class:`~hooklab.harness.request_log.RequestLog`, a path (``.jsonl`` or ``.sqlite``)
-    or ``None`` (in memory). Fault draws come from ``rng`` (or ``random.Random(seed)``);
-    times from ``clock``.
+    or ``None`` (in memory), holding at most ``log_max_bytes`` when opened here. Fault
+    draws come from ``rng`` (or ``random.Random(seed)``); times from ``clock``.
+    ``remember`` bounds the ids whose attempts are counted; ``max_body``,
+    ``max_concurrency``, ``max_buffered`` and ``body_timeout`` are the request limits.
     """
 
     def __init__(
@@ -84,6 +110,12 @@ class FlakyReceiver:
         seed: int | None = None,
         reject_invalid: bool = False,
         max_hang: float = MAX_HANG,
+        remember: int = REMEMBER,
+        log_max_bytes: int = LOG_MAX_BYTES,
+        max_body: int = MAX_BODY,
+        max_concurrency: int = MAX_CONCURRENCY,
+        max_buffered: int = MAX_BUFFERED,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.model = _model(model)
         self.scheme = get_scheme(scheme)
@@ -95,9 +127,17 @@ class FlakyReceiver:
             raise ConfigError(f"tolerance must be a finite number of seconds >= 0: {tolerance!r}")
         if not isinstance(max_hang, int | float) or not 0 < max_hang < math.inf:
             raise ConfigError(f"max_hang must be a positive number of seconds: {max_hang!r}")
+        if isinstance(remember, bool) or not isinstance(remember, int) or remember < 1:
+            raise ConfigError(f"remember must be a whole number >= 1, not {remember!r}",
+                              field="remember")
+        self.limits = Limits(max_body=max_body, max_concurrency=max_concurrency,
+                             max_buffered=max_buffered, body_timeout=body_timeout)
         self.tolerance = float(tolerance)
+        self.remember = remember
+        self.admission = Admission(self.limits)
         self.log: RequestLog = (
-            open_request_log(log) if log is None or isinstance(log, str | os.PathLike) else log
+            open_request_log(log, max_bytes=log_max_bytes)
+            if log is None or isinstance(log, str | os.PathLike) else log
         )
         self.clock = clock or WallClock()
         self.rng = rng if rng is not None else random.Random(seed)
@@ -105,7 +145,8 @@ class FlakyReceiver:
         self.max_hang = float(max_hang)
         self.origin = self.clock.now()
         self.in_flight = 0
-        self.attempts: dict[str, int] = {}
+        #: Attempts counted per message id, least recently seen first (at most ``remember``).
+        self.attempts: OrderedDict[str, int] = OrderedDict()
         self._seq = 0
 
     def records(self) -> list[RequestRecord]:
@@ -124,15 +165,51 @@ class FlakyReceiver:
             return
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
-        self.in_flight += 1
+        raw = scope.get("headers", [])
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+        refusal = self.admission.enter()
+        if refusal is not None:
+            await self._refuse(scope, headers, refusal, send)
+            return
         try:
-            answer = self.decide(scope["method"], scope["path"], headers, body)
-            await self._carry_out(answer, receive, send)
+            body = await read_limited(receive, raw, self.admission)
+            if isinstance(body, Refusal):
+                await self._refuse(scope, headers, body, send)
+                return
+            self.in_flight += 1
+            try:
+                answer = self.decide(scope["method"], scope["path"], headers, body.data)
+                await self._carry_out(answer, receive, send)
+            finally:
+                self.in_flight -= 1
+                self.admission.release(body.reserved)
         finally:
-            self.in_flight -= 1
+            self.admission.leave()
+
+    async def _refuse(self, scope: Mapping[str, Any], headers: Mapping[str, str],
+                      refusal: Refusal, send: Any) -> None:
+        """Answer a request the limits refuse, and log it (the model is not asked)."""
+        message_id = message_id_of(headers, b"")
+        self._seq += 1
+        self.log.append(RequestRecord(
+            self._seq, self.clock.now(), scope["method"], scope["path"], message_id,
+            self._count_attempt(message_id), dict(headers), None, refusal.status, None, 0.0,
+            refusal.retry_after, "limit", 0, None,
+        ))
+        body = json.dumps({"status": refusal.status, "error": refusal.error}).encode()
+        await send({"type": "http.response.start", "status": refusal.status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            *refusal.headers()]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _count_attempt(self, message_id: str) -> int:
+        key = message_id if len(message_id) <= _LONGEST_ID else (
+            "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest())
+        attempt = self.attempts.pop(key, 0) + 1
+        self.attempts[key] = attempt  # now the most recently seen
+        if len(self.attempts) > self.remember:
+            self.attempts.popitem(last=False)
+        return attempt
 
     def decide(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
@@ -141,8 +218,7 @@ class FlakyReceiver:
         answer to carry out."""
         arrived = self.clock.now()
         valid, problem, message_id = self._verify(headers, body, arrived)
-        attempt = self.attempts.get(message_id, 0) + 1
-        self.attempts[message_id] = attempt
+        attempt = self._count_attempt(message_id)
         answer = self.model.answer(
             now=arrived - self.origin, attempt=attempt, in_flight=self.in_flight - 1,
             rng=self.rng,
@@ -252,22 +328,6 @@ async def _abort(send: Any, error: OSError) -> None:
     transport.abort()
     for _ in range(3):  # let uvicorn see the connection lost, so it sends no 500
         await asyncio.sleep(0)
-
-
-async def _read_body(receive: Any) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        if size < _MAX_BODY:
-            parts.append(chunk[: _MAX_BODY - size])
-        size += len(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
 
 
 async def _lifespan(receive: Any, send: Any) -> None:

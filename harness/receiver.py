@@ -5,18 +5,39 @@
 whatever the machine's final state says, never a status chosen here:
 
 1. verify the signature over the raw bytes received (``n8``/``n9``): 401 if it fails;
-2. parse the JSON (``n10``): 400 if it is malformed;
-3. acknowledge (``n11``) and queue for async processing (``n13``): 200 at once. A message
-   id already seen is acknowledged too but not queued again, so it is processed once.
+2. parse the JSON strictly (``n10``, :mod:`~hooklab.harness.strict_json`): 400 if it is
+   malformed, holds ``NaN`` or ``Infinity``, or nests deeper than 64 levels;
+3. acknowledge (``n11``) and queue for async processing (``n13``): the 200 is sent once the
+   message is in the :mod:`~hooklab.harness.inbox`. A message seen before is acknowledged
+   too but not queued again, so it is processed once.
 
-A background task runs each queued message through the Processing machine
-(:class:`~hooklab.model.processing.Processing`): deserialize the event, route it by event
-type to a registered handler, execute it, update local state, complete. A failing step
-ends in a :class:`ProcessingRecord` with ``state == "failed"`` and the reason: nothing is
-silently dropped.
+**Memory mode loses acknowledged messages on a crash.** By default the queue is in memory:
+if the process dies (SIGKILL, out of memory, a power cut), every message it acknowledged
+and had not processed yet is gone, and the sender, which got its 200, never sends it again.
+Give ``store=PATH`` (``hooklab serve receiver --store PATH``) and each message is committed
+to SQLite before the 200; a receiver started again on the same file processes what was left.
+
+Duplicates are recognised on :func:`~hooklab.harness.inbox.dedupe_key`: the message id when
+the scheme signs it (Standard Webhooks, Stripe), else a digest of the signed body. GitHub
+signs the body alone, so a replay of a captured delivery with a fresh ``X-GitHub-Delivery``
+is a duplicate here. The record of seen messages is a window (``dedupe_window`` seconds,
+``remember`` keys; see :mod:`~hooklab.harness.inbox`).
+
+Before the lane starts, the request limits of :mod:`~hooklab.harness.limits` apply: 413
+past ``max_body`` (1 MiB by default), 503 with ``Retry-After`` past ``max_concurrency``
+requests, ``max_buffered`` body bytes or ``max_queued`` messages waiting for processing,
+408 past ``body_timeout``. In memory mode a queued message's body counts against
+``max_buffered`` until it is processed.
+
+A background task (:class:`~hooklab.harness.processor.EventProcessor`) runs each queued
+message through the Processing machine: deserialize, route by event type to a registered
+handler, execute, update local state, complete. A failing step ends in a
+:class:`ProcessingRecord` with ``state == "failed"`` and the reason: nothing is silently
+dropped.
 
 Mount it in a Starlette or FastAPI app (``Mount("/webhooks", app=receiver)``), serve it
-with ``hooklab serve receiver --secret S``, or drive it in-process with httpx.
+with ``hooklab serve receiver`` (the secret in ``HOOKLAB_SECRET``), or drive it in-process
+with httpx.
 
 Example::
 
@@ -33,25 +54,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
+import hmac
 import json
 import logging
-from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import os
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 from hooklab.model.compiled import compile_machine
-from hooklab.model.endpoints import EventFilter
-from hooklab.model.errors import ConfigError, VerificationError
-from hooklab.model.processing import Processing
+from hooklab.model.errors import ConfigError, StoreError, VerificationError
 from hooklab.model.reception import STATUS_CODES, Reception
 from hooklab.model.signing import DEFAULT_TOLERANCE, check_secret, get_scheme
+from hooklab.model.sqlite import Database
 
 from .clock import Clock, WallClock
+from .inbox import (
+    DEDUPE_WINDOW,
+    MAX_QUEUED,
+    REMEMBER,
+    Event,
+    Handler,
+    Inbox,
+    ProcessingRecord,
+    dedupe_key,
+    open_inbox,
+)
+from .limits import (
+    BODY_TIMEOUT,
+    MAX_BODY,
+    MAX_BUFFERED,
+    MAX_CONCURRENCY,
+    RETRY_AFTER,
+    Admission,
+    Limits,
+    Refusal,
+    read_limited,
+)
+from .processor import RECORDS_KEPT, EventProcessor
+from .strict_json import MalformedJSON, parse_strict
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_QUEUED",
+    "RECORDS_KEPT",
     "STATE_PATH",
     "Event",
     "Handler",
@@ -61,48 +108,22 @@ __all__ = [
     "create_receiver",
 ]
 
-#: Largest request body the receiver reads; a longer one gets 413 before the lane starts.
-MAX_BODY_BYTES = 5 * 1024 * 1024
+#: Largest request body the receiver reads by default; past it, 413 (see ``max_body``).
+MAX_BODY_BYTES = MAX_BODY
 #: GET on a path ending in this shows the processing state (when ``expose_state``).
 STATE_PATH = "/_hooklab/state"
+_LONGEST_QUERY_ID = 256
 
 _RECEPTION = compile_machine(Reception)
-_PROCESSING = compile_machine(Processing)
 _log = logging.getLogger("hooklab.receiver")
 
 
-class Event(NamedTuple):
-    """One acknowledged message, as a handler gets it."""
-
-    message_id: str
-    event_type: str
-    payload: Any
-    body: bytes
-    headers: Mapping[str, str]
-    received_at: float
-
-
-Handler = Callable[[Event], Any] | Callable[[Event], Awaitable[Any]]
-
-
-class ProcessingRecord(NamedTuple):
-    """How one queued message's processing ended: ``completed`` or ``failed`` (with the
-    machine state where it failed, ``step``, and the ``error``)."""
-
-    message_id: str
-    event_type: str | None
-    state: str
-    step: str | None
-    error: str | None
-    received_at: float
-    finished_at: float
-
-
 class Reply(NamedTuple):
-    """The receiver's answer to one request: a status and a small JSON body."""
+    """The receiver's answer to one request: a status, a small JSON body, extra headers."""
 
     status: int
     body: dict[str, Any]
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class ReferenceReceiver:
@@ -111,10 +132,19 @@ class ReferenceReceiver:
     ``secrets`` are the signing secrets it accepts (any one may match: key rotation),
     checked with ``scheme`` at once (a malformed one raises
     :class:`~hooklab.model.errors.InvalidSecret`). ``tolerance`` is the allowed clock skew
-    in seconds, read on ``clock`` (default: the wall clock). ``remember`` bounds how many
-    message ids are kept for deduplication. ``expose_state`` answers GET
-    ``.../_hooklab/state`` with the processing counts (``?message_id=ID`` for one message),
-    so a conformance check over HTTP can see that a redelivery was processed once.
+    in seconds, read on ``clock`` (default: the wall clock).
+
+    ``store`` is where acknowledged messages wait: ``None`` in memory (lost on a crash), or
+    a SQLite path (committed before the 200, resumed after a restart). ``remember`` and
+    ``dedupe_window`` bound the record of seen messages (see :mod:`~hooklab.harness.inbox`);
+    ``max_queued`` the messages waiting for processing. ``max_body``, ``max_concurrency``,
+    ``max_buffered`` and ``body_timeout`` are the request limits of
+    :class:`~hooklab.harness.limits.Limits`.
+
+    ``expose_state`` answers GET ``.../_hooklab/state`` with the processing counts
+    (``?message_id=ID`` for one message), so a conformance check over HTTP can see that a
+    redelivery was processed once; with ``state_token`` that view asks for
+    ``Authorization: Bearer <state_token>`` (401 otherwise).
     """
 
     def __init__(
@@ -124,35 +154,53 @@ class ReferenceReceiver:
         scheme: str = "standard",
         tolerance: float = DEFAULT_TOLERANCE,
         clock: Clock | None = None,
-        remember: int = 100_000,
-        max_body: int = MAX_BODY_BYTES,
+        store: str | os.PathLike[str] | Database | Inbox | None = None,
+        remember: int = REMEMBER,
+        dedupe_window: float = DEDUPE_WINDOW,
+        max_queued: int = MAX_QUEUED,
+        max_body: int = MAX_BODY,
+        max_concurrency: int = MAX_CONCURRENCY,
+        max_buffered: int = MAX_BUFFERED,
+        body_timeout: float = BODY_TIMEOUT,
         expose_state: bool = False,
+        state_token: str | None = None,
     ) -> None:
         self.scheme = get_scheme(scheme)
         listed = (secrets,) if isinstance(secrets, str) else tuple(secrets)
         if not listed:
-            raise ConfigError("the receiver needs at least one signing secret")
+            raise ConfigError("the receiver needs at least one signing secret", field="secret")
         self.secrets = tuple(check_secret(s, self.scheme.name) for s in listed)
         if not isinstance(tolerance, int | float) or not 0 <= tolerance < float("inf"):
-            raise ConfigError(f"tolerance must be a finite number of seconds >= 0: {tolerance!r}")
-        if remember < 1 or max_body < 1:
-            raise ConfigError("remember and max_body must be at least 1")
+            raise ConfigError(f"tolerance must be a finite number of seconds >= 0: {tolerance!r}",
+                              field="tolerance")
+        if isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 1:
+            raise ConfigError(f"max_queued must be a whole number >= 1, not {max_queued!r}",
+                              field="max_queued")
+        self.limits = Limits(max_body=max_body, max_concurrency=max_concurrency,
+                             max_buffered=max_buffered, body_timeout=body_timeout)
+        self.state_token = _check_token(state_token, expose_state)
         self.tolerance = float(tolerance)
         self.clock = clock or WallClock()
-        self.remember = remember
-        self.max_body = max_body
+        self.max_queued = max_queued
         self.expose_state = expose_state
-        self.records: list[ProcessingRecord] = []
-        self.processed: Counter[str] = Counter()
-        self.by_type: Counter[str] = Counter()
+        self.admission = Admission(self.limits)
+        try:
+            self.inbox = open_inbox(store, remember=remember, dedupe_window=dedupe_window)
+        except StoreError as exc:
+            raise ConfigError(f"store: {exc}", field="store") from None
         self.receptions: Counter[str] = Counter()
-        self._handlers: list[tuple[str, EventFilter, Handler]] = []
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._queue: asyncio.Queue[Event] | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._held: dict[str, int] = {}  # memory mode: body bytes a queued message holds
+        self.processor = EventProcessor(self.inbox, clock=self.clock, after=self._processed)
 
-    # -- handlers --------------------------------------------------------------------------
+    def _processed(self, event: Event) -> None:
+        self.admission.release(self._held.pop(event.key, 0))
+
+    @property
+    def max_body(self) -> int:
+        """The body cap in bytes."""
+        return self.limits.max_body
+
+    # -- handlers and processing (the EventProcessor lane) ----------------------------------
 
     def on(self, pattern: str) -> Callable[[Handler], Handler]:
         """Register the decorated function for event types matching ``pattern``
@@ -167,33 +215,50 @@ class ReferenceReceiver:
     def add_handler(self, pattern: str, handler: Handler) -> None:
         """Route event types matching ``pattern`` to ``handler`` (first match wins, exact
         patterns before wildcards)."""
-        if not callable(handler):
-            raise ConfigError(f"handler for {pattern!r} must be callable, not {handler!r}")
-        self._handlers.append((pattern, EventFilter([pattern]), handler))
-        self._handlers.sort(key=lambda item: "*" in item[0])
+        self.processor.add_handler(pattern, handler)
 
     def handler_for(self, event_type: str) -> Handler | None:
         """The handler an event type is routed to, or ``None``."""
-        for _, matcher, handler in self._handlers:
-            if matcher.matches(event_type):
-                return handler
-        return None
+        return self.processor.handler_for(event_type)
 
-    # -- observing processing ----------------------------------------------------------------
+    async def process(self, event: Event) -> ProcessingRecord:
+        """Run one event through the Processing machine and record how it ended."""
+        return await self.processor.process(event)
+
+    @property
+    def records(self) -> deque[ProcessingRecord]:
+        """The :data:`RECORDS_KEPT` most recent processing records, in order."""
+        return self.processor.records
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        """How many messages were processed per outcome (``completed``, ``failed``)."""
+        return self.processor.outcomes
 
     @property
     def failures(self) -> list[ProcessingRecord]:
-        """Processing that failed, in order."""
+        """Failed processing among the most recent records, in order (``outcomes["failed"]``
+        counts them all)."""
         return [r for r in self.records if r.state == "failed"]
+
+    @property
+    def processed(self) -> Mapping[str, int]:
+        """Message id → times processed (completed), for the messages still remembered."""
+        return self.inbox.processed()
 
     def processed_count(self, message_id: str) -> int:
         """How many times ``message_id`` was processed (completed): 1 after redeliveries."""
-        return self.processed[message_id]
+        return self.inbox.processed_count(message_id)
 
     async def drain(self) -> None:
-        """Wait until every queued message is processed (call on the app's event loop)."""
-        if self._queue is not None and self._loop is asyncio.get_running_loop():
-            await self._queue.join()
+        """Wait until every queued message is processed, those a previous run left in the
+        store included (call on the app's event loop)."""
+        await self.processor.drain()
+
+    def close(self) -> None:
+        """Stop processing and close the store (unprocessed messages stay in it)."""
+        self.processor.stop()
+        self.inbox.close()
 
     # -- ASGI --------------------------------------------------------------------------------
 
@@ -205,20 +270,43 @@ class ReferenceReceiver:
             return
         method = scope["method"]
         if method == "GET" and self.expose_state and scope["path"].endswith(STATE_PATH):
-            await _answer(send, Reply(200, self.state(scope.get("query_string", b""))))
+            await _answer(send, self._state_reply(scope))
             return
         if method != "POST":
-            await _answer(send, Reply(405, {"error": "use POST"}), [(b"allow", b"POST")])
+            await _answer(send, Reply(405, {"error": "use POST"}, ((b"allow", b"POST"),)))
             return
-        body = await _read_body(receive, self.max_body)
-        if body is None:
-            await _answer(send, Reply(413, {"error": f"body over {self.max_body} bytes"}))
+        refusal = self.admission.enter()
+        if refusal is not None:
+            await _answer(send, _refused(refusal))
             return
-        await _answer(send, self.handle(_headers(scope), body))
+        try:
+            await _answer(send, await self._receive(scope, receive))
+        finally:
+            self.admission.leave()
+
+    async def _receive(self, scope: dict[str, Any], receive: Any) -> Reply:
+        if self.inbox.pending() >= self.max_queued:
+            self.receptions["unavailable"] += 1
+            return _refused(Refusal(503, f"{self.max_queued} messages wait for processing",
+                                    RETRY_AFTER))
+        body = await read_limited(receive, scope.get("headers", []), self.admission)
+        if isinstance(body, Refusal):
+            return _refused(body)
+        self.processor.start()
+        reply, queued = self._run_lane(_headers(scope), body.data)
+        if queued is not None and not self.inbox.durable:
+            self._held[queued.key] = body.reserved  # released once it is processed
+        else:
+            self.admission.release(body.reserved)
+        return reply
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> Reply:
         """Run one request through the Reception machine and return the answer (call it on
         an event loop: a queued message starts the processing task there)."""
+        self.processor.start()
+        return self._run_lane(headers, body)[0]
+
+    def _run_lane(self, headers: Mapping[str, str], body: bytes) -> tuple[Reply, Event | None]:
         received_at = self.clock.now()
         state = _RECEPTION.initial
         try:
@@ -231,111 +319,81 @@ class ReferenceReceiver:
         state = _RECEPTION.fire(state, "verify", not reason)
         if not _RECEPTION.is_final(state):
             try:
-                payload = json.loads(body)
-            except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, too deep
+                payload = parse_strict(body)
+            except MalformedJSON as exc:
                 payload, reason = None, f"malformed JSON: {exc}"
             state = _RECEPTION.fire(state, "parse", not reason)
-        if not _RECEPTION.is_final(state):
+        queued = None
+        if not _RECEPTION.is_final(state):  # n11: acknowledged; the 200 waits for n13
             message_id = message_id or _fallback_id(payload, body)
-            state = _RECEPTION.fire(state, "enqueue", self._first_time(message_id))
-            if _RECEPTION.name(state) == "queued":
-                event = Event(message_id, _event_type(payload, headers), payload, body,
-                              headers, received_at)
-                self._enqueue(event)
+            event = Event(message_id, _event_type(payload, headers), payload, body, headers,
+                          received_at, dedupe_key(self.scheme.name, message_id, body))
+            try:
+                first = self.inbox.add(event, now=received_at)  # committed, in store mode
+            except StoreError as exc:
+                _log.error("could not queue %s: %s", message_id, exc)
+                self.receptions["unavailable"] += 1
+                return _refused(Refusal(503, "the message could not be queued; retry later",
+                                        RETRY_AFTER)), None
+            state = _RECEPTION.fire(state, "enqueue", first)  # n13: queued (or a duplicate)
+            if first:
+                queued = event
+                self.processor.wake()
         final = _RECEPTION.name(state)
         self.receptions[final] += 1
         if reason:
-            return Reply(STATUS_CODES[final], {"error": reason})
-        return Reply(STATUS_CODES[final], {"status": final, "message_id": message_id})
+            return Reply(STATUS_CODES[final], {"error": reason}), None
+        return Reply(STATUS_CODES[final], {"status": final, "message_id": message_id}), queued
+
+    # -- the state view ----------------------------------------------------------------------
+
+    def _state_reply(self, scope: Mapping[str, Any]) -> Reply:
+        if self.state_token is not None:
+            given = dict(scope.get("headers", [])).get(b"authorization", b"")
+            if not hmac.compare_digest(given, b"Bearer " + self.state_token.encode()):
+                return Reply(401, {"error": "the state view needs its token "
+                                            "(Authorization: Bearer ...)"},
+                             ((b"www-authenticate", b"Bearer"),))
+        try:
+            return Reply(200, self.state(scope.get("query_string", b"")))
+        except ValueError as exc:
+            return Reply(400, {"error": str(exc)})
 
     def state(self, query_string: bytes = b"") -> dict[str, Any]:
-        """The processing counts shown at :data:`STATE_PATH`."""
-        query = parse_qs(query_string.decode("latin-1"))
+        """The processing counts shown at :data:`STATE_PATH` (bounded: at most 100 event
+        types, the rest counted under ``(other)``); a ValueError for a bad query."""
+        query = parse_qs(query_string.decode("latin-1"), max_num_fields=4)
         if "message_id" in query:
             message_id = query["message_id"][0]
-            return {"message_id": message_id, "processed": self.processed[message_id]}
+            if len(message_id) > _LONGEST_QUERY_ID:
+                raise ValueError(f"message_id is longer than {_LONGEST_QUERY_ID} characters")
+            return {"message_id": message_id, "processed": self.processed_count(message_id)}
         return {
             "receptions": dict(self.receptions),
-            "processed": sum(self.processed.values()),
-            "failed": len(self.failures),
-            "by_type": dict(self.by_type),
-            "queued": self._queue.qsize() if self._queue is not None else 0,
+            "processed": self.outcomes["completed"],
+            "failed": self.outcomes["failed"],
+            "by_type": dict(self.processor.by_type),
+            "queued": self.inbox.pending(),
+            "durable": self.inbox.durable,
         }
-
-    # -- the queue and the Processing lane ---------------------------------------------------
-
-    def _first_time(self, message_id: str) -> bool:
-        if message_id in self._seen:
-            self._seen.move_to_end(message_id)
-            return False
-        self._seen[message_id] = None
-        if len(self._seen) > self.remember:
-            self._seen.popitem(last=False)
-        return True
-
-    def _enqueue(self, event: Event) -> None:
-        loop = asyncio.get_running_loop()
-        if self._queue is None or self._loop is not loop or self._worker is None or (
-            self._worker.done()
-        ):
-            self._loop = loop
-            self._queue = asyncio.Queue()
-            self._worker = loop.create_task(self._work(self._queue), name="hooklab-processing")
-        self._queue.put_nowait(event)
-
-    async def _work(self, queue: asyncio.Queue[Event]) -> None:
-        while True:
-            event = await queue.get()
-            try:
-                await self.process(event)
-            finally:
-                queue.task_done()
-
-    async def process(self, event: Event) -> ProcessingRecord:
-        """Run one event through the Processing machine and record how it ended."""
-        state = _PROCESSING.initial
-        step, error = None, None
-        ok = event.event_type != ""
-        state = _PROCESSING.fire(state, "deserialize", ok)
-        if not ok:
-            step, error = "deserializing", "no event type in the payload"
-        handler = None
-        if not _PROCESSING.is_final(state):
-            handler = self.handler_for(event.event_type)
-            state = _PROCESSING.fire(state, "route", handler is not None)
-            if handler is None:
-                step, error = "routing", f"no handler for event type {event.event_type!r}"
-        if not _PROCESSING.is_final(state) and handler is not None:
-            error = await _run(handler, event)
-            state = _PROCESSING.fire(state, "execute", error is None)
-            step = "executing" if error else None
-        if not _PROCESSING.is_final(state):
-            self.processed[event.message_id] += 1  # n21: update local state
-            self.by_type[event.event_type] += 1
-            state = _PROCESSING.fire(state, "complete")
-        record = ProcessingRecord(event.message_id, event.event_type or None,
-                                  _PROCESSING.name(state), step, error, event.received_at,
-                                  self.clock.now())
-        self.records.append(record)
-        if error:
-            _log.warning("processing %s failed at %s: %s", event.message_id, step, error)
-        return record
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.processor.start()  # a store's unfinished messages are processed now
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.drain(), 5.0)
-                if self._worker is not None:
-                    self._worker.cancel()
+                self.processor.stop()  # the store stays open to read; close() closes it
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     def __repr__(self) -> str:
-        return f"ReferenceReceiver(scheme={self.scheme.name!r}, secrets={len(self.secrets)})"
+        where = "sqlite" if self.inbox.durable else "memory"
+        return (f"ReferenceReceiver(scheme={self.scheme.name!r}, secrets={len(self.secrets)}, "
+                f"inbox={where})")
 
 
 def create_receiver(
@@ -357,17 +415,18 @@ async def _accept(event: Event) -> None:
     """The default handler of :func:`create_receiver`: processing is the bookkeeping."""
 
 
-async def _run(handler: Handler, event: Event) -> str | None:
-    try:
-        if inspect.iscoroutinefunction(handler):
-            await handler(event)
-        else:
-            result = await asyncio.to_thread(handler, event)
-            if inspect.isawaitable(result):
-                await result
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+def _check_token(token: str | None, expose_state: bool) -> str | None:
+    if token is None:
+        return None
+    if not expose_state:
+        raise ConfigError("state_token protects the state view: it needs expose_state",
+                          field="state_token")
+    if not isinstance(token, str) or not token.isascii() or not token.isprintable() or (
+        not token or any(c.isspace() for c in token)
+    ):
+        raise ConfigError("state_token must be printable ASCII without spaces",
+                          field="state_token")
+    return token
 
 
 def _headers(scope: Mapping[str, Any]) -> Mapping[str, str]:
@@ -376,28 +435,14 @@ def _headers(scope: Mapping[str, Any]) -> Mapping[str, str]:
     return Headers(raw=scope.get("headers", []))  # keeps repeated names, so they fail
 
 
-async def _read_body(receive: Any, limit: int) -> bytes | None:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        parts.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
+def _refused(refusal: Refusal) -> Reply:
+    return Reply(refusal.status, {"error": refusal.error}, tuple(refusal.headers()))
 
 
-async def _answer(send: Any, reply: Reply, extra: list[tuple[bytes, bytes]] | None = None
-                  ) -> None:
+async def _answer(send: Any, reply: Reply) -> None:
     body = json.dumps(reply.body).encode()
     headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode()), *(extra or [])]
+               (b"content-length", str(len(body)).encode()), *reply.headers]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -12,6 +12,17 @@ Three logs behind one small interface (:class:`RequestLog`): in memory, JSON Lin
 object a line, flushed per request) and SQLite (one table, ``requests``). The file suffix
 chooses: ``.jsonl``/``.ndjson`` or ``.sqlite``/``.sqlite3``/``.db``.
 
+Each log holds at most ``max_bytes`` (default :data:`LOG_MAX_BYTES`, 64 MiB), a record
+counted as the length of its JSON line, and keeps the most recent records:
+
+- in memory: the oldest records are dropped once the total is over (the Python objects
+  take a few times their JSON size);
+- JSON Lines: the file is rotated when it would pass ``max_bytes / 2``: ``requests.jsonl``
+  becomes ``requests.1.jsonl`` (replacing the one before) and a new file starts, so the two
+  files hold the last ``max_bytes / 2`` to ``max_bytes`` of records; reading the log reads
+  both, oldest first;
+- SQLite: once the rows are over, the oldest tenth of them is deleted.
+
 Example::
 
     >>> log = open_request_log(None)
@@ -25,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -35,6 +47,7 @@ from hooklab.model.records import AttemptRecord
 
 __all__ = [
     "JSONL_SUFFIXES",
+    "LOG_MAX_BYTES",
     "SQLITE_SUFFIXES",
     "JsonlRequestLog",
     "MemoryRequestLog",
@@ -44,10 +57,15 @@ __all__ = [
     "as_attempt_records",
     "open_request_log",
     "read_request_log",
+    "rotated_path",
 ]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+#: Default bound on what a request log holds, in bytes of JSON lines.
+LOG_MAX_BYTES = 64 * 1024 * 1024
+#: Bytes a SQLite row is counted for on top of its text columns.
+_ROW_BYTES = 160
 
 
 class RequestRecord(NamedTuple):
@@ -104,49 +122,68 @@ class RequestLog(Protocol):
 
 
 class MemoryRequestLog:
-    """Records in a list; for tests and in-process use."""
+    """Records in memory, the most recent ``max_bytes`` of them; for tests and in-process
+    use."""
 
-    def __init__(self) -> None:
-        self._items: list[RequestRecord] = []
+    def __init__(self, max_bytes: int = LOG_MAX_BYTES) -> None:
+        self.max_bytes = _check_max_bytes(max_bytes)
+        self._items: deque[tuple[RequestRecord, int]] = deque()
+        self._size = 0
         self._lock = threading.Lock()
 
     def append(self, record: RequestRecord) -> None:
-        """Keep ``record``."""
+        """Keep ``record``; drop the oldest ones past ``max_bytes``."""
+        size = len(_line(record))
         with self._lock:
-            self._items.append(record)
+            self._items.append((record, size))
+            self._size += size
+            while self._size > self.max_bytes and len(self._items) > 1:
+                self._size -= self._items.popleft()[1]
 
     def records(self) -> list[RequestRecord]:
-        """A copy of the records."""
+        """A copy of the records kept."""
         with self._lock:
-            return list(self._items)
+            return [record for record, _ in self._items]
 
     def close(self) -> None:
         """Nothing to release."""
 
 
 class JsonlRequestLog:
-    """One JSON object a line, appended and flushed per request."""
+    """One JSON object a line, appended and flushed per request; rotated to
+    :func:`rotated_path` at ``max_bytes / 2`` (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = LOG_MAX_BYTES) -> None:
         self.path = Path(path)
-        try:
-            self._file = self.path.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write the request log {self.path}: {exc.strerror}") from None
+        self.max_bytes = _check_max_bytes(max_bytes)
+        self._file = self._open()
+        self._size = self._file.tell()
         self._lock = threading.Lock()
 
+    def _open(self) -> Any:
+        try:
+            return self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the request log {self.path}: {exc.strerror}") from None
+
     def append(self, record: RequestRecord) -> None:
-        """Write ``record`` as one line."""
-        line = json.dumps(record._asdict(), separators=(",", ":"), sort_keys=False)
+        """Write ``record`` as one line (rotating the file first if it is full)."""
+        line = _line(record) + "\n"
+        size = len(line.encode("utf-8"))
         with self._lock:
-            self._file.write(line + "\n")
+            if self._size and self._size + size > self.max_bytes // 2:
+                self._file.close()
+                os.replace(self.path, rotated_path(self.path))
+                self._file, self._size = self._open(), 0
+            self._file.write(line)
             self._file.flush()
+            self._size += size
 
     def records(self) -> list[RequestRecord]:
-        """Read the file back."""
+        """Read the files back (the rotated one first)."""
         with self._lock:
             self._file.flush()
-        return _read_jsonl(self.path)
+        return _read_jsonl_pair(self.path)
 
     def close(self) -> None:
         """Close the file."""
@@ -159,19 +196,29 @@ class SqliteRequestLog:
     ``create=False`` the table must already be there (a StoreError otherwise)."""
 
     _COLUMNS = ", ".join(_FIELDS)
+    _ROW_SIZE = (f"coalesce(sum(length(headers) + length(path) + length(message_id)), 0) "
+                 f"+ {_ROW_BYTES} * count(*)")
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 max_bytes: int = LOG_MAX_BYTES) -> None:
         from hooklab.model.sqlite import connect, errors
 
         self.path = os.fspath(path)
+        self.max_bytes = _check_max_bytes(max_bytes)
         self._conn = connect(self.path)
         self._errors = errors
         self._lock = threading.Lock()
         try:
             self._open(create)
+            self._size = self._measure()
         except BaseException:
             self._conn.close()
             raise
+
+    def _measure(self) -> int:
+        with self._errors(self.path):
+            return int(self._conn.execute(
+                f"SELECT {self._ROW_SIZE} FROM requests").fetchone()[0])
 
     def _open(self, create: bool) -> None:
         with self._errors(self.path):
@@ -189,18 +236,25 @@ class SqliteRequestLog:
             )
 
     def append(self, record: RequestRecord) -> None:
-        """Insert ``record``."""
+        """Insert ``record``; past ``max_bytes``, delete the oldest tenth of the rows."""
         row = list(record)
-        row[_FIELDS.index("headers")] = json.dumps(record.headers)
+        headers = json.dumps(record.headers)
+        row[_FIELDS.index("headers")] = headers
         marks = ", ".join("?" for _ in _FIELDS)
         with self._lock, self._errors(self.path):
             self._conn.execute(f"INSERT INTO requests ({self._COLUMNS}) VALUES ({marks})", row)
+            self._size += len(headers) + len(record.path) + len(record.message_id) + _ROW_BYTES
+            if self._size > self.max_bytes:
+                self._conn.execute(
+                    "DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests ORDER BY "
+                    "rowid LIMIT (SELECT max(1, count(*) / 10) FROM requests))")
+                self._size = self._measure()
 
     def records(self) -> list[RequestRecord]:
         """Every row, in arrival order."""
         with self._lock, self._errors(self.path):
             rows = self._conn.execute(
-                f"SELECT {self._COLUMNS} FROM requests ORDER BY seq"
+                f"SELECT {self._COLUMNS} FROM requests ORDER BY rowid"
             ).fetchall()
         return [_from_row(row) for row in rows]
 
@@ -210,8 +264,10 @@ class SqliteRequestLog:
             self._conn.close()
 
 
-def open_request_log(path: str | os.PathLike[str] | None) -> RequestLog:
-    """The log for ``path``, chosen by its suffix; ``None`` keeps records in memory.
+def open_request_log(path: str | os.PathLike[str] | None, *,
+                     max_bytes: int = LOG_MAX_BYTES) -> RequestLog:
+    """The log for ``path``, chosen by its suffix, holding at most ``max_bytes``; ``None``
+    keeps records in memory.
 
     >>> open_request_log("requests.csv")
     Traceback (most recent call last):
@@ -220,12 +276,12 @@ def open_request_log(path: str | os.PathLike[str] | None) -> RequestLog:
 .sqlite, .sqlite3 or .db file
     """
     if path is None:
-        return MemoryRequestLog()
+        return MemoryRequestLog(max_bytes)
     suffix = Path(path).suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        return JsonlRequestLog(path)
+        return JsonlRequestLog(path, max_bytes=max_bytes)
     if suffix in SQLITE_SUFFIXES:
-        return SqliteRequestLog(path)
+        return SqliteRequestLog(path, max_bytes=max_bytes)
     raise ConfigError(
         f"request log {os.fspath(path)}: use a .jsonl, .ndjson, .sqlite, .sqlite3 or .db file"
     )
@@ -234,7 +290,8 @@ def open_request_log(path: str | os.PathLike[str] | None) -> RequestLog:
 def read_request_log(path: str | os.PathLike[str]) -> list[RequestRecord]:
     """The records a flaky receiver wrote to ``path`` (JSON Lines or SQLite).
 
-    A ``.jsonl``/``.ndjson`` file is read as JSON Lines, any other as SQLite. Raises
+    A ``.jsonl``/``.ndjson`` file is read as JSON Lines (its rotated part first, when there
+    is one), any other as SQLite. Raises
     :class:`~hooklab.model.errors.ConfigError` for a missing file or one that is neither,
     and :class:`~hooklab.model.errors.StoreError` for a corrupt one.
     """
@@ -242,7 +299,7 @@ def read_request_log(path: str | os.PathLike[str]) -> list[RequestRecord]:
     if not where.is_file():
         raise ConfigError(f"request log {where} does not exist")
     if where.suffix.lower() in JSONL_SUFFIXES:
-        return _read_jsonl(where)
+        return _read_jsonl_pair(where)
     with where.open("rb") as handle:
         is_sqlite = handle.read(16) == b"SQLite format 3\x00"
     if not is_sqlite:
@@ -275,6 +332,32 @@ def as_attempt_records(
             )
         )
     return out
+
+
+def rotated_path(path: str | os.PathLike[str]) -> Path:
+    """Where a JSON Lines log's older half goes when it is rotated.
+
+    >>> rotated_path("logs/requests.jsonl").as_posix()
+    'logs/requests.1.jsonl'
+    """
+    where = Path(path)
+    return where.with_name(f"{where.stem}.1{where.suffix}")
+
+
+def _line(record: RequestRecord) -> str:
+    return json.dumps(record._asdict(), separators=(",", ":"), sort_keys=False)
+
+
+def _check_max_bytes(max_bytes: int) -> int:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1024:
+        raise ConfigError(f"log_max_bytes must be a whole number of bytes >= 1024, not "
+                          f"{max_bytes!r}", field="log_max_bytes")
+    return max_bytes
+
+
+def _read_jsonl_pair(path: Path) -> list[RequestRecord]:
+    older = rotated_path(path)
+    return (_read_jsonl(older) if older.is_file() else []) + _read_jsonl(path)
 
 
 def _read_jsonl(path: Path) -> list[RequestRecord]:

@@ -1,10 +1,20 @@
-"""Serve an ASGI app with uvicorn on a background thread, on loopback, for tests and notebooks.
+"""Serve an ASGI app with uvicorn: on a background thread for tests and notebooks, and the
+uvicorn settings every hooklab server uses, with a deadline on request headers.
 
 :class:`LiveServer` binds the socket itself (port 0 by default, so the operating system
 picks a free port), runs uvicorn's server on its own event loop in a daemon thread, and
 knows its URL before the first request. It stops when its ``with`` block ends, when
 :meth:`~LiveServer.stop` is called, or at the latest when the interpreter exits; requests
 still hanging then are cancelled after ``grace`` seconds.
+
+:func:`uvicorn_config` is how ``hooklab serve`` and :class:`LiveServer` configure uvicorn.
+uvicorn closes an idle keep-alive connection after 5 s, but it gives a connection that is
+still sending its request headers all the time it wants: 1,500 connections sending one
+header line a second stayed open for good (slowloris). Its h11 protocol is used here with a
+deadline: the request line and headers must all arrive within ``header_timeout`` seconds
+(default :data:`HEADER_TIMEOUT`) of the connection opening or of its first byte after a
+keep-alive pause, or the connection gets ``408`` and is closed. The body has its own
+deadline, in the app (:mod:`~hooklab.harness.limits`).
 
 Example::
 
@@ -32,10 +42,14 @@ from typing import Any, TypeVar
 
 from hooklab.model.errors import ConfigError
 
-__all__ = ["LiveServer", "bind_socket", "serve_in_thread"]
+__all__ = ["HEADER_TIMEOUT", "LiveServer", "bind_socket", "serve_in_thread", "uvicorn_config"]
 
 T = TypeVar("T")
 ASGIApp = Callable[..., Awaitable[None]]
+#: Default seconds for a request's line and headers to arrive.
+HEADER_TIMEOUT = 10.0
+_TIMED_OUT = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
+              b"connection: close\r\ncontent-length: 29\r\n\r\nrequest headers took too long")
 
 
 class LiveServer:
@@ -50,6 +64,7 @@ class LiveServer:
         grace: float = 0.5,
         startup_timeout: float = 10.0,
         log_level: str = "warning",
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         if not callable(app):
             raise ConfigError(f"LiveServer needs an ASGI app, not {type(app).__name__}")
@@ -63,6 +78,7 @@ class LiveServer:
         self._grace = grace
         self._startup_timeout = startup_timeout
         self._log_level = log_level
+        self._header_timeout = _check_header_timeout(header_timeout)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,14 +109,8 @@ class LiveServer:
             raise RuntimeError("the server is already started")
         sock = bind_socket(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level=self._log_level,
-            access_log=False,
-            http="h11",
-            lifespan="auto",
-            timeout_graceful_shutdown=self._grace,  # type: ignore[arg-type]  # a float works
-        )
+        config = uvicorn_config(self.app, header_timeout=self._header_timeout,
+                                grace=self._grace, log_level=self._log_level, lifespan="auto")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"hooklab-server-{self.port}", daemon=True
@@ -195,6 +205,73 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
+
+
+def uvicorn_config(app: ASGIApp, *, header_timeout: float = HEADER_TIMEOUT,
+                   grace: float = 2.0, log_level: str = "warning", lifespan: str = "on") -> Any:
+    """The ``uvicorn.Config`` hooklab serves ``app`` with: h11 with the header deadline,
+    no access log, ``grace`` seconds for requests in flight at shutdown.
+
+    >>> config = uvicorn_config(lambda scope, receive, send: None, header_timeout=2.0)
+    >>> config.http.header_timeout, config.access_log
+    (2.0, False)
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=False, lifespan=lifespan,  # type: ignore[arg-type]
+        http=_deadline_protocol(_check_header_timeout(header_timeout)),
+        timeout_graceful_shutdown=grace,  # type: ignore[arg-type]  # a float works
+    )
+
+
+def _check_header_timeout(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        0 < value < float("inf")
+    ):
+        raise ConfigError(f"header_timeout must be a number of seconds > 0, not {value!r}",
+                          field="header_timeout")
+    return float(value)
+
+
+def _deadline_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose request headers are not all
+    there ``header_timeout`` seconds after it opened (or after its first byte following a
+    keep-alive pause)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadlineProtocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._deadline = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:  # the headers are in
+                self._cancel_deadline()
+            elif self._deadline is None and not self.transport.is_closing():
+                self._deadline = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_deadline()
+            super().connection_lost(exc)
+
+        def _cancel_deadline(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _headers_too_slow(self) -> None:
+            self._deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.write(_TIMED_OUT)
+                self.transport.close()
+
+    HeaderDeadlineProtocol.header_timeout = header_timeout  # type: ignore[attr-defined]
+    return HeaderDeadlineProtocol
 
 
 def _stop_server(server: Any, thread: threading.Thread, wait: float = 5.0) -> None:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from hooklab.model.errors import ConfigError
+
+from .serve import STATE_TOKEN_ENV
 
 __all__ = ["check_command", "register"]
 
@@ -67,6 +70,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--observe", metavar="URL", default=None,
                         help="GET URL?message_id=ID tells how often a message was processed "
                         "(e.g. the reference receiver's /_hooklab/state)")
+    parser.add_argument("--state-token", metavar="TOKEN", default=None,
+                        help="send 'Authorization: Bearer TOKEN' with each --observe request "
+                        f"(default: ${STATE_TOKEN_ENV}, else none)")
     parser.add_argument("--check", dest="checks", action="append", metavar="NAME",
                         help="run only this check (repeatable)")
     parser.set_defaults(handler=check_command)
@@ -85,6 +91,10 @@ def check_command(args: argparse.Namespace) -> int:
     if args.json_path and not to_stdout and not Path(args.json_path).parent.is_dir():
         raise ConfigError(f"cannot write the JSON report to {args.json_path!r}: "
                           "its directory does not exist")
+    observe: Any = args.observe
+    token = args.state_token or os.environ.get(STATE_TOKEN_ENV)
+    if observe is not None and token:
+        observe = _observer_with_token(observe, token, args.timeout)
     with console.status("running checks...") as status:
 
         def progress(result: Any) -> None:
@@ -93,7 +103,7 @@ def check_command(args: argparse.Namespace) -> int:
         report = run_checks(
             args.url, secret=args.secret, scheme=args.scheme, checks=args.checks,
             timeout=args.timeout, max_examples=args.max_examples, seed=args.seed,
-            tolerance=args.tolerance, observe=args.observe, on_result=progress,
+            tolerance=args.tolerance, observe=observe, on_result=progress,
         )
     render(report, console)
     if to_stdout:
@@ -102,3 +112,26 @@ def check_command(args: argparse.Namespace) -> int:
         written = report.write_json(args.json_path)
         console.print(f"JSON report written to {written}")
     return 0 if report.passed else 1
+
+
+def _observer_with_token(url: str, token: str, timeout: float) -> Any:
+    """``GET url?message_id=ID`` with the state token; the count from ``{"processed": n}``
+    (the reference receiver's state view), ``{"count": n}`` or a bare number."""
+    import httpx
+
+    from hooklab.harness.conformance import CheckFailed
+
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def observe(message_id: str) -> int:
+        try:
+            answer = httpx.get(url, params={"message_id": message_id}, headers=headers,
+                               timeout=timeout)
+            value = answer.raise_for_status().json()
+            if isinstance(value, dict):
+                value = value.get("count", value.get("processed", 0))
+            return int(value)
+        except (httpx.HTTPError, ValueError, TypeError) as exc:
+            raise CheckFailed("processing observer failed", f"GET {url}: {exc}") from None
+
+    return observe

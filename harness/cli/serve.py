@@ -2,31 +2,52 @@
 
 ``serve receiver`` runs :class:`~hooklab.harness.receiver.ReferenceReceiver`, with a
 handler that prints one line per processed message and the state view at
-``/_hooklab/state``. ``serve flaky`` runs :class:`~hooklab.harness.flaky.FlakyReceiver`
-with faults named as in the simulator's receiver tables (one flag per fault, each taking
-the same compact value as a scenario file, or all at once with ``--faults``), and records
-every request to ``--log`` (JSON Lines or SQLite). Both print the URL they listen on first
-(``--port 0`` picks a free port) and stop cleanly on Ctrl-C or SIGTERM.
+``/_hooklab/state`` (behind ``--state-token`` when given). Without ``--store`` it queues in
+memory and a crash loses the messages it acknowledged and had not processed; with
+``--store PATH`` each message is committed to SQLite before the 200, and a restart on the
+same file processes what was left. ``serve flaky`` runs
+:class:`~hooklab.harness.flaky.FlakyReceiver` with faults named as in the simulator's
+receiver tables (one flag per fault, each taking the same compact value as a scenario file,
+or all at once with ``--faults``), and records every request to ``--log`` (JSON Lines or
+SQLite, at most ``--log-max-bytes``). Both enforce the request limits (``--max-body``,
+``--max-concurrency``, ``--max-buffered``, ``--header-timeout``, ``--body-timeout``), print
+the URL they listen on first (``--port 0`` picks a free port) and stop cleanly on Ctrl-C or
+SIGTERM.
+
+The signing secret comes from ``HOOKLAB_SECRET`` (and the state token from
+``HOOKLAB_STATE_TOKEN``) unless ``--secret`` is given: a command line is visible to every
+user of the machine in ``ps``, the environment is not.
 
 Example::
 
-    $ hooklab serve receiver --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --port 8000
-    $ hooklab serve flaky --secret whsec_... --failure-rate 0.3 --latency 0.2:0.1 \\
+    $ export HOOKLAB_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+    $ hooklab serve receiver --store inbox.db --port 8000
+    $ hooklab serve flaky --failure-rate 0.3 --latency 0.2:0.1 \\
           --script 500,timeout,200 --log requests.jsonl --seed 1
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from dataclasses import replace
 from typing import Any
 
+from hooklab.harness.inbox import DEDUPE_WINDOW, MAX_QUEUED, REMEMBER
+from hooklab.harness.limits import BODY_TIMEOUT, MAX_BODY, MAX_BUFFERED, MAX_CONCURRENCY
+from hooklab.harness.request_log import LOG_MAX_BYTES
+from hooklab.harness.server import HEADER_TIMEOUT
 from hooklab.model.errors import ConfigError
 
-__all__ = ["FAULT_FLAGS", "fault_tokens", "register"]
+__all__ = ["FAULT_FLAGS", "SECRET_ENV", "STATE_TOKEN_ENV", "fault_tokens", "register"]
+
+#: The environment variable ``serve`` reads the signing secret from.
+SECRET_ENV = "HOOKLAB_SECRET"
+#: The environment variable ``serve receiver`` reads the state view's token from.
+STATE_TOKEN_ENV = "HOOKLAB_STATE_TOKEN"
 
 #: One flag per fault of :mod:`hooklab.model.faults`: (fault, option strings, metavar, help).
 FAULT_FLAGS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
@@ -67,6 +88,20 @@ def register(subparsers: Any) -> None:
     )
     _common(receiver)
     receiver.add_argument("--quiet", action="store_true", help="print no line per message")
+    receiver.add_argument("--store", metavar="PATH",
+                          help="queue messages in this SQLite file, committed before the 200 "
+                          "and resumed after a restart (default: in memory, lost on a crash)")
+    receiver.add_argument("--remember", type=int, default=REMEMBER, metavar="N",
+                          help="message keys kept for deduplication (default: %(default)s)")
+    receiver.add_argument("--dedupe-window", type=float, default=DEDUPE_WINDOW,
+                          metavar="SECONDS", help="how long a message key is kept for "
+                          "deduplication (default: %(default)g, 8 days)")
+    receiver.add_argument("--max-queued", type=int, default=MAX_QUEUED, metavar="N",
+                          help="messages waiting for processing; past it, 503 "
+                          "(default: %(default)s)")
+    receiver.add_argument("--state-token", metavar="TOKEN",
+                          help=f"ask for 'Authorization: Bearer TOKEN' at /_hooklab/state "
+                          f"(default: ${STATE_TOKEN_ENV}, else none)")
     receiver.set_defaults(handler=_serve_receiver)
 
     flaky = kinds.add_parser(
@@ -86,6 +121,12 @@ def register(subparsers: Any) -> None:
     faults.add_argument("--retry-after", type=float, metavar="SECONDS",
                         help="Retry-After for status and capacity faults that give none")
     flaky.add_argument("--log", metavar="PATH", help="record requests to PATH (.jsonl or .sqlite)")
+    flaky.add_argument("--log-max-bytes", type=int, default=LOG_MAX_BYTES, metavar="BYTES",
+                       help="most the request log holds; the oldest records go first "
+                       "(default: %(default)s)")
+    flaky.add_argument("--remember", type=int, default=REMEMBER, metavar="N",
+                       help="message ids whose attempts are counted; the least recently "
+                       "seen is forgotten first (default: %(default)s)")
     flaky.add_argument("--seed", type=int, help="seed of the fault draws (default: random)")
     flaky.add_argument("--reject-invalid", action="store_true",
                        help="answer 401 to a bad signature instead of applying the faults")
@@ -93,8 +134,9 @@ def register(subparsers: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--secret", action="append", required=True,
-                        help="signing secret (repeat to accept several during a rotation)")
+    parser.add_argument("--secret", action="append",
+                        help=f"signing secret (repeat to accept several during a rotation; "
+                        f"default: ${SECRET_ENV}, which ps does not show)")
     parser.add_argument("--scheme", default="standard", choices=("standard", "stripe", "github"),
                         help="signature scheme (default: standard)")
     parser.add_argument("--tolerance", type=float, default=300.0, metavar="SECONDS",
@@ -103,6 +145,34 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000,
                         help="port (default: 8000; 0: any free port)")
+    limits = parser.add_argument_group("request limits")
+    limits.add_argument("--max-body", type=int, default=MAX_BODY, metavar="BYTES",
+                        help="largest body; past it, 413 (default: %(default)s)")
+    limits.add_argument("--max-concurrency", type=int, default=MAX_CONCURRENCY, metavar="N",
+                        help="requests at once; past it, 503 (default: %(default)s)")
+    limits.add_argument("--max-buffered", type=int, default=MAX_BUFFERED, metavar="BYTES",
+                        help="body bytes held in memory at once; past it, 503 "
+                        "(default: %(default)s)")
+    limits.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT,
+                        metavar="SECONDS", help="for a request's line and headers to arrive; "
+                        "then the connection is closed (default: %(default)g)")
+    limits.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT, metavar="SECONDS",
+                        help="for a whole body to arrive; past it, 408 (default: %(default)g)")
+
+
+def _secrets(args: argparse.Namespace) -> list[str]:
+    if args.secret:
+        return list(args.secret)
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise ConfigError(f"secret: none given; set {SECRET_ENV} (or give --secret)",
+                          field="secret")
+    return [secret]
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    return {"max_body": args.max_body, "max_concurrency": args.max_concurrency,
+            "max_buffered": args.max_buffered, "body_timeout": args.body_timeout}
 
 
 def fault_tokens(args: argparse.Namespace) -> list[str]:
@@ -149,23 +219,31 @@ def _model(args: argparse.Namespace) -> Any:
 def _serve_receiver(args: argparse.Namespace) -> int:
     from hooklab.harness.receiver import ReferenceReceiver
 
-    receiver = ReferenceReceiver(args.secret, scheme=args.scheme, tolerance=args.tolerance,
-                                 expose_state=True)
+    receiver = ReferenceReceiver(
+        _secrets(args), scheme=args.scheme, tolerance=args.tolerance, store=args.store,
+        remember=args.remember, dedupe_window=args.dedupe_window, max_queued=args.max_queued,
+        expose_state=True, state_token=args.state_token or os.environ.get(STATE_TOKEN_ENV),
+        **_limits(args))
 
     @receiver.on("*")
     def show(event: Any) -> None:
         if not args.quiet:
             print(f"processed {event.message_id} {event.event_type}", flush=True)
 
-    return _run(receiver, args, "reference receiver")
+    where = f"SQLite inbox {args.store}" if args.store else "memory inbox"
+    try:
+        return _run(receiver, args, f"reference receiver ({where})")
+    finally:
+        receiver.close()
 
 
 def _serve_flaky(args: argparse.Namespace) -> int:
     from hooklab.harness.flaky import FlakyReceiver
 
-    flaky = FlakyReceiver(_model(args), secrets=args.secret, scheme=args.scheme,
+    flaky = FlakyReceiver(_model(args), secrets=_secrets(args), scheme=args.scheme,
                           tolerance=args.tolerance, log=args.log, seed=args.seed,
-                          reject_invalid=args.reject_invalid)
+                          reject_invalid=args.reject_invalid, remember=args.remember,
+                          log_max_bytes=args.log_max_bytes, **_limits(args))
     try:
         return _run(flaky, args, f"flaky receiver ({' '.join(fault_tokens(args)) or 'healthy'})")
     finally:
@@ -175,16 +253,15 @@ def _serve_flaky(args: argparse.Namespace) -> int:
 def _run(app: Any, args: argparse.Namespace, what: str) -> int:
     import uvicorn
 
-    from hooklab.harness.server import bind_socket
+    from hooklab.harness.server import bind_socket, uvicorn_config
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be from 0 to 65535, not {args.port}")
+    config = uvicorn_config(app, header_timeout=args.header_timeout, grace=2.0)
     sock = bind_socket(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"hooklab serve: {what} listening on http://{host}:{sock.getsockname()[1]}",
           flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, http="h11",
-                            lifespan="on", timeout_graceful_shutdown=2)
     # uvicorn handles SIGINT and SIGTERM (a graceful stop), then re-raises them to the
     # handlers it found: make those no-ops, so a stop is a clean exit 0, not a traceback.
     previous = {}

@@ -136,3 +136,20 @@ def test_unwritable_json_path_exits_2(reference, tmp_path, capsys):
                  "acks_within_timeout", "--json", str(target)])
     assert code == 2
     assert "cannot write the JSON report" in capsys.readouterr().err
+
+
+def test_observe_carries_the_state_token_the_reference_receiver_asks_for(capsys, monkeypatch):
+    monkeypatch.delenv("HOOKLAB_STATE_TOKEN", raising=False)
+    token = "t0ken-for-the-state-view"
+    receiver = create_receiver(SECRET, expose_state=True, state_token=token)
+    with LiveServer(receiver) as server:
+        args = ["check", server.url, "--secret", SECRET, *FAST, "--check",
+                "idempotent_redelivery", "--observe", server.url + STATE_PATH]
+        without = main(args)
+        refused = capsys.readouterr().out
+        with_flag = main([*args, "--state-token", token])
+        monkeypatch.setenv("HOOKLAB_STATE_TOKEN", token)
+        from_env = main(args)
+    assert without == 1 and "processing observer failed" in refused and "401" in refused
+    assert (with_flag, from_env) == (0, 0)
+    assert token not in refused

@@ -204,7 +204,8 @@ def test_request_record_outcome_maps_receiver_faults_to_what_a_sender_sees():
     [({"model": "status=700:1"}, ScenarioError), ({"model": "nonsense=1"}, ScenarioError),
      ({"model": 3}, ConfigError), ({"reject_invalid": True}, ConfigError),
      ({"log": "requests.txt"}, ConfigError), ({"secrets": "whsec_bad"}, ConfigError),
-     ({"max_hang": 0}, ConfigError)],
+     ({"max_hang": 0}, ConfigError), ({"remember": 0}, ConfigError),
+     ({"max_body": 0}, ConfigError), ({"log_max_bytes": 10}, ConfigError)],
 )
 def test_configuration_mistakes_fail_at_construction(kwargs, error):
     with pytest.raises(error):
@@ -231,3 +232,41 @@ def test_hang_over_http_ends_when_the_sender_gives_up():
     assert response.outcome == Outcome.transport("timeout")
     (record,) = flaky.records()
     assert (record.error, record.latency, record.signature_valid) == ("timeout", None, False)
+
+
+def test_attempt_counts_are_kept_for_the_most_recently_seen_ids_only():
+    flaky = FlakyReceiver("script=500,200", clock=FakeClock(NOW), remember=2)
+    responses = send(flaky, ["a", "b", "c", "a", "c", "c"])
+    assert len(flaky.attempts) <= 2
+    # "a" was forgotten when "c" came, so it starts its script again; "c" goes on
+    assert labels(responses) == ["500", "500", "500", "500", "200", "200"]
+    assert [(r.message_id, r.attempt) for r in flaky.records()][3:] == [
+        ("a", 1), ("c", 2), ("c", 3)]
+
+
+def test_thirty_thousand_ids_leave_at_most_remember_counters_and_a_bounded_log():
+    flaky = FlakyReceiver(clock=FakeClock(NOW), remember=1000, log_max_bytes=200_000)
+    for i in range(30_000):
+        flaky.decide("POST", "/", {"webhook-id": f"msg_{i}", "x-pad": "p" * 100}, b"{}")
+    assert len(flaky.attempts) == 1000 and "msg_29999" in flaky.attempts
+    kept = flaky.records()
+    assert kept[-1].message_id == "msg_29999"
+    assert sum(len(json.dumps(r._asdict(), separators=(",", ":"))) for r in kept) <= 200_000
+
+
+def test_requests_the_limits_refuse_are_answered_and_logged_without_asking_the_model():
+    flaky = FlakyReceiver("status=500:1", secrets=SECRET, clock=FakeClock(NOW), max_body=10,
+                          max_buffered=10)
+    async def go():
+        channel = AppChannel(flaky)
+        try:
+            return await channel.post("http://flaky.test/hook", headers_for("big"),
+                                      b"x" * 11, timeout=2.0)
+        finally:
+            await channel.aclose()
+    response = asyncio.run(go())
+    assert response.outcome.status_code == 413
+    (record,) = flaky.records()
+    assert (record.message_id, record.attempt, record.status, record.fault) == (
+        "big", 1, 413, "limit")
+    assert record.signature_valid is None and flaky.admission.buffered == 0

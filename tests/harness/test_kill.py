@@ -46,9 +46,10 @@ STATUS = {"start": "pending", "event_occurred": "pending", "payload_prepared": "
 
 def serve_flaky(tmp_path: Path, faults: str) -> tuple[subprocess.Popen[str], str, Path]:
     log = tmp_path / "requests.jsonl"
-    process = subprocess.Popen(
-        [*HOOKLAB, "serve", "flaky", "--secret", SECRET, "--port", "0", "--log", str(log),
-         "--faults", faults, "--seed", "7"], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(  # the secret in the environment: argv is visible in ps
+        [*HOOKLAB, "serve", "flaky", "--port", "0", "--log", str(log),
+         "--faults", faults, "--seed", "7"], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "HOOKLAB_SECRET": SECRET})
     assert process.stdout is not None
     line = process.stdout.readline()
     assert "http://127.0.0.1:" in line, line

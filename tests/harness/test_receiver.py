@@ -85,7 +85,7 @@ def test_invalid_signature_gets_401_and_is_not_queued(change):
     (answer,) = run(post_all(receiver, [(headers, body)]))
     assert answer.status_code == 401
     assert "error" in answer.json()
-    assert receiver.records == [] and receiver.receptions == {"unauthorized": 1}
+    assert list(receiver.records) == [] and receiver.receptions == {"unauthorized": 1}
 
 
 def test_malformed_json_with_valid_signature_gets_400():

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import select
 import signal
 import subprocess
@@ -58,11 +59,43 @@ def test_bad_secret_exits_2(kind, capsys):
     assert "secret" in capsys.readouterr().err
 
 
-def test_missing_secret_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["serve", "receiver"])
-    assert exit_info.value.code == 2
-    assert "--secret" in capsys.readouterr().err
+@pytest.mark.parametrize("kind", ["receiver", "flaky"])
+def test_missing_secret_is_a_usage_error_naming_flag_and_variable(kind, capsys, monkeypatch):
+    monkeypatch.delenv("HOOKLAB_SECRET", raising=False)
+    assert main(["serve", kind]) == 2
+    err = capsys.readouterr().err
+    assert "--secret" in err and "HOOKLAB_SECRET" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--max-body", "0"], "--max-body must be a whole number >= 1"),
+        (["--max-buffered", "10", "--max-body", "100"], "--max-buffered (10) must be at least"),
+        (["--body-timeout", "0"], "--body-timeout must be a number of seconds > 0"),
+        (["--header-timeout", "nan"], "--header-timeout must be a number of seconds > 0"),
+        (["--remember", "0"], "--remember must be a whole number >= 1"),
+        (["--dedupe-window", "-1"], "--dedupe-window must be a number of seconds > 0"),
+        (["--max-queued", "0"], "--max-queued must be a whole number >= 1"),
+        (["--state-token", "two words"], "--state-token must be printable ASCII"),
+        (["--store", "."], "--store: .: is a directory"),
+    ],
+)
+def test_bad_receiver_limits_exit_2_naming_the_flag(flags, message, capsys, monkeypatch):
+    monkeypatch.setenv("HOOKLAB_SECRET", SECRET)
+    assert main(["serve", "receiver", "--port", "0", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--log-max-bytes", "10"], "--log-max-bytes must be a whole number of bytes >= 1024"),
+    (["--remember", "-5"], "--remember must be a whole number >= 1"),
+])
+def test_bad_flaky_bounds_exit_2_naming_the_flag(flags, message, capsys, monkeypatch):
+    monkeypatch.setenv("HOOKLAB_SECRET", SECRET)
+    assert main(["serve", "flaky", "--port", "0", *flags]) == 2
+    assert message in capsys.readouterr().err
 
 
 def namespace(**given) -> argparse.Namespace:
@@ -85,9 +118,12 @@ def test_flags_build_the_same_model_as_the_simulators_compact_form():
 
 @contextlib.contextmanager
 def serving(*argv: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``hooklab serve ...`` on port 0; yield its URL; stop it with SIGTERM."""
+    """Run ``hooklab serve ...`` on port 0, the secret in its environment (never in argv);
+    yield its URL; stop it with SIGTERM."""
     command = [sys.executable, "-m", "hooklab.harness.cli", "serve", *argv, "--port", "0"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert SECRET not in command
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HOOKLAB_SECRET": SECRET})
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         line = proc.stdout.readline() if ready else ""
@@ -106,7 +142,7 @@ def serving(*argv: str) -> Iterator[tuple[str, subprocess.Popen]]:
 @pytest.mark.network
 def test_serve_flaky_records_what_a_real_sender_did(tmp_path):
     log = tmp_path / "requests.jsonl"
-    with serving("flaky", "--secret", SECRET, "--script", "503,timeout,200", "--log", str(log),
+    with serving("flaky", "--script", "503,timeout,200", "--log", str(log),
                  "--seed", "1") as (url, proc):
         endpoint = Endpoint("ep", url + "/hooks", (SECRET,), timeout=1.0)
         messages = [make_message("invoice.paid", i, message_id=f"m{i}") for i in range(4)]
@@ -129,7 +165,7 @@ def test_serve_flaky_records_what_a_real_sender_did(tmp_path):
 
 @pytest.mark.network
 def test_serve_receiver_acknowledges_processes_and_shows_its_state():
-    with serving("receiver", "--secret", SECRET) as (url, proc):
+    with serving("receiver") as (url, proc):
         endpoint = Endpoint("ep", url + "/webhook", (SECRET,))
         message = make_message("invoice.paid", {"amount": 3}, message_id="msg_cli")
 
