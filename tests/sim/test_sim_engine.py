@@ -11,7 +11,8 @@ import pytest
 from hooklab.model.errors import IllegalTransition
 from hooklab.model.faults import EventProcessor, Latency, ReceiverModel
 from hooklab.sim import Arrivals, AutoDisable, EndpointSpec, Scenario, simulate
-from hooklab.sim._engine import DELIVERY, Engine, _Delivery
+from hooklab.sim._engine import DELIVERY, Engine
+from hooklab.sim._state import DeliveryState
 
 
 def one(receiver: ReceiverModel | str, *, messages: int = 100, policy: object = "diagram",
@@ -178,7 +179,7 @@ def test_cut_off_leaves_pending_deliveries() -> None:
 
 def test_illegal_transitions_surface_as_illegal_transition() -> None:
     engine = Engine(one(ReceiverModel(), messages=1), seed=0)
-    done = _Delivery(0, 0, engine.endpoints[0], 0.0)
+    done = DeliveryState(0, 0, engine.endpoints[0], 0.0)
     done.state = DELIVERY.index("end")
     with pytest.raises(IllegalTransition, match="post"):
         engine._attempt(done)
