@@ -69,6 +69,7 @@ from ._state import (
 )
 from .arrivals import arrival_plan
 from .scenario import Scenario
+from .sharing import Job, Sharing
 
 __all__ = ["DELIVERY", "ENDPOINT_DISABLED", "Engine", "substream"]
 
@@ -225,20 +226,14 @@ class Engine:
         status = answer.status
         if status is not None and (200 <= status < 300 or answer.fault == "unauthorized"):
             answer = self._receive(ep, d, answer)
+        sharing = ep.sharing
+        if sharing is not None and answer.latency > 0 and answer.error != "connection_refused":
+            self._share(ep, sharing, Job((d, answer, now)), now, answer.latency)
+            return
         total = answer.latency + answer.transfer
         timeout = ep.timeout
-        if total > timeout:
-            key: tuple[int, str | None, float | None] = (0, "timeout", None)
-            took = timeout
-        elif answer.error is not None:
-            key = (0, "reset" if answer.error == "truncated" else answer.error, None)
-            took = total
-        else:
-            key = (answer.status, None, answer.retry_after)  # type: ignore[assignment]
-            took = total
-        outcome = self.outcomes.get(key)
-        if outcome is None:
-            outcome = self.outcomes[key] = Outcome(*key)
+        outcome = self._outcome(answer, total, timeout)
+        took = timeout if total > timeout else total
         if ep.track_in_flight and answer.error != "connection_refused":
             busy = total + answer.slow_close if total < math.inf else timeout
             if busy > 0:
@@ -249,8 +244,67 @@ class Engine:
         else:
             self._answered((d, outcome, now))
 
+    def _outcome(self, answer: Any, total: float, timeout: float) -> Outcome:
+        """What the sender sees of ``answer`` when it takes ``total`` s in all."""
+        if total > timeout:
+            key: tuple[int, str | None, float | None] = (0, "timeout", None)
+        elif answer.error is not None:
+            key = (0, "reset" if answer.error == "truncated" else answer.error, None)
+        else:
+            key = (answer.status, None, answer.retry_after)
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            outcome = self.outcomes[key] = Outcome(*key)
+        return outcome
+
     def _receiver_free(self, ep: EndpointState) -> None:
         ep.in_flight -= 1
+
+    # -- processor sharing (capacity=N:slow) -------------------------------------------------
+
+    def _share(self, ep: EndpointState, sharing: Sharing, job: Job, now: float,
+               work: float) -> None:
+        sharing.admit(now, work, job)
+        self._next_done(ep, sharing, now)
+        self.at(ep.timeout, self._gave_up, (ep, job))
+
+    def _next_done(self, ep: EndpointState, sharing: Sharing, now: float) -> None:
+        delay = sharing.next_done(now)
+        if delay is not None:
+            self.at(delay, self._work_done, (ep, sharing.generation))
+
+    def _work_done(self, args: tuple[EndpointState, int]) -> None:
+        ep, generation = args
+        sharing = ep.sharing
+        if sharing is None or generation != sharing.generation:  # the finish moved since
+            return
+        now = self.env.now
+        job = sharing.finish(now)
+        self._next_done(ep, sharing, now)
+        if job.abandoned:  # the sender has had its timeout already
+            return
+        d, answer, start = job.payload
+        total = now - start + answer.transfer
+        outcome = self._outcome(answer, total, ep.timeout)
+        took = min(total, ep.timeout) - (now - start)
+        if took > 0:
+            self.at(took, self._answered, (d, outcome, start))
+        else:
+            self._answered((d, outcome, start))
+
+    def _gave_up(self, args: tuple[EndpointState, Job]) -> None:
+        ep, job = args
+        if not job.live:  # answered in time
+            return
+        job.abandoned = True
+        d, answer, start = job.payload
+        if answer.latency == math.inf:  # a hang holds its share until the sender closes
+            sharing = ep.sharing
+            assert sharing is not None
+            now = self.env.now
+            sharing.leave(now, job)
+            self._next_done(ep, sharing, now)
+        self._answered((d, self._outcome(answer, math.inf, ep.timeout), start))
 
     def _receive(self, ep: EndpointState, d: DeliveryState, answer: Any) -> Any:
         """The receiver's lanes: Reception (401 / ack / duplicate) and EventProcessor."""

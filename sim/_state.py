@@ -21,6 +21,7 @@ from hooklab.model.reception import Reception
 from hooklab.model.records import FailureReason
 
 from .scenario import Scenario
+from .sharing import Sharing
 
 __all__ = ["DeliveryState", "EndpointState", "Wake", "Watch", "may_gone", "substream"]
 
@@ -139,7 +140,13 @@ class EndpointState:
         self.policy_rng = substream(base, f"policy/{spec.id}")
         self.processing = self.model.processing
         self.processing_rng = substream(base, f"processing/{spec.id}")
-        self.track_in_flight = self.model.capacity is not None
+        capacity = self.model.capacity
+        # overflow "503" counts requests to refuse past the limit; "slow" shares the limit
+        # between the requests in service (sim/sharing.py), so the model is asked for the
+        # unshared latency (in_flight stays 0) and the engine stretches it exactly
+        self.track_in_flight = capacity is not None and capacity.overflow == "503"
+        self.sharing = (Sharing(capacity.limit)
+                        if capacity is not None and capacity.overflow == "slow" else None)
         self.disabled_at: float | None = None
         self.disabled_reason: str | None = None
         self.in_flight = self.consecutive = 0
