@@ -40,6 +40,7 @@ from ._state import (
     ENQUEUE,
     EXECUTE,
     EXHAUSTED,
+    EXPIRE,
     FINAL,
     GONE,
     LOG,
@@ -191,10 +192,24 @@ class Engine:
         queue, workers = self.queue, self.workers
         while queue and self.busy < workers:  # type: ignore[operator]
             d = queue.popleft()
-            if d.state not in FINAL:
+            if d.state not in FINAL and not self._expired(d):
                 self.busy += 1
                 self._attempt(d)
         self.draining = False
+
+    def _expired(self, d: DeliveryState) -> bool:
+        """A retry taken from the queue past the window since its first attempt fails
+        unsent (the verdict checked the window when the retry was queued; a retry taken
+        at once starts when the verdict said, so only the queue can make it late)."""
+        window = d.ep.policy.max_window
+        if window is None or not d.attempt:
+            return False
+        now = self.env.now
+        if now - d.first <= window:
+            return False
+        d.state = DELIVERY.fire(d.state, EXPIRE)
+        self._finish(d, now, RETRY_WINDOW)
+        return True
 
     # -- one attempt -------------------------------------------------------------------------
 

@@ -41,7 +41,9 @@ OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE = (
     "occur", "prepare_payload", "post", "respond", "log", "backoff", "retry", "disable")
 VERIFY, PARSE, ENQUEUE = "verify", "parse", "enqueue"
 DESERIALIZE, ROUTE, EXECUTE, COMPLETE = "deserialize", "route", "execute", "complete"
-for _cm, _events in ((DELIVERY, (OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE)),
+EXPIRE = "expire"
+for _cm, _events in ((DELIVERY, (OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE,
+                                 EXPIRE)),
                      (RECEPTION, (VERIFY, PARSE, ENQUEUE)),
                      (PROCESSING, (DESERIALIZE, ROUTE, EXECUTE, COMPLETE))):
     _known = {e for row in _cm.table for e in row}
