@@ -24,7 +24,7 @@ key                        meaning
                            acknowledged
 ``out_of_order``           per endpoint: deliveries delivered after a later-created message
 ``failed_by_reason``       ``exhausted``, ``retry_window``, ``gone``, ``not_retried``,
-                           ``endpoint_disabled``
+                           ``disabled`` (the words of ``FailureReason``)
 ``processing_failures``    events the receivers' async EventProcessor lanes failed
 ``sim_time_s``             simulated seconds when the run ended
 ``endpoints``              the per-endpoint breakdown, keyed by endpoint id
