@@ -15,6 +15,10 @@ key                        meaning
 ``amplification``          attempts per message
 ``attempts_per_delivery``  attempts per delivery
 ``time_to_delivery_s``     ``p50``, ``p95``, ``p99``, ``max`` of creation-to-2xx seconds
+                           over **all** deliveries: a failed (or cut-off pending) one
+                           is never delivered, so a percentile past the delivered share
+                           is ``null`` ("never"), and ``max`` is ``null`` once one failed
+``time_to_delivery_delivered_only_s``  the same percentiles of the delivered ones only
 ``peak_attempts_per_s``    most attempts started within one second (``[k, k+1)``)
 ``peak_backlog``           most deliveries open at once (in flight or awaiting retry)
 ``time_to_drain_s``        longest time, after a ``down`` window ends, until every delivery
@@ -31,12 +35,16 @@ key                        meaning
 =========================  ==================================================================
 
 ``delivered + failed + pending == deliveries`` always holds. Times are ``null`` when
-there is nothing to measure (no delivery, no outage).
+there is nothing to measure (no delivery, no outage), and a time-to-delivery percentile
+is also ``null`` when it is never reached. ``docs/semantics.md`` says when each clock
+starts and stops.
 
 Example::
 
     >>> percentiles([1.0, 2.0, 3.0, 4.0])
     Percentiles(p50=2.5, p95=3.85, p99=3.97, max=4.0)
+    >>> percentiles([1.0, 2.0, 3.0], never=1)      # one of four never delivered
+    Percentiles(p50=2.5, p95=None, p99=None, max=None)
 """
 
 from __future__ import annotations
@@ -74,14 +82,27 @@ def quantile(ordered: Sequence[float], q: float) -> float:
     return round(ordered[low] + (ordered[high] - ordered[low]) * (rank - low), 9)
 
 
-def percentiles(values: Iterable[float]) -> Percentiles:
-    """The p50, p95, p99 and max of ``values`` (all ``None`` for an empty sample)."""
+def percentiles(values: Iterable[float], never: int = 0) -> Percentiles:
+    """The p50, p95, p99 and max of ``values`` and ``never`` more that never happened
+    (an infinite value each): a percentile that needs one of those is ``None``, as are
+    all of them for an empty sample."""
     ordered = sorted(values)
     if not ordered:
         return Percentiles()
-    return Percentiles(
-        quantile(ordered, 0.50), quantile(ordered, 0.95), quantile(ordered, 0.99), ordered[-1]
-    )
+    if not never:
+        return Percentiles(quantile(ordered, 0.50), quantile(ordered, 0.95),
+                           quantile(ordered, 0.99), ordered[-1])
+    p50, p95, p99 = (_quantile_or_never(ordered, never, q) for q in (0.50, 0.95, 0.99))
+    return Percentiles(p50, p95, p99, None)
+
+
+def _quantile_or_never(ordered: Sequence[float], never: int, q: float) -> float | None:
+    rank = q * (len(ordered) + never - 1)
+    low = int(rank)
+    if low >= len(ordered) or (low + 1 >= len(ordered) and rank > low):
+        return None  # interpolates with a value that never came
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (rank - low), 9)
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,7 @@ class Summary:
     processing_failures: int
     sim_time_s: float
     endpoints: tuple[EndpointSummary, ...] = field(default=())
+    time_to_delivery_delivered_only_s: Percentiles = field(default_factory=Percentiles)
 
     @property
     def amplification(self) -> float:
@@ -160,6 +182,7 @@ class Summary:
             "amplification": self.amplification,
             "attempts_per_delivery": self.attempts_per_delivery,
             "time_to_delivery_s": asdict(self.time_to_delivery_s),
+            "time_to_delivery_delivered_only_s": asdict(self.time_to_delivery_delivered_only_s),
             "peak_attempts_per_s": self.peak_attempts_per_s,
             "peak_backlog": self.peak_backlog,
             "time_to_drain_s": self.time_to_drain_s,

@@ -33,6 +33,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "simulate", help="simulate webhook delivery to flaky receivers (SimPy)",
         description=__doc__.split("\n\n")[1].replace("``", ""),
+        epilog="What every reported number means, and when its clock starts and stops:\n"
+               "docs/semantics.md. Time to delivery counts every delivery (a failed one is\n"
+               "never delivered); the delivered-only percentiles are shown under that name.",
         formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--scenario", metavar="FILE|NAME",
                    help="a scenario TOML file or a shipped name (see --list)")
@@ -196,7 +199,8 @@ def print_summary(result: Any, file: Any = None) -> None:
     s = result.summary.to_dict()
     out = file or sys.stdout
     console = Console(file=out, width=None if out.isatty() else 110)
-    ttd = s["time_to_delivery_s"]
+    ttd, ttd_delivered = s["time_to_delivery_s"], s["time_to_delivery_delivered_only_s"]
+    never = "never" if s["deliveries"] else "—"
     table = Table(title=f"hooklab simulate: {s['scenario']} (seed {s['seed']})",
                   show_header=False, title_justify="left")
     table.add_column("metric", style="bold")
@@ -209,9 +213,11 @@ def print_summary(result: Any, file: Any = None) -> None:
         ("pending (cut off)", _share(s["pending"], s["deliveries"])),
         ("attempts", f"{s['attempts']:,}"),
         ("amplification (attempts/message)", f"{s['amplification']:.3f}"),
-        ("time to delivery p50 / p95 / p99",
-         " / ".join(_seconds(ttd[k]) for k in ("p50", "p95", "p99"))),
-        ("time to delivery max", _seconds(ttd["max"])),
+        ("time to delivery p50 / p95 / p99 (all)",
+         " / ".join(_seconds(ttd[k], never) for k in ("p50", "p95", "p99"))),
+        ("time to delivery max (all)", _seconds(ttd["max"], never)),
+        ("  delivered only: p50 / p95 / p99",
+         " / ".join(_seconds(ttd_delivered[k]) for k in ("p50", "p95", "p99"))),
         ("peak attempts per second", f"{s['peak_attempts_per_s']:,}"),
         ("peak backlog", f"{s['peak_backlog']:,}"),
         ("time to drain after an outage", _seconds(s["time_to_drain_s"])),
@@ -244,9 +250,9 @@ def _share(n: int, total: int) -> str:
     return f"{n:,} ({100.0 * n / total:.2f} %)" if total else f"{n:,}"
 
 
-def _seconds(value: float | None) -> str:
+def _seconds(value: float | None, missing: str = "—") -> str:
     from hooklab.model.presets import format_hms
 
     if value is None:
-        return "—"
+        return missing
     return f"{value:.2f} s" if value < 60 else format_hms(value)
