@@ -70,3 +70,21 @@ def test_simulator_and_outbox_disable_at_the_same_moment(
     sim = _sim_disabled_at(auto, code)
     assert outbox == pytest.approx(expected, abs=1e-9)
     assert sim == pytest.approx(outbox, abs=1e-9)
+
+
+def test_the_outbox_fails_a_retry_claimed_past_the_window_unsent(tmp_path: Path) -> None:
+    # the verdict queued the retry for 90 s (within 100 s); the worker claims it at 150 s
+    policy = RetryPolicy("w", max_attempts=50, backoff=ConstantSchedule(90), max_window=100)
+    with Outbox(tmp_path / "o.db") as box:
+        box.registry.register(Endpoint("ep", "https://ep.example.com/hooks", (SECRET,)))
+
+        def cycle(now: float, results: list[Result], claim: int) -> list:  # type: ignore[type-arg]
+            return box.cycle("w", results, claim=claim, now=now, lease=lambda e: 30.0,
+                             policy_for=lambda e: policy, rng=random.Random(0))
+
+        box.send(Message("m", "t", b"{}"), now=0.0)
+        (claim,) = cycle(0.0, [], 10)
+        cycle(0.0, [Result(claim, classify(500), b"", 0.0, 0.0)], 0)
+        assert cycle(150.0, [], 10) == []
+        view = box.store.get("m", "ep")
+        assert view is not None and (view.reason, len(view.attempts)) == ("retry_window", 1)
