@@ -14,7 +14,10 @@ so a flag or a sweep cell changes one thing everywhere:
 
 - ``policy``: a preset name or a policy table (:func:`~hooklab.model.policy_from_config`);
 - ``max_attempts``: caps each policy;
-- ``failure_rate``: replaces each receiver's status mix by independent 500s at that rate.
+- ``failure_rate``: replaces each receiver's status mix by independent 500s at that rate;
+  its other faults (``timeout``, ``reset``, ``truncated``, ``down``, ``capacity``...) stay,
+  so a request may fail more often than ``failure_rate`` (the default scenario's flaky
+  endpoint adds 3 % resets and timeouts).
 
 A scenario file is TOML with the same keys (see ``sim/scenarios/*.toml``)::
 

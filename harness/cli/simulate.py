@@ -45,7 +45,10 @@ def register(subparsers: Any) -> None:
                    help="create messages for this long (with --rate)")
     p.add_argument("--rate", type=float, metavar="PER_S", help="arrival rate, messages/s")
     p.add_argument("--failure-rate", type=float, metavar="P",
-                   help="independent failures with probability P, for every endpoint")
+                   help="replace every endpoint's status answers by independent 500s with\n"
+                        "probability P; its timeout, reset, truncated, down, capacity and\n"
+                        "other faults stay, so with a scenario a request can fail more often\n"
+                        "than P (without one, P is the whole failure probability)")
     p.add_argument("--receiver", metavar="FAULTS",
                    help="receiver faults for every endpoint, e.g. 'status=503:0.3 "
                         "latency=0.2:0.1 down=3600:7200'")
