@@ -342,8 +342,8 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class EventProcessor:
-    """The receiver's async lane: ``time`` s per event (mean, exponential when ``jitter``
-    is true), failing with probability ``failure_rate``; ``synchronous`` receivers
+    """The receiver's async lane: ``time`` s per event (the mean of an exponential
+    draw), failing with probability ``failure_rate``; ``synchronous`` receivers
     acknowledge only after processing (the bug that makes duplicates)."""
 
     time: float = 0.0
