@@ -49,9 +49,10 @@ def register(subparsers: Any) -> None:
                         "probability P; its timeout, reset, truncated, down, capacity and\n"
                         "other faults stay, so with a scenario a request can fail more often\n"
                         "than P (without one, P is the whole failure probability)")
-    p.add_argument("--receiver", metavar="FAULTS",
-                   help="receiver faults for every endpoint, e.g. 'status=503:0.3 "
-                        "latency=0.2:0.1 down=3600:7200'")
+    p.add_argument("--receiver", metavar="[ENDPOINT=]FAULTS", action="append",
+                   help="receiver faults, e.g. 'status=503:0.3 latency=0.2:0.1\n"
+                        "down=3600:7200', for every endpoint (they keep the scenario's\n"
+                        "names), or for one: flaky='status=503:0.3' (repeatable)")
     p.add_argument("--policy", metavar="NAME", help="retry policy preset for every endpoint")
     p.add_argument("--max-attempts", type=int, metavar="K", help="cap attempts per delivery")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -94,10 +95,15 @@ def run(args: argparse.Namespace) -> int:
     result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
                       records_path=args.records, progress=args.progress)
     summary = result.summary.to_dict()
+    ids = [e.id for e in scenario.endpoints]
     if args.json == "-":
         print(json.dumps(summary, indent=2))
     else:
         print_summary(result)
+        if (args.receiver and None in receiver_overrides(args.receiver, ids)
+                and len(ids) > 1):
+            print(f"note: --receiver gave every endpoint the same faults; the names "
+                  f"({', '.join(ids)}) are the scenario's")
         if args.json:
             try:
                 Path(args.json).write_text(json.dumps(summary, indent=2) + "\n",
@@ -151,16 +157,33 @@ def build_scenario(args: argparse.Namespace) -> Any:
 def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any, ...]:
     import dataclasses
 
-    receiver = model.parse(args.receiver) if args.receiver is not None else None
+    receivers = receiver_overrides(args.receiver or (), [e.id for e in scenario.endpoints])
     out = []
     for e in scenario.endpoints:
         kw: dict[str, Any] = {}
-        if receiver is not None:
-            kw["receiver"] = receiver
+        faults = receivers.get(e.id, receivers.get(None))
+        if faults is not None:
+            kw["receiver"] = model.parse(faults)
         if args.timeout is not None:
             kw["timeout"] = args.timeout
         out.append(dataclasses.replace(e, **kw))
     return tuple(out)
+
+
+def receiver_overrides(values: Any, ids: list[str]) -> dict[str | None, str]:
+    """``--receiver`` values by endpoint id (``None``: every endpoint). A value is scoped
+    when it starts with an endpoint's id and ``=`` and the rest is fault tokens, so the
+    fault ``down=3600:7200`` is never read as the endpoint ``down``.
+
+        >>> receiver_overrides(["flaky=status=503:0.3", "down=60:120"], ["flaky", "down"])
+        {'flaky': 'status=503:0.3', None: 'down=60:120'}
+    """
+    out: dict[str | None, str] = {}
+    for value in values:
+        name, _, rest = value.partition("=")
+        out[name if name in ids and "=" in rest else None] = (
+            rest if name in ids and "=" in rest else value)
+    return out
 
 
 def _check_plot_target(path: str) -> None:

@@ -151,3 +151,14 @@ def test_a_provider_twins_preset_drives_simulate(policy: str, attempts: int,
     summary = run_json(capsys, "--policy", policy, "--failure-rate", "1", "--messages", "20")
     assert summary["failed"] == 20 and summary["delivered"] == 0
     assert summary["attempts"] == 20 * attempts
+
+
+def test_receiver_faults_go_to_one_endpoint_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    ends = run_json(capsys, "--messages", "200", "--receiver", "flaky=status=503:1")["endpoints"]
+    assert ends["flaky"]["delivered"] == 0 and ends["flaky"]["failed"] > 0
+    assert ends["healthy"]["failed"] == 0  # untouched
+    # unscoped, every endpoint gets them; a fault named like an endpoint stays a fault
+    ends = run_json(capsys, "--messages", "200", "--receiver", "down=0:1e9")["endpoints"]
+    assert all(e["delivered"] == 0 for e in ends.values())
+    assert main(["simulate", "--messages", "50", "--receiver", "status=500:0.1"]) == 0
+    assert "every endpoint the same faults" in capsys.readouterr().out
