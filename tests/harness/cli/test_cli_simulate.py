@@ -151,3 +151,34 @@ def test_a_provider_twins_preset_drives_simulate(policy: str, attempts: int,
     summary = run_json(capsys, "--policy", policy, "--failure-rate", "1", "--messages", "20")
     assert summary["failed"] == 20 and summary["delivered"] == 0
     assert summary["attempts"] == 20 * attempts
+
+
+@pytest.mark.parametrize("engine", ["events", "vector"])
+def test_engine_flag_picks_the_path_and_the_summary_says_which(
+        capsys: pytest.CaptureFixture[str], engine: str) -> None:
+    summary = run_json(capsys, "--messages", "300", "--engine", engine)
+    assert summary["engine"] == engine
+    assert summary["delivered"] + summary["failed"] + summary["pending"] == \
+        summary["deliveries"]
+    assert main(["simulate", "--messages", "300", "--engine", engine]) == 0
+    assert engine in capsys.readouterr().out.split("engine", 1)[1].splitlines()[0]
+
+
+def test_auto_engine_takes_the_vector_path_only_where_it_can(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_json(capsys, "--messages", "300")["engine"] == "vector"
+    storm = run_json(capsys, "--scenario", "outage-storm", "--until", "60")
+    assert storm["engine"] == "events"
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["--scenario", "outage-storm"], "bounded worker pool"),
+    (["--receiver", "capacity=5:503"], "receiver capacity"),
+    (["--receiver", "gone=60"], "auto-disables on 410 Gone"),
+])
+def test_engine_vector_on_a_scenario_it_cannot_run_names_the_reason(
+        capsys: pytest.CaptureFixture[str], argv: list[str], reason: str) -> None:
+    assert main(["simulate", *argv, "--engine", "vector"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hooklab simulate: error: --engine vector cannot run")
+    assert reason in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
