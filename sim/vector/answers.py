@@ -105,40 +105,65 @@ def answer_round(model: ReceiverModel, t: np.ndarray, *, attempt: int, timeout: 
     status = np.full(n, 200, dtype=np.int32)
     error = np.zeros(n, dtype=np.int8)
     retry_after = np.full(n, np.nan)
-    free = np.ones(n, dtype=bool)  # not yet decided by a window
+    free: np.ndarray | None = None  # not decided by a window (None: all of them)
     if model.down is not None:
         down = is_down(model.down, t)
         status[down], error[down] = 0, _REFUSED
-        free &= ~down
+        free = ~down
     if model.gone is not None:
-        gone = free & (t >= model.gone)
+        gone = t >= model.gone
+        if free is not None:
+            gone &= free
         status[gone] = 410
-        free &= ~gone
+        free = ~gone if free is None else free & ~gone
     for start, end in model.unauthorized:
-        hit = free & (t >= start) & (t < end)
+        hit = (t >= start) & (t < end)
+        if free is not None:
+            hit &= free
         status[hit] = 401
-        free &= ~hit
+        free = ~hit if free is None else free & ~hit
+    where = np.flatnonzero(free) if free is not None else None
     if model.script:
         code, err = _scripted(model.script[min(attempt, len(model.script)) - 1])
-        status[free], error[free] = code, err
+        if where is None:
+            status[:], error[:] = code, err
+        else:
+            status[where], error[where] = code, err
     else:
-        u = rng.random(n)
-        low = 0.0
-        for edge, code, err, after in _rates(model):
-            hit = free & (u >= low) & (u < edge)
-            low = edge
-            status[hit], error[hit] = code, err
-            if after is not None:
-                retry_after[hit] = after
-    total = np.zeros(n)
+        _draw(model, rng, status, error, retry_after, where)
     timed = (error == _TIMEOUT) | (error == _REFUSED)
-    drawn_latency = model.latency.mean or model.latency.distribution == "exponential"
-    if drawn_latency:
-        total = np.where(timed, 0.0, _latency(model.latency, rng, n))
+    total = np.zeros(n)
+    if model.latency.mean or model.latency.distribution == "exponential":
+        if timed.any():
+            served = np.flatnonzero(~timed)
+            total[served] = _latency(model.latency, rng, len(served))
+        else:
+            total = _latency(model.latency, rng, n)
     if model.bandwidth is not None:
-        total = total + np.where(error == _NONE, model.bandwidth.transfer, 0.0)
+        total += np.where(error == _NONE, model.bandwidth.transfer, 0.0)
     total[error == _TIMEOUT] = np.inf
     return _outcomes(status, error, retry_after, total, timeout)
+
+
+def _draw(model: ReceiverModel, rng: np.random.Generator, status: np.ndarray,
+          error: np.ndarray, retry_after: np.ndarray, where: np.ndarray | None) -> None:
+    rates = _rates(model)
+    if not rates:
+        return
+    edges = np.array([r[0] for r in rates])
+    codes = np.array([r[1] for r in rates] + [200], dtype=np.int32)
+    errs = np.array([r[2] for r in rates] + [_NONE], dtype=np.int8)
+    afters = np.array([np.nan if r[3] is None else r[3] for r in rates] + [np.nan])
+    n = len(status) if where is None else len(where)
+    pick = np.searchsorted(edges, rng.random(n), side="right")
+    if where is None:
+        status[:], error[:] = codes[pick], errs[pick]
+        if not np.isnan(afters).all():
+            retry_after[:] = afters[pick]
+    else:
+        status[where], error[where] = codes[pick], errs[pick]
+        if not np.isnan(afters).all():
+            retry_after[where] = afters[pick]
 
 
 def _outcomes(status: np.ndarray, error: np.ndarray, retry_after: np.ndarray,

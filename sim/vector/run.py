@@ -40,14 +40,13 @@ from ..scenario import Scenario
 from .answers import ERRORS, answer_round
 from .arrivals import arrival_chunks
 from .tallies import Backlog, Buckets, Order, Samples
-from .verdicts import KINDS, REASONS, verdicts
+from .verdicts import KINDS, REASONS, outcome_kinds, verdicts
 
 __all__ = ["CHUNK", "VectorRun"]
 
 #: Messages per chunk: big enough for numpy to pay off, small enough to stay in cache.
-CHUNK = 1 << 18
+CHUNK = 1 << 17
 _OPEN, _DELIVERED, _FAILED = 0, 1, 2
-_SUCCESS = KINDS.index("success")
 _CUT_OFF = len(REASONS)
 
 
@@ -174,18 +173,18 @@ class VectorRun:
         live = np.arange(n)
         t = created
         attempt = 1
+        retried_accepted = False  # a delivery acknowledged, then retried: duplicates ahead
         while len(live):
             self.buckets.add(t)
             ep.buckets.add(t)
-            used[live] = attempt
             got = answer_round(ep.model, t, attempt=attempt, timeout=ep.timeout, rng=rng)
-            again = got.accepted & accepted[live]
-            ep.duplicates += int(again.sum())
-            accepted[live[got.accepted]] = True
+            if retried_accepted:
+                ep.duplicates += int((got.accepted & accepted[live]).sum())
             end = t + got.took
-            answered = end < until
-            if not answered.all():
+            answered = end < until if until < math.inf else None
+            if answered is not None and not answered.all():
                 used[live[~answered]] = attempt - 1  # still in flight when cut off
+                accepted[live[got.accepted & ~answered]] = True
                 live, t, end = live[answered], t[answered], end[answered]
                 got = _take(got, answered)
             if not len(live):
@@ -196,20 +195,26 @@ class VectorRun:
             v = verdicts(ep.policy, attempt, got.status, got.error, got.retry_after,
                          end - created[live], rng)
             retry = ~np.isnan(v.delay)
-            done = v.kind == _SUCCESS
-            state[live[done]] = _DELIVERED
-            failed = v.reason > 0
-            state[live[failed]] = _FAILED
-            reason[live[failed]] = v.reason[failed]
-            finish[live[done | failed]] = end[done | failed]
+            again = got.accepted & retry
+            if again.any():
+                accepted[live[again]] = True
+                retried_accepted = True
+            ended = ~retry
+            gone = live[ended]
+            finish[gone] = end[ended]
+            state[gone] = np.where(v.success[ended], _DELIVERED, _FAILED)
+            reason[gone] = v.reason[ended]
+            used[gone] = attempt
             nxt = end + np.where(retry, v.delay, 0.0)
             if self.keep:
                 self._attempts.append({
                     "msg": msgs[live], "endpoint": np.full(len(live), ep.index),
                     "attempt": np.full(len(live), attempt), "start": t, "end": end,
-                    "kind": v.kind, "status": got.status, "error": got.error,
-                    "next": np.where(retry, nxt, np.nan)})
+                    "kind": outcome_kinds(got.status, got.error), "status": got.status,
+                    "error": got.error, "next": np.where(retry, nxt, np.nan)})
             go = retry & (nxt < until)
+            if not go.all():
+                used[live[retry & ~go]] = attempt  # awaiting a retry past the cut-off
             live, t = live[go], nxt[go]
             attempt += 1
         self._tally(ep, created, msgs, kinds, finish, state, reason, used)
@@ -221,7 +226,7 @@ class VectorRun:
         done = state == _DELIVERED
         ep.delivered += int(done.sum())
         self.samples.add(finish[done] - created[done])
-        ep.order.add(msgs[done], finish[done], float(created[-1]) if len(created) else 0.0)
+        ep.order.add(finish[done], float(created[-1]) if len(created) else 0.0)
         ep.out_of_order = ep.order.count
         failed = state == _FAILED
         ep.failed += int(failed.sum())

@@ -2,8 +2,8 @@
 
 - :class:`Buckets`: attempts started per whole second, in blocks of 65,536 seconds made
   only where attempts fall (so a trace spread over years costs nothing);
-- :class:`Backlog`: the most deliveries open at once, from a pool holding only the ends
-  of deliveries still open at the end of the chunks seen so far;
+- :class:`Backlog`: the most deliveries open at once, from sorted runs holding only the
+  ends of deliveries still open at the end of the chunks seen so far;
 - :class:`Order`: deliveries delivered after a later-created message of the same endpoint,
   from a pool of the in-order ones a later chunk could still overtake;
 - :class:`Samples`: the times to delivery, one growing float64 array.
@@ -56,7 +56,7 @@ class Backlog:
     """Deliveries open at once (created, not yet delivered or failed)."""
 
     def __init__(self) -> None:
-        self.pool = np.empty(0)
+        self.runs: list[np.ndarray] = []  # sorted ends of earlier chunks, still ahead
         self.created = 0
         self.ended = 0
         self.peak = 0
@@ -66,15 +66,24 @@ class Backlog:
         the chunk's delivery ends (``inf`` for those still pending)."""
         if not len(times):
             return
-        pool = np.sort(np.concatenate((self.pool, ends)))
+        runs = [*self.runs, np.sort(ends)]
+        last = times[-1]
+        kept: list[np.ndarray] = []
+        where: list[np.ndarray] = []  # for each end within the chunk: the first arrival after
+        for run in runs:
+            cut = int(np.searchsorted(run, last, side="right"))
+            if cut:
+                where.append(np.searchsorted(times, run[:cut], side="left"))
+            if cut < len(run):
+                kept.append(run[cut:])
         opened = self.created + np.cumsum(fanout)
-        closed = self.ended + np.searchsorted(pool, times, side="right")
+        closed = self.ended + (np.cumsum(np.bincount(np.concatenate(where), minlength=len(
+            times))[: len(times)]) if where else 0)
         if opened[-1] > 0:
             self.peak = max(self.peak, int((opened - closed).max()), 1)
         self.created = int(opened[-1])
-        cut = int(np.searchsorted(pool, times[-1], side="right"))
-        self.ended += cut
-        self.pool = pool[cut:]
+        self.ended += sum(len(w) for w in where)
+        self.runs = kept
 
 
 class Order:
@@ -84,19 +93,19 @@ class Order:
         self.pool = np.empty(0)
         self.count = 0
 
-    def add(self, msgs: np.ndarray, finished: np.ndarray, last_arrival: float) -> None:
-        """One chunk's delivered deliveries (message numbers, delivery times), the chunk's
-        messages all arriving by ``last_arrival``."""
+    def add(self, finished: np.ndarray, last_arrival: float) -> None:
+        """One chunk's delivered deliveries' delivery times, in message order, the chunk's
+        messages all arriving by ``last_arrival``. A delivery is out of order when a later
+        message was delivered before it: when its time exceeds the least time after it."""
         if len(finished):
-            first = float(finished.min())
-            beaten = self.pool > first
+            beaten = self.pool > finished.min()
             self.count += int(beaten.sum())
             self.pool = self.pool[~beaten]
-            order = np.argsort(finished, kind="stable")
-            ranked = msgs[order]
-            late = ranked < np.maximum.accumulate(ranked)
+            least_after = np.minimum.accumulate(finished[::-1])[::-1]
+            late = np.zeros(len(finished), dtype=bool)
+            late[:-1] = finished[:-1] > least_after[1:]
             self.count += int(late.sum())
-            in_order = finished[order][~late]
+            in_order = finished[~late]
             self.pool = np.concatenate((self.pool, in_order[in_order > last_arrival]))
         self.pool = self.pool[self.pool > last_arrival]
 

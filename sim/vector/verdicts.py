@@ -15,8 +15,8 @@ Example::
     >>> from hooklab.model.presets import get_policy
     >>> v = verdicts(get_policy("diagram"), 1, np.array([500, 200]), np.zeros(2, np.int8),
     ...              np.full(2, np.nan), np.zeros(2), np.random.default_rng(0))
-    >>> v.delay.tolist()[0], KINDS[v.kind[1]]
-    (60.0, 'success')
+    >>> v.delay.tolist()[0], v.success.tolist()
+    (60.0, [False, True])
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ _THROTTLE = np.array(sorted(THROTTLE_CODES))
 
 @dataclass(frozen=True)
 class Verdicts:
-    """A round's verdicts: outcome ``kind`` codes, the ``delay`` before the next attempt
+    """A round's verdicts: which were a ``success``, the ``delay`` before the next attempt
     (NaN: no retry), and the failure ``reason`` code (0 when delivered or retried)."""
 
-    kind: np.ndarray
+    success: np.ndarray
     delay: np.ndarray
     reason: np.ndarray
 
@@ -56,7 +56,7 @@ def outcome_kinds(status: np.ndarray, error: np.ndarray) -> np.ndarray:
     """The :class:`~hooklab.model.outcomes.OutcomeKind` code of each outcome."""
     kind = np.full(len(status), _K["server_error"], dtype=np.int8)
     kind[(status >= 400) & (status < 500)] = _K["client_error"]
-    kind[np.isin(status, _THROTTLE)] = _K["throttled"]
+    kind[_throttled(status)] = _K["throttled"]
     kind[status == 410] = _K["gone"]
     kind[(status >= 300) & (status < 400)] = _K["redirect"]
     kind[(status >= 200) & (status < 300)] = _K["success"]
@@ -65,24 +65,33 @@ def outcome_kinds(status: np.ndarray, error: np.ndarray) -> np.ndarray:
     return kind
 
 
+def _throttled(status: np.ndarray) -> np.ndarray:
+    hit = status == _THROTTLE[0]
+    for code in _THROTTLE[1:]:
+        hit |= status == code
+    return hit
+
+
 def verdicts(policy: RetryPolicy, attempt: int, status: np.ndarray, error: np.ndarray,
              retry_after: np.ndarray, elapsed: np.ndarray,
              rng: np.random.Generator) -> Verdicts:
     """The verdicts on attempt ``attempt`` (the same for the whole round) of deliveries
     whose outcomes are given, ``elapsed`` seconds after their first attempts."""
     n = len(status)
-    kind = outcome_kinds(status, error)
-    plain = error == 0
-    stops = plain & (((status >= 200) & (status < 300)) | (status == 410)
-                     | np.isin(status, np.array(sorted(policy.no_retry_codes), dtype=int)))
+    success = (status >= 200) & (status < 300)  # a transport error has status 0
+    gone = status == 410
+    stops = success | gone
     reason = np.zeros(n, dtype=np.int8)
-    reason[stops & (status == 410)] = _GONE
-    reason[stops & (kind != _K["success"]) & (status != 410)] = _NOT_RETRIED
-    delay = np.full(n, np.nan)
+    reason[gone] = _GONE
+    if policy.no_retry_codes:
+        never = np.isin(status, np.array(sorted(policy.no_retry_codes), dtype=int))
+        never &= error == 0
+        stops |= never
+        reason[never] = _NOT_RETRIED
     go = ~stops
     if attempt >= policy.max_attempts:
         reason[go] = _EXHAUSTED
-        return Verdicts(kind, delay, reason)
+        return Verdicts(success, np.full(n, np.nan), reason)
     low, high = policy.delay_bounds(attempt)
     d = np.full(n, low) if high == low else low + (high - low) * rng.random(n)
     penalty = policy.overload_penalty
@@ -91,18 +100,24 @@ def verdicts(policy: RetryPolicy, attempt: int, status: np.ndarray, error: np.nd
         d[hit] = penalty
     mode = policy.retry_after
     if mode is not RetryAfterMode.IGNORE:
-        cap = np.inf if policy.retry_after_cap is None else policy.retry_after_cap
-        wanted = np.minimum(retry_after, cap)
-        has = plain & ~np.isnan(retry_after)
-        if mode is RetryAfterMode.CLAMP:
-            hit = has & np.isin(status, _THROTTLE)
-            d = np.where(hit, np.minimum(np.maximum(wanted, d), 2 * d), d)
-        else:
-            hit = has & (status == 429)
-            d = np.where(hit, np.maximum(d, wanted), d)
-    window = np.inf if policy.max_window is None else policy.max_window
-    cut = go & (elapsed + d > window)
-    reason[cut] = _WINDOW
-    retry = go & ~cut
-    delay[retry] = d[retry]
-    return Verdicts(kind, delay, reason)
+        has = ~np.isnan(retry_after)  # NaN: none, or a transport error
+        if has.any():
+            d = _throttle(policy, mode, d, status, retry_after, has)
+    retry = go
+    if policy.max_window is not None:
+        cut = go & (elapsed + d > policy.max_window)
+        reason[cut] = _WINDOW
+        retry = go & ~cut
+    delay = np.where(retry, d, np.nan)
+    return Verdicts(success, delay, reason)
+
+
+def _throttle(policy: RetryPolicy, mode: RetryAfterMode, d: np.ndarray, status: np.ndarray,
+              retry_after: np.ndarray, has: np.ndarray) -> np.ndarray:
+    cap = np.inf if policy.retry_after_cap is None else policy.retry_after_cap
+    wanted = np.minimum(retry_after, cap)
+    if mode is RetryAfterMode.CLAMP:
+        hit = has & _throttled(status)
+        return np.where(hit, np.minimum(np.maximum(wanted, d), 2 * d), d)
+    hit = has & (status == 429)
+    return np.where(hit, np.maximum(d, wanted), d)
