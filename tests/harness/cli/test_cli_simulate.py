@@ -138,9 +138,20 @@ def test_an_unwritable_plot_target_exits_2_before_the_run(
 
 
 def test_bench_smoke_runs_and_prints_both_times(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench_main(["--messages", "3000", "--repeat", "1"]) == 0
+    assert bench_main(["--messages", "3000", "--engine-messages", "2000", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "hooklab.sim:" in out and "bare SimPy:" in out and "ratio:" in out
+    for word in ("hooklab.sim: vector", "hooklab.sim: events", "ratio: vector", "ratio: events",
+                 "peak memory", "load average"):
+        assert word in out
+
+
+@pytest.mark.parametrize("model", ["bare", "events", "vector"])
+def test_bench_runs_one_model_alone_for_whole_process_timings(
+        capsys: pytest.CaptureFixture[str], model: str) -> None:
+    assert bench_main(["--only", model, "--messages", "2000", "--engine-messages", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert out.lstrip().startswith(f"{model}:") and "2,000 messages" in out and "MB" in out
 
 
 @pytest.mark.parametrize(("policy", "attempts"), [("shopify", 9), ("slack", 4), ("sns", 4),
