@@ -12,6 +12,7 @@ Examples::
     hooklab simulate --failure-rate 0.3 --policy svix --messages 100000 --json out.json
     hooklab simulate --scenario outage-storm --policy svix --records run.parquet
     hooklab simulate --list
+    hooklab simulate --engine events      # the SimPy engine even where numpy could run it
 
 Usage errors (a bad flag value, a missing or corrupt scenario) exit 2 with one line
 naming the problem.
@@ -60,6 +61,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--records", metavar="PATH",
                    help="stream records to PATH (.csv, .jsonl, .parquet)")
     p.add_argument("--plot", metavar="FILE.png", help="save the run's retry timeline")
+    p.add_argument("--engine", choices=("auto", "events", "vector"), default="auto",
+                   help="the simulation path: vector (numpy, for deliveries that share "
+                        "nothing), events (SimPy), auto (vector when it can; default)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on a terminal, for runs over 2 s)")
     p.set_defaults(handler=run)
@@ -77,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:16} {Scenario.load(name).description}")
         return 0
     scenario = build_scenario(args)
+    from hooklab.sim.runner import pick_engine
+
+    pick_engine(scenario, args.engine)  # --engine vector on what it cannot run fails here
     if args.plot:
         _check_plot_target(args.plot)
     if args.records:
@@ -86,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from hooklab.sim.runner import simulate
 
     result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
-                      records_path=args.records, progress=args.progress)
+                      records_path=args.records, progress=args.progress,
+                      engine=args.engine)
     summary = result.summary.to_dict()
     if args.json == "-":
         print(json.dumps(summary, indent=2))
@@ -217,6 +225,7 @@ def print_summary(result: Any, file: Any = None) -> None:
         ("time to drain after an outage", _seconds(s["time_to_drain_s"])),
         ("duplicates seen by receivers", f"{s['duplicates']:,}"),
         ("simulated time", _seconds(s["sim_time_s"])),
+        ("engine", s["engine"]),
     ]
     if s["failed_by_reason"]:
         rows.insert(4, ("  failed by reason", ", ".join(
