@@ -44,7 +44,8 @@ from hooklab.model.tracking import DeliveryTracker
 
 from .health import Health
 
-__all__ = ["SCHEMA", "OutboxDB", "StoredMessage", "UnknownMessage", "endpoint_filter"]
+__all__ = ["QUARANTINED", "SCHEMA", "OutboxDB", "StoredMessage", "UnknownMessage",
+           "endpoint_filter"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -73,6 +74,9 @@ CREATE TABLE IF NOT EXISTS outbox_events (
 );
 CREATE INDEX IF NOT EXISTS outbox_events_endpoint ON outbox_events (endpoint_id, seq);
 """
+#: The ``lease_owner`` of a quarantined delivery (its ``due_at`` is NULL: never claimed);
+#: see :mod:`~hooklab.harness.outbox.step`.
+QUARANTINED = "!quarantined"
 _INSERT_EVENT = ("INSERT INTO outbox_events (at, kind, endpoint_id, message_id, detail) "
                  "VALUES (?, ?, ?, ?, ?)")
 _UPDATE_SCHEDULE = ("UPDATE outbox_deliveries SET due_at = ?, lease_owner = ? "
@@ -232,6 +236,13 @@ class OutboxDB:
         row = self.conn.execute("SELECT generation FROM outbox_deliveries WHERE message_id = ? "
                                 "AND endpoint_id = ?", (message_id, endpoint_id)).fetchone()
         return None if row is None else int(row[0])
+
+    def is_quarantined(self, message_id: str, endpoint_id: str) -> bool:
+        """Whether the delivery was quarantined (see :data:`QUARANTINED`)."""
+        row = self.conn.execute("SELECT lease_owner, due_at FROM outbox_deliveries WHERE "
+                                "message_id = ? AND endpoint_id = ?",
+                                (message_id, endpoint_id)).fetchone()
+        return row is not None and row[0] == QUARANTINED and row[1] is None
 
     def close(self) -> None:
         """Close the connection (the stores share it)."""

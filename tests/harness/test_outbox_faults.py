@@ -1,0 +1,101 @@
+"""The outbox under faults: a corrupt row, database errors, a paused worker, a disable.
+
+Each test drives a real :class:`Worker` (through an in-process channel) or the step by
+hand, and checks that no result is dropped and no other delivery is held up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
+from hooklab.harness.outbox.status import overview, render_overview
+from hooklab.harness.receiver import create_receiver
+from hooklab.harness.transport import AppChannel
+from hooklab.model.backoff import ConstantSchedule
+from hooklab.model.endpoints import Endpoint
+from hooklab.model.retry import RetryPolicy
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+FAST = RetryPolicy("fast", max_attempts=3, backoff=ConstantSchedule(0.01))
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Outbox:
+    with Outbox(tmp_path / "outbox.db") as box:
+        box.registry.register(Endpoint("ep_1", "https://hooks.example.test/in", (SECRET,)))
+        yield box  # type: ignore[misc]
+
+
+def send(box: Outbox, n: int, now: float = 0.0) -> list[str]:
+    box.send_many([Message(f"msg_{i}", "invoice.paid",
+                           b'{"type":"invoice.paid","data":{"n":%d}}' % i)
+                   for i in range(n)], now=now)
+    return [f"msg_{i}" for i in range(n)]
+
+
+def run(box: Outbox, channel: Any, *, receiver: Any = None, **config: Any) -> Any:
+    config.setdefault("until_idle", True)
+    config.setdefault("policy", FAST)
+    worker = Worker(box, WorkerConfig(**config), channel=channel, rng=random.Random(1))
+
+    async def main() -> Any:
+        stats = await worker.run()
+        if receiver is not None:
+            await receiver.drain()
+        return stats
+
+    try:
+        return asyncio.run(main())
+    finally:
+        worker.close()
+
+
+def counts(box: Outbox) -> dict[str, int]:
+    return {k.value: v for k, v in box.store.counts().items() if v}
+
+
+@pytest.mark.parametrize("state", ["bogus_state", ""])
+def test_a_row_in_an_unknown_state_is_quarantined_and_the_others_delivered(
+        outbox: Outbox, state: str) -> None:
+    ids = send(outbox, 12)
+    outbox.db.conn.execute("UPDATE deliveries SET state = ? WHERE message_id = 'msg_3'",
+                           (state,))  # a bad migration, a corrupted page
+    receiver = create_receiver(SECRET)
+    run(outbox, AppChannel(receiver), receiver=receiver)
+    assert set(receiver.processed) == set(ids) - {"msg_3"}
+    report = overview(outbox)
+    (bad,) = report["quarantined"]
+    assert (bad["message_id"], bad["endpoint_id"]) == ("msg_3", "ep_1")
+    assert "state" in bad["detail"]
+    kinds = [e["kind"] for e in report["events"]]
+    assert kinds.count("delivery_error") == 1  # noted once, not at every step
+    shown = io.StringIO()
+    render_overview(report, Console(file=shown, width=200))
+    assert "quarantined msg_3 -> ep_1" in shown.getvalue()
+
+
+def test_a_quarantined_row_does_not_keep_a_worker_from_going_idle(outbox: Outbox) -> None:
+    send(outbox, 3)
+    outbox.db.conn.execute("UPDATE deliveries SET state = 'nope' WHERE message_id = 'msg_0'")
+    run(outbox, AppChannel(create_receiver(SECRET)))  # returns: until_idle ends
+    run(outbox, AppChannel(create_receiver(SECRET)))  # and a restart does not die on it
+    assert counts(outbox)["delivered"] == 2
+
+
+def test_resend_starts_a_quarantined_delivery_afresh(outbox: Outbox) -> None:
+    send(outbox, 2)
+    outbox.db.conn.execute("UPDATE deliveries SET state = 'nope' WHERE message_id = 'msg_1'")
+    run(outbox, AppChannel(create_receiver(SECRET)))
+    assert outbox.resend("msg_1", "ep_1", now=10.0) == [("ep_1", 2)]
+    receiver = create_receiver(SECRET)
+    run(outbox, AppChannel(receiver), receiver=receiver)
+    assert set(receiver.processed) == {"msg_1"} and counts(outbox) == {"delivered": 2}
+    assert overview(outbox)["quarantined"] == []
