@@ -10,7 +10,8 @@ opened with stdlib :mod:`sqlite3`. :func:`connect` opens it the same way for eve
   transaction that takes the write lock up front and that nests (an inner block joins the
   outer one), so a caller can make several store calls atomic;
 - every :class:`sqlite3.Error` becomes a :class:`~hooklab.model.errors.StoreError` that
-  names the file: a corrupt file, a directory, a locked database.
+  names the file: a corrupt file, a directory, a locked database, a full disk (named as
+  such, also when SQLite only says "disk I/O error" and the device has no space left).
 
 Each store creates its own tables on open (``CREATE TABLE IF NOT EXISTS``). Stores given a
 path open their own connection; stores given one :class:`Database` share its connection and
@@ -121,7 +122,7 @@ def errors(path: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: {_describe(exc)}") from exc
+        raise StoreError(f"{path}: {_describe(exc, path)}") from exc
 
 
 @contextmanager
@@ -144,8 +145,16 @@ def transaction(conn: sqlite3.Connection, path: str) -> Iterator[sqlite3.Connect
         conn.execute("COMMIT")
 
 
-def _describe(exc: sqlite3.Error) -> str:
+#: Free bytes below which a device counts as full (a few SQLite pages).
+_FULL_BELOW = 64 * 1024
+
+
+def _describe(exc: sqlite3.Error, path: str) -> str:
     text = str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF == sqlite3.SQLITE_FULL or (
+            code & 0xFF == sqlite3.SQLITE_IOERR and _no_space(path))):
+        return f"disk full: no space left for the database ({text})"
     if "not a database" in text or "malformed" in text:
         return f"not a valid hooklab SQLite database ({text})"
     if "locked" in text or "busy" in text:
@@ -153,3 +162,14 @@ def _describe(exc: sqlite3.Error) -> str:
     if "unable to open" in text:
         return f"cannot open the database file ({text})"
     return text
+
+
+def _no_space(path: str) -> bool:
+    """Whether the device holding ``path`` has (almost) no space left for us."""
+    if path == ":memory:" or not path:
+        return False
+    try:
+        found = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return found.f_bavail * found.f_frsize < _FULL_BELOW

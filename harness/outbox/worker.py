@@ -16,6 +16,11 @@ handing it to a thread costs more, as the two threads then fight for the GIL at 
 SQLite call), but never waits there for a lock: when another process holds the database's
 write lock, the step waits for it on a dedicated thread instead.
 
+Database faults: when a step fails (another process holds the lock past the busy timeout,
+the disk is full), the worker keeps the step's results in memory and tries again after a
+capped backoff, saying so on the console (:mod:`~hooklab.harness.outbox.outage`); it never
+gives up on its own, and drops no result it could still record.
+
 Stopping: :meth:`Worker.stop` (SIGINT or SIGTERM from ``hooklab worker``) stops claiming,
 lets the attempts in flight finish for up to ``grace`` seconds, records them and returns.
 A second stop, or the end of the grace, cancels what is left: those attempts are recorded
@@ -55,6 +60,7 @@ from ..sender import Sender
 from ..transport import MAX_RESPONSE_BYTES, Channel, HttpChannel
 from ..transport.ssrf import SsrfBlocked, SsrfGuard, guarded_transport
 from .health import AutoDisable
+from .outage import Outage
 from .outbox import Outbox
 from .step import Claim, Result
 
@@ -222,7 +228,8 @@ class Worker:
         line = _Pipeline(self, Sender(channel, clock=self.clock, rng=self.rng))
         self._wake = wake = line.wake
         grace_end: float | None = None
-        idle_checks = failures = 0
+        idle_checks = 0
+        outage = Outage(say=_log.warning)
         try:
             while True:
                 wake.clear()  # before looking: a wake from now on is not missed
@@ -233,18 +240,24 @@ class Worker:
                         grace_end is not None and time.monotonic() >= grace_end)):
                     await line.cancel()
                 want = 0 if stopping else line.room()
+                if not outage.ready(time.monotonic()):
+                    if stopping and grace_end is not None and time.monotonic() >= grace_end:
+                        _log.warning("outbox worker stopping with %d results unrecorded: "
+                                     "their deliveries are attempted again (at least once)",
+                                     len(line.results))
+                        line.results.clear()
+                        break
+                    await self._wait(wake, outage.wait(time.monotonic()))
+                    continue
                 if line.flush_due(stopping) or want >= line.threshold:
                     batch = line.take()
                     try:
                         claims = await self._step(batch, min(want, cfg.batch))
-                        failures = 0
-                    except StoreError as exc:  # e.g. locked too long: the batch's leases
-                        failures += 1          # expire and are retried; try again later
-                        _log.warning("outbox step failed (%d in a row): %s", failures, exc)
-                        if failures >= 10:
-                            raise
-                        await self._wait(wake, cfg.poll_interval)
+                    except StoreError as exc:  # locked too long, disk full: ride it out,
+                        line.keep(batch)       # the results kept for the next step
+                        outage.failed(exc, held=len(line.results), now=time.monotonic())
                         continue
+                    outage.recovered(recorded=len(batch), now=time.monotonic())
                     line.start(claims, leased_at=self._leased_at)
                     if claims or batch:
                         idle_checks = 0
@@ -253,7 +266,11 @@ class Worker:
                     break
                 timeout = line.flush_wait() if line.results else cfg.poll_interval
                 if not line.busy and not line.results:
-                    due, open_ = await self._next_due()
+                    try:
+                        due, open_ = await self._next_due()
+                    except StoreError as exc:
+                        outage.failed(exc, held=0, now=time.monotonic())
+                        continue
                     now = self.clock.now()
                     if cfg.until_idle and (open_ == 0 or (
                             cfg.max_wait is not None and due is not None
@@ -358,6 +375,13 @@ class _Pipeline:
         """The results to record now (and forget them here)."""
         taken, self.results = self.results, []
         return taken
+
+    def keep(self, batch: list[Result]) -> None:
+        """Put back results a step could not record (first in line for the next one)."""
+        if batch:
+            if not self.results:
+                self.first_result = time.monotonic()
+            self.results[:0] = batch
 
     def start(self, claims: list[Claim], *, leased_at: float) -> None:
         """Queue new claims, leased at ``leased_at``; lanes (up to ``concurrency``) post

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import random
+import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,10 @@ from rich.console import Console
 from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.outbox.status import overview, render_overview
 from hooklab.harness.receiver import create_receiver
-from hooklab.harness.transport import AppChannel
+from hooklab.harness.transport import AppChannel, Response
 from hooklab.model.backoff import ConstantSchedule
 from hooklab.model.endpoints import Endpoint
+from hooklab.model.outcomes import classify
 from hooklab.model.retry import RetryPolicy
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -99,3 +104,56 @@ def test_resend_starts_a_quarantined_delivery_afresh(outbox: Outbox) -> None:
     run(outbox, AppChannel(receiver), receiver=receiver)
     assert set(receiver.processed) == {"msg_1"} and counts(outbox) == {"delivered": 2}
     assert overview(outbox)["quarantined"] == []
+
+
+class _LockingChannel:
+    """Answers 200 to everything; at the ``at``-th request, another connection takes the
+    database's write lock and holds it for ``hold`` seconds (a thread, as another process
+    would: SQLite's locks are the file's)."""
+
+    def __init__(self, path: str, *, at: int, hold: float) -> None:
+        self.path, self.at, self.hold = path, at, hold
+        self.posted: list[str] = []
+        self.locked = threading.Event()
+        self.thread = threading.Thread(target=self._lock, daemon=True)
+
+    def _lock(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        self.locked.set()
+        time.sleep(self.hold)
+        conn.execute("COMMIT")
+        conn.close()
+
+    async def post(self, url: str, headers: Any, body: bytes, *, timeout: float) -> Any:
+        pairs = headers.items() if hasattr(headers, "items") else headers
+        self.posted.append(dict((k.lower(), v) for k, v in pairs)["webhook-id"])
+        if len(self.posted) == self.at:
+            self.thread.start()
+            self.locked.wait()
+        await asyncio.sleep(0.002)
+        return Response(classify(200), b"ok")
+
+    async def aclose(self) -> None:
+        self.thread.join()
+
+
+def test_a_worker_rides_out_a_held_lock_and_drops_no_result(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    outbox = Outbox(tmp_path / "locked.db")
+    outbox.registry.register(Endpoint("ep_1", "https://hooks.example.test/in", (SECRET,),
+                                      timeout=1.0))
+    ids = send(outbox, 60)
+    channel = _LockingChannel(outbox.path, at=20, hold=3.0)
+    outbox.db.busy_ms = 200  # the worker's steps fail well before the lock is released
+    outbox.db.busy_timeout()
+    with caplog.at_level(logging.WARNING, "hooklab.worker"):
+        run(outbox, channel, lease=2.0, concurrency=4, batch=8)
+    assert counts(outbox) == {"delivered": 60}
+    assert sorted(channel.posted) == sorted(ids)  # each posted once: no result dropped
+    assert outbox.db.conn.execute("SELECT count(*) FROM outbox_events WHERE kind IN "
+                                  "('lease_expired', 'lease_lost')").fetchone()[0] == 0
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "outbox database unavailable" in said and "locked" in said
+    assert "writable again" in said
+    outbox.close()
