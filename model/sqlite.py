@@ -3,6 +3,8 @@
 hooklab keeps endpoints, delivery status and (later) the durable outbox in one SQLite file,
 opened with stdlib :mod:`sqlite3`. :func:`connect` opens it the same way for every store:
 
+- a new file is created 0600 (owner only: it may hold secrets), and so are its ``-wal``
+  and ``-shm`` files;
 - WAL journal mode (readers never block the writer; several processes may share the file),
   ``synchronous=NORMAL`` (durable at each checkpoint, safe against a process crash) and a
   busy timeout, so two workers on one database wait for each other instead of failing;
@@ -51,6 +53,7 @@ def connect(path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> s
     with errors(name):
         if name != ":memory:" and os.path.isdir(name):
             raise StoreError(f"{name}: is a directory, not a database file")
+        _create_private(name)
         conn = sqlite3.connect(
             name, timeout=timeout, isolation_level=None, check_same_thread=False
         )
@@ -162,6 +165,21 @@ def _describe(exc: sqlite3.Error, path: str) -> str:
     if "unable to open" in text:
         return f"cannot open the database file ({text})"
     return text
+
+
+def _create_private(name: str) -> None:
+    """Create a missing database file readable by its owner only (0600): it may hold
+    signing secrets in clear. SQLite gives the ``-wal`` and ``-shm`` files it makes the
+    main file's mode. An existing file keeps its mode."""
+    if name == ":memory:" or name.startswith("file:") or not name:
+        return
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a read-only place, a missing folder: sqlite3 says what is wrong
+    os.close(fd)
 
 
 def _no_space(path: str) -> bool:
