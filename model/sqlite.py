@@ -31,25 +31,31 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import StoreError
 
-__all__ = ["BUSY_TIMEOUT", "Database", "connect", "errors", "open_shared", "transaction"]
+__all__ = ["BUSY_TIMEOUT", "Database", "connect", "connect_readonly", "errors", "open_shared",
+           "transaction"]
 
 #: Seconds a writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT = 10.0
 
 
-def connect(path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT,
+            readonly: bool = False) -> sqlite3.Connection:
     """Open (or create) the database at ``path`` in WAL mode; raise StoreError if it is not
     a usable SQLite database.
 
-    The connection may be used from several threads (``check_same_thread=False``); callers
-    serialise access to it.
+    ``readonly`` opens an existing file for reading only, changing nothing (see
+    :func:`connect_readonly`). The connection may be used from several threads
+    (``check_same_thread=False``); callers serialise access to it.
     """
     name = os.fspath(path)
+    if readonly:
+        return connect_readonly(name, timeout=timeout)
     with errors(name):
         if name != ":memory:" and os.path.isdir(name):
             raise StoreError(f"{name}: is a directory, not a database file")
@@ -70,6 +76,30 @@ def connect(path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> s
     return conn
 
 
+def connect_readonly(path: str, *, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
+    """Open an existing database for reading only, so that reading works on a read-only
+    filesystem or folder too: SQLite's read-only mode, or, when that cannot make the
+    ``-shm`` file WAL mode needs and no ``-wal`` file holds commits not yet in the main
+    file, the file read as immutable (what it holds is then all there is to read)."""
+    with errors(path):
+        if not os.path.isfile(path):
+            raise StoreError(f"{path}: no such database file")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(path))
+        conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=timeout,
+                               isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            wal = path + "-wal"
+            if os.path.exists(wal) and os.path.getsize(wal) > 0:
+                raise
+            conn = sqlite3.connect(uri + "?immutable=1", uri=True, timeout=timeout,
+                                   isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA schema_version").fetchone()
+    return conn
+
+
 class Database:
     """One open SQLite file: its connection and the lock that serialises access to it.
 
@@ -82,9 +112,10 @@ class Database:
         >>> db.close()
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = BUSY_TIMEOUT,
+                 readonly: bool = False) -> None:
         self.path = os.fspath(path)
-        self.conn = connect(self.path, timeout=timeout)
+        self.conn = connect(self.path, timeout=timeout, readonly=readonly)
         self.lock = threading.RLock()
 
     def close(self) -> None:

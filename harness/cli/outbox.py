@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
                      metavar="SECONDS", help="request timeout (default: 15)")
     add.add_argument("--scheme", default="standard", choices=("standard", "stripe", "github"))
     _ssrf_flags(add)
-    _parser(actions, "list", "list endpoints (secrets masked)", _list).add_argument(
+    _parser(actions, "list", "list endpoints (secrets masked)", _list, reads=True).add_argument(
         "--json", action="store_true")
     disable = _parser(actions, "disable", "stop delivering to an endpoint", _disable)
     disable.add_argument("endpoint_id", metavar="ID")
@@ -131,7 +131,8 @@ def register(subparsers: Any) -> None:
     # AutoDisable's fields, under the flags that set them
     worker.set_defaults(flags={"after_exhausted": "--disable-after", "window": "--disable-window"})
 
-    status = _parser(subparsers, "status", "show messages, their status and attempts", _status)
+    status = _parser(subparsers, "status", "show messages, their status and attempts", _status,
+                     reads=True)
     status.add_argument("message_id", nargs="?", metavar="MESSAGE_ID")
     status.add_argument("--endpoint", dest="endpoint_id", metavar="ID")
     status.add_argument("--status", choices=("pending", "sending", "awaiting_retry",
@@ -153,7 +154,7 @@ def register(subparsers: Any) -> None:
 
 
 def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], *,
-            creates: bool = False) -> Any:
+            creates: bool = False, reads: bool = False) -> Any:
     parser = subparsers.add_parser(name, help=text, description=text)
     parser.add_argument("--db", default=os.environ.get("HOOKLAB_DB", "hooklab.db"),
                         metavar="PATH", help="the outbox database (default: $HOOKLAB_DB or "
@@ -161,7 +162,7 @@ def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], 
     parser.add_argument("--lock-timeout", type=_number(float, 0, "--lock-timeout"),
                         default=10.0, metavar="SECONDS",
                         help="wait this long for another process's lock (default: 10)")
-    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates))
+    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates, reads))
     return parser
 
 
@@ -185,14 +186,15 @@ def _ssrf_flags(parser: Any) -> None:
                         help="allow targets in this network (repeatable)")
 
 
-def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool) -> int:
+def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool,
+             reads: bool = False) -> int:
     from hooklab.harness.outbox import Outbox
 
     if not creates and not os.path.exists(args.db):
         raise ConfigError(f"database {args.db} does not exist (hooklab endpoints add "
                           "creates it; or give --db PATH)")
     try:
-        with Outbox(args.db, timeout=args.lock_timeout) as outbox:
+        with Outbox(args.db, timeout=args.lock_timeout, readonly=reads) as outbox:
             return handler(outbox, args)
     except StoreError as exc:  # locked, corrupt or unreadable: the user's to fix
         raise ConfigError(str(exc)) from None

@@ -116,14 +116,16 @@ class OutboxDB:
 
     ``timeout`` is how long a write waits for another process's lock before failing with
     :class:`~hooklab.model.errors.StoreError`; ``busy_ms`` keeps it in milliseconds.
+    ``readonly`` opens an existing file for reading only (``hooklab status``), which works
+    on a read-only filesystem too (:func:`~hooklab.model.sqlite.connect_readonly`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", readonly: bool = False) -> None:
         self.path = os.fspath(path)
         self.busy_ms = int(timeout * 1000)
         # One connection for every store, so each step is one transaction.
-        self.database = sqlite.Database(self.path, timeout=timeout)
+        self.database = sqlite.Database(self.path, timeout=timeout, readonly=readonly)
         self.conn = self.database.conn
         self.store = SqliteStatusStore(self.database)
         self.registry = SqliteRegistry(self.database)

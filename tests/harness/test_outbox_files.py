@@ -4,7 +4,11 @@ read-only commands that work where nothing can be written."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 from hooklab.harness.outbox import Message, Outbox
 from hooklab.harness.outbox.bench import SECRET, start_receiver
 from hooklab.model.endpoints import Endpoint
+from hooklab.model.errors import StoreError
 
 
 def _mode(path: Path) -> int:
@@ -49,3 +54,48 @@ def test_the_benchmark_receiver_gets_its_secret_outside_argv() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _as_reader() -> list[str]:
+    """A prefix that runs a command unable to write a read-only folder: as nobody when
+    we are root (root writes anywhere), as ourselves otherwise."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot drop the right to write")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_status_and_endpoints_list_work_in_a_read_only_folder() -> None:
+    # not under tmp_path: its parents are private to us, and nobody must reach the folder
+    folder = Path(tempfile.mkdtemp(prefix="hooklab-ro-"))
+    db = folder / "outbox.db"
+    try:
+        with Outbox(db) as outbox:
+            outbox.registry.register(Endpoint("ep_1", "https://example.com/h", (SECRET,)))
+            outbox.send(Message("msg_1", "invoice.paid", b"{}"), now=0.0)
+        assert not Path(f"{db}-shm").exists()  # closed cleanly: WAL would need a new one
+        db.chmod(0o644)
+        folder.chmod(0o555)
+        prefix = _as_reader()
+        for command in (["status", "--json"], ["endpoints", "list", "--json"]):
+            done = subprocess.run([*prefix, sys.executable, "-m", "hooklab.harness.cli",
+                                   *command, "--db", str(db)], capture_output=True,
+                                  text=True, timeout=60, cwd=folder)
+            assert done.returncode == 0, done.stderr
+            assert ("msg_1" if command[0] == "status" else "ep_1") in done.stdout
+        assert sorted(p.name for p in folder.iterdir()) == ["outbox.db"]
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def test_a_read_only_open_changes_nothing_and_refuses_writes(tmp_path: Path) -> None:
+    db = tmp_path / "outbox.db"
+    Outbox(db).close()
+    before = db.read_bytes()
+    with Outbox(db, readonly=True) as outbox:
+        assert outbox.store.counts()
+        with pytest.raises(StoreError):
+            outbox.registry.register(Endpoint("ep_1", "https://example.com/h", (SECRET,)))
+    assert db.read_bytes() == before
