@@ -21,6 +21,14 @@ the disk is full), the worker keeps the step's results in memory and tries again
 capped backoff, saying so on the console (:mod:`~hooklab.harness.outbox.outage`); it never
 gives up on its own, and drops no result it could still record.
 
+Leases: a claim is posted only if its answer can come before its lease ends. That is
+checked when a lane takes the claim, and again, over HTTP, right before the request's
+first byte is written (after the connection is made), so a worker paused in between
+(SIGSTOP, a stalled VM) does not send on a lease another worker may have taken over.
+This narrows the window and cannot close it: a pause between that check and the write,
+or a receiver slower than its answer deadline, still lets two attempts overlap. The real
+guard is the receiver's dedupe on the ``webhook-id`` the attempts share.
+
 Stopping: :meth:`Worker.stop` (SIGINT or SIGTERM from ``hooklab worker``) stops claiming,
 lets the attempts in flight finish for up to ``grace`` seconds, records them and returns.
 A second stop, or the end of the grace, cancels what is left: those attempts are recorded
@@ -38,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import random
@@ -196,9 +205,21 @@ class Worker:
         cfg = self.config
         client = httpx.AsyncClient(
             transport=guarded_transport(cfg.guard, max_connections=cfg.concurrency),
-            follow_redirects=False, trust_env=False)
+            follow_redirects=False, trust_env=False,
+            event_hooks={"request": [self._arm_lease_check]})
         return HttpChannel(client, max_body=cfg.max_response_bytes,
                            connect_timeout=cfg.connect_timeout, clock=self.clock)
+
+    async def _arm_lease_check(self, request: Any) -> None:
+        request.extensions["trace"] = self._trace
+
+    async def _trace(self, name: str, info: Any) -> None:
+        # Right before the request's first byte is written (the connection is made, a
+        # pause such as SIGSTOP may have come in between): is the lease still long enough?
+        if name.endswith("send_request_headers.started"):
+            lease = _LEASE.get()
+            if lease is not None and self.clock.now() + lease[1] > lease[0]:
+                raise _LeaseRanOut
 
     async def _step(self, results: list[Result], claim: int) -> list[Claim]:
         cfg = self.config
@@ -312,6 +333,9 @@ class Worker:
         except asyncio.CancelledError:
             body = b"the worker stopped before the answer came"
             return Result(claim, Outcome.transport("timeout"), body, start, self.clock.now())
+        except _LeaseRanOut:
+            return Result(claim, Outcome.transport("timeout"), _LEASE_RAN_OUT, start,
+                          self.clock.now())
         except SsrfBlocked as exc:  # the guard's refusal, named as such
             return Result(claim, Outcome.transport("blocked"), str(exc).encode(), start,
                           self.clock.now())
@@ -330,6 +354,13 @@ class Worker:
 
 
 _LEASE_RAN_OUT = b"not sent: its lease would end before the answer came (the worker fell behind)"
+#: The lease end and request timeout of the claim a lane is posting (each lane a task).
+_LEASE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "hooklab_lease", default=None)
+
+
+class _LeaseRanOut(Exception):
+    """Raised inside the HTTP client to stop a request whose lease ran out, unsent."""
 
 
 class _Pipeline:
@@ -403,6 +434,7 @@ class _Pipeline:
                 self._done(Result(claim, Outcome.transport("timeout"), _LEASE_RAN_OUT, now, now))
                 continue
             self.posting += 1
+            _LEASE.set((lease_end, claim.endpoint.timeout))
             try:
                 result = await self.worker._attempt(self.sender, claim)
             finally:

@@ -19,10 +19,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from hooklab.harness.clock import FakeClock
 from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.outbox.status import overview, render_overview
 from hooklab.harness.receiver import create_receiver
+from hooklab.harness.sender import Sender
+from hooklab.harness.server import LiveServer
 from hooklab.harness.transport import AppChannel, Response
+from hooklab.harness.transport.ssrf import SsrfGuard
 from hooklab.model.backoff import ConstantSchedule
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.outcomes import classify
@@ -157,3 +161,40 @@ def test_a_worker_rides_out_a_held_lock_and_drops_no_result(
     assert "outbox database unavailable" in said and "locked" in said
     assert "writable again" in said
     outbox.close()
+
+
+@pytest.mark.network
+def test_a_worker_paused_after_taking_a_claim_does_not_write_on_an_expired_lease(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hits: list[str] = []
+
+    async def app(scope: Any, receive: Any, send_: Any) -> None:
+        if scope["type"] != "http":
+            return
+        hits.append(scope["path"])
+        await send_({"type": "http.response.start", "status": 200, "headers": []})
+        await send_({"type": "http.response.body", "body": b"ok"})
+
+    clock = FakeClock(1000.0)
+    real_sign = Sender.sign
+
+    def sign_then_pause(self: Sender, *args: Any, **kwargs: Any) -> Any:
+        headers = real_sign(self, *args, **kwargs)
+        clock.advance(3600.0)  # SIGSTOP after the lane's check, before the request
+        return headers
+
+    monkeypatch.setattr(Sender, "sign", sign_then_pause)
+    with LiveServer(app) as server, Outbox(tmp_path / "paused.db") as box:
+        box.registry.register(Endpoint("ep_1", server.url + "/hook", (SECRET,), timeout=2.0))
+        send(box, 1, now=1000.0)
+        worker = Worker(box, WorkerConfig(until_idle=True, max_wait=1.0, lease=5.0,
+                                          policy=RetryPolicy("once", max_attempts=1),
+                                          guard=SsrfGuard(allow_private=True)),
+                        clock=clock, rng=random.Random(1))
+        try:
+            asyncio.run(worker.run())
+        finally:
+            worker.close()
+        (attempt,) = box.store.get("msg_0", "ep_1").attempts
+    assert hits == []  # never written
+    assert attempt.error == "timeout"  # recorded as lost: by the lane, or by the next claim
