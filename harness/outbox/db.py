@@ -239,6 +239,16 @@ class OutboxDB:
                                 "AND endpoint_id = ?", (message_id, endpoint_id)).fetchone()
         return None if row is None else int(row[0])
 
+    def disabled(self, endpoint_ids: set[str]) -> set[str]:
+        """Those of ``endpoint_ids`` that are disabled or removed now."""
+        ids = sorted(endpoint_ids)[:500]
+        if not ids:
+            return set()
+        with sqlite.errors(self.path):
+            rows = self.conn.execute(f"SELECT id FROM endpoints WHERE enabled = 1 AND id IN "
+                                     f"({', '.join('?' * len(ids))})", ids)
+            return set(ids) - {r[0] for r in rows}
+
     def is_quarantined(self, message_id: str, endpoint_id: str) -> bool:
         """Whether the delivery was quarantined (see :data:`QUARANTINED`)."""
         row = self.conn.execute("SELECT lease_owner, due_at FROM outbox_deliveries WHERE "

@@ -82,13 +82,17 @@ class Claim(NamedTuple):
 
 
 class Result(NamedTuple):
-    """What came back for a claim: the outcome, the start of the body, when."""
+    """What came back for a claim: the outcome, the start of the body, when.
+    ``dropped``: the claim was never posted because its endpoint was disabled meanwhile;
+    its attempt is recorded as not sent and the delivery fails ``disabled: <why>`` (if
+    the endpoint is enabled again by then, it is retried by the policy)."""
 
     claim: Claim
     outcome: Outcome
     body: bytes
     start: float
     end: float
+    dropped: bool = False
 
 
 def run_step(db: OutboxDB, owner: str, results: list[Result], *, claim: int, now: float,
@@ -242,6 +246,9 @@ class Step:
                                policy=self.policy_for(claim.endpoint), rng=self.rng,
                                body=result.body)
         due = None if delay is None else result.end + delay
+        if result.dropped and not tracker.done and self.stopped(tracker,
+                                                                self.endpoint(key[1])):
+            return  # never posted: nothing to count against the endpoint
         why = result.body[:160].decode("utf-8", "replace") if result.outcome.error else ""
         self.settle(tracker, result.outcome, due, why)
 

@@ -21,13 +21,8 @@ the disk is full), the worker keeps the step's results in memory and tries again
 capped backoff, saying so on the console (:mod:`~hooklab.harness.outbox.outage`); it never
 gives up on its own, and drops no result it could still record.
 
-Leases: a claim is posted only if its answer can come before its lease ends. That is
-checked when a lane takes the claim, and again, over HTTP, right before the request's
-first byte is written (after the connection is made), so a worker paused in between
-(SIGSTOP, a stalled VM) does not send on a lease another worker may have taken over.
-This narrows the window and cannot close it: a pause between that check and the write,
-or a receiver slower than its answer deadline, still lets two attempts overlap. The real
-guard is the receiver's dedupe on the ``webhook-id`` the attempts share.
+Leases: a claim is posted only if its answer can come before its lease ends, checked
+again right before the request is written (:mod:`~hooklab.harness.outbox.leases`).
 
 Stopping: :meth:`Worker.stop` (SIGINT or SIGTERM from ``hooklab worker``) stops claiming,
 lets the attempts in flight finish for up to ``grace`` seconds, records them and returns.
@@ -46,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import os
 import random
@@ -69,6 +63,7 @@ from ..sender import Sender
 from ..transport import MAX_RESPONSE_BYTES, Channel, HttpChannel
 from ..transport.ssrf import SsrfBlocked, SsrfGuard, guarded_transport
 from .health import AutoDisable
+from .leases import LEASE_RAN_OUT, LeaseCheck, LeaseRanOut, posting, time_left
 from .outage import Outage
 from .outbox import Outbox
 from .step import Claim, Result
@@ -206,20 +201,9 @@ class Worker:
         client = httpx.AsyncClient(
             transport=guarded_transport(cfg.guard, max_connections=cfg.concurrency),
             follow_redirects=False, trust_env=False,
-            event_hooks={"request": [self._arm_lease_check]})
+            event_hooks={"request": [LeaseCheck(self.clock)]})
         return HttpChannel(client, max_body=cfg.max_response_bytes,
                            connect_timeout=cfg.connect_timeout, clock=self.clock)
-
-    async def _arm_lease_check(self, request: Any) -> None:
-        request.extensions["trace"] = self._trace
-
-    async def _trace(self, name: str, info: Any) -> None:
-        # Right before the request's first byte is written (the connection is made, a
-        # pause such as SIGSTOP may have come in between): is the lease still long enough?
-        if name.endswith("send_request_headers.started"):
-            lease = _LEASE.get()
-            if lease is not None and self.clock.now() + lease[1] > lease[0]:
-                raise _LeaseRanOut
 
     async def _step(self, results: list[Result], claim: int) -> list[Claim]:
         cfg = self.config
@@ -279,6 +263,7 @@ class Worker:
                         outage.failed(exc, held=len(line.results), now=time.monotonic())
                         continue
                     outage.recovered(recorded=len(batch), now=time.monotonic())
+                    line.drop(self.outbox.db.disabled(line.endpoints_waiting()))
                     line.start(claims, leased_at=self._leased_at)
                     if claims or batch:
                         idle_checks = 0
@@ -333,8 +318,8 @@ class Worker:
         except asyncio.CancelledError:
             body = b"the worker stopped before the answer came"
             return Result(claim, Outcome.transport("timeout"), body, start, self.clock.now())
-        except _LeaseRanOut:
-            return Result(claim, Outcome.transport("timeout"), _LEASE_RAN_OUT, start,
+        except LeaseRanOut:
+            return Result(claim, Outcome.transport("timeout"), LEASE_RAN_OUT, start,
                           self.clock.now())
         except SsrfBlocked as exc:  # the guard's refusal, named as such
             return Result(claim, Outcome.transport("blocked"), str(exc).encode(), start,
@@ -353,14 +338,7 @@ class Worker:
             self.outbox.close()
 
 
-_LEASE_RAN_OUT = b"not sent: its lease would end before the answer came (the worker fell behind)"
-#: The lease end and request timeout of the claim a lane is posting (each lane a task).
-_LEASE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
-    "hooklab_lease", default=None)
-
-
-class _LeaseRanOut(Exception):
-    """Raised inside the HTTP client to stop a request whose lease ran out, unsent."""
+_DISABLED = b"not sent: the endpoint was disabled after this attempt was claimed"
 
 
 class _Pipeline:
@@ -427,14 +405,14 @@ class _Pipeline:
         while self.waiting:
             claim, lease_end = self.waiting.popleft()
             now = self.worker.clock.now()
-            if now + claim.endpoint.timeout > lease_end:
+            if not time_left(lease_end, claim.endpoint.timeout, now):
                 # Its answer could come after the lease ends, when another worker may
                 # already have taken the delivery over: never post it, so one delivery is
                 # attempted by one worker at a time. Recorded as a timeout, retried later.
-                self._done(Result(claim, Outcome.transport("timeout"), _LEASE_RAN_OUT, now, now))
+                self._done(Result(claim, Outcome.transport("timeout"), LEASE_RAN_OUT, now, now))
                 continue
             self.posting += 1
-            _LEASE.set((lease_end, claim.endpoint.timeout))
+            posting(lease_end, claim.endpoint.timeout)
             try:
                 result = await self.worker._attempt(self.sender, claim)
             finally:
@@ -444,16 +422,36 @@ class _Pipeline:
                     self.room() >= self.threshold):
                 self.wake.set()
 
-    def _done(self, result: Result) -> None:
+    def _done(self, result: Result, attempted: bool = True) -> None:
         if not self.results:
             self.first_result = time.monotonic()
         self.results.append(result)
+        if not attempted:
+            return
         stats = self.worker.stats
         stats.attempts += 1
         if result.outcome.kind == "success":
             stats.delivered += 1
         else:
             stats.failed_attempts += 1
+
+    def endpoints_waiting(self) -> set[str]:
+        """The endpoints of the claims not yet posted."""
+        return {claim.endpoint.id for claim, _ in self.waiting}
+
+    def drop(self, endpoints: set[str]) -> None:
+        """Never post the waiting claims to ``endpoints`` (disabled since they were
+        claimed): each becomes a dropped result."""
+        if not endpoints:
+            return
+        now, kept = self.worker.clock.now(), deque[tuple[Claim, float]]()
+        for claim, lease_end in self.waiting:
+            if claim.endpoint.id in endpoints:
+                self._done(Result(claim, Outcome.transport("timeout"), _DISABLED, now, now,
+                                  dropped=True), attempted=False)
+            else:
+                kept.append((claim, lease_end))
+        self.waiting = kept
 
     async def cancel(self) -> None:
         """Stop every attempt now: each in flight, or claimed and not yet posted, is

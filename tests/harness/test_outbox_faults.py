@@ -198,3 +198,44 @@ def test_a_worker_paused_after_taking_a_claim_does_not_write_on_an_expired_lease
         (attempt,) = box.store.get("msg_0", "ep_1").attempts
     assert hits == []  # never written
     assert attempt.error == "timeout"  # recorded as lost: by the lane, or by the next claim
+
+
+class _DisablingChannel:
+    """Answers 200 after a short wait; the first request disables the endpoint from
+    another connection, as ``hooklab endpoints disable`` in another process would."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.posted: list[str] = []
+
+    async def post(self, url: str, headers: Any, body: bytes, *, timeout: float) -> Any:
+        pairs = headers.items() if hasattr(headers, "items") else headers
+        self.posted.append(dict((k.lower(), v) for k, v in pairs)["webhook-id"])
+        if len(self.posted) == 1:
+            with Outbox(self.path) as other:
+                other.disable_endpoint("ep_1", "disabled by hand", now=time.time())
+        await asyncio.sleep(0.05)
+        return Response(classify(200), b"ok")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_disabling_an_endpoint_drops_the_attempts_a_worker_claimed_ahead(
+        outbox: Outbox) -> None:
+    send(outbox, 40)
+    channel = _DisablingChannel(outbox.path)
+    concurrency = 5  # the worker claims up to 3 x 5 = 15 ahead
+    run(outbox, channel, concurrency=concurrency, batch=15)
+    # in flight when disabled (5), and one more per lane before the next step: not 15
+    assert len(channel.posted) <= 2 * concurrency
+    views = [outbox.store.get(f"msg_{i}", "ep_1") for i in range(40)]
+    delivered = {v.message_id for v in views if v.status.value == "delivered"}
+    assert delivered == set(channel.posted)
+    failed = [v for v in views if v.status.value == "failed"]
+    assert len(failed) == 40 - len(delivered)
+    assert all(v.reason == "disabled: disabled by hand" for v in failed)
+    for view in failed:  # dropped before it was posted, or claimed later and refused
+        assert all(a.response_body.startswith("not sent: the endpoint was disabled")
+                   for a in view.attempts), view.attempts
+    assert sum(len(v.attempts) for v in failed) >= 5  # some were claimed ahead, dropped
