@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
                      metavar="SECONDS", help="request timeout (default: 15)")
     add.add_argument("--scheme", default="standard", choices=("standard", "stripe", "github"))
     _ssrf_flags(add)
-    _parser(actions, "list", "list endpoints (secrets masked)", _list).add_argument(
+    _parser(actions, "list", "list endpoints (secrets masked)", _list, reads=True).add_argument(
         "--json", action="store_true")
     disable = _parser(actions, "disable", "stop delivering to an endpoint", _disable)
     disable.add_argument("endpoint_id", metavar="ID")
@@ -131,7 +131,8 @@ def register(subparsers: Any) -> None:
     # AutoDisable's fields, under the flags that set them
     worker.set_defaults(flags={"after_exhausted": "--disable-after", "window": "--disable-window"})
 
-    status = _parser(subparsers, "status", "show messages, their status and attempts", _status)
+    status = _parser(subparsers, "status", "show messages, their status and attempts", _status,
+                     reads=True)
     status.add_argument("message_id", nargs="?", metavar="MESSAGE_ID")
     status.add_argument("--endpoint", dest="endpoint_id", metavar="ID")
     status.add_argument("--status", choices=("pending", "sending", "awaiting_retry",
@@ -153,7 +154,7 @@ def register(subparsers: Any) -> None:
 
 
 def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], *,
-            creates: bool = False) -> Any:
+            creates: bool = False, reads: bool = False) -> Any:
     parser = subparsers.add_parser(name, help=text, description=text)
     parser.add_argument("--db", default=os.environ.get("HOOKLAB_DB", "hooklab.db"),
                         metavar="PATH", help="the outbox database (default: $HOOKLAB_DB or "
@@ -161,7 +162,7 @@ def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], 
     parser.add_argument("--lock-timeout", type=_number(float, 0, "--lock-timeout"),
                         default=10.0, metavar="SECONDS",
                         help="wait this long for another process's lock (default: 10)")
-    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates))
+    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates, reads))
     return parser
 
 
@@ -185,14 +186,15 @@ def _ssrf_flags(parser: Any) -> None:
                         help="allow targets in this network (repeatable)")
 
 
-def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool) -> int:
+def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool,
+             reads: bool = False) -> int:
     from hooklab.harness.outbox import Outbox
 
     if not creates and not os.path.exists(args.db):
         raise ConfigError(f"database {args.db} does not exist (hooklab endpoints add "
                           "creates it; or give --db PATH)")
     try:
-        with Outbox(args.db, timeout=args.lock_timeout) as outbox:
+        with Outbox(args.db, timeout=args.lock_timeout, readonly=reads) as outbox:
             return handler(outbox, args)
     except StoreError as exc:  # locked, corrupt or unreadable: the user's to fix
         raise ConfigError(str(exc)) from None
@@ -309,7 +311,7 @@ def _send(outbox: Any, args: argparse.Namespace) -> int:
     from hooklab.harness.sender import make_message
     from hooklab.model.signing import generate_message_id
 
-    data = _read_data(args.data)
+    data = _read_data(args.data, args.max_payload)
     message = make_message(args.event_type, data,
                            message_id=args.message_id or generate_message_id(_rng()))
     result = outbox.send(message, now=time.time(), max_payload=args.max_payload)
@@ -327,25 +329,46 @@ def _rng() -> Any:
     return random.SystemRandom()
 
 
-def _read_data(text: str) -> Any:
-    source = "--data"
+def _read_data(text: str, limit: int) -> Any:
+    """``--data``: JSON text, @FILE or @-, at most ``limit`` bytes (a file's size is
+    checked before it is read, and no more than the limit is ever read), strict JSON."""
+    from hooklab.harness.strict_json import MalformedJSON, parse_strict
+
+    source, raw = "--data", text.encode("utf-8", "surrogateescape")
     if text.startswith("@"):
         source = text[1:]
         try:
-            if source == "-":
-                text = sys.stdin.read()
-            else:
-                with open(source, encoding="utf-8") as handle:
-                    text = handle.read()
+            raw = _read_limited(source, limit)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ConfigError(f"cannot read --data file {source!r}: {reason}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"--data file {source!r} is not UTF-8 text") from None
+    if len(raw) > limit:
+        raise ConfigError(f"{source} holds more than {limit} bytes; the largest payload "
+                          f"allowed is {limit} bytes (--max-payload)")
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--data file {source!r} is not UTF-8 text") from None
+    try:
+        return parse_strict(raw)
+    except MalformedJSON as exc:
         raise ConfigError(f"{source} is not valid JSON: {exc}") from None
+
+
+def _read_limited(source: str, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of a file (``-``: stdin); a regular file larger than
+    ``limit`` is refused from its size, unread."""
+    if source == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:  # a text stream (tests)
+            return sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+        return bytes(stdin.read(limit + 1))
+    with open(source, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit and os.path.isfile(source):
+            raise ConfigError(f"--data file {source!r} is {size} bytes; the largest "
+                              f"payload allowed is {limit} bytes (--max-payload)")
+        return handle.read(limit + 1)
 
 
 def _worker(outbox: Any, args: argparse.Namespace) -> int:

@@ -5,8 +5,10 @@ The read side of the durable outbox (:mod:`hooklab.harness.outbox`), through its
 lists deliveries newest first with their status, generation, lease and last outcome;
 :func:`message_report` gathers one message with every delivery's attempts, its earlier
 generations (manual resends, recoveries) and its operational events; :func:`events`
-reads the operational events. Each returns plain dicts, ready for ``--json``;
-:func:`render_overview` and :func:`render_message` draw them as rich tables.
+reads the operational events; :func:`quarantined` lists the deliveries put aside because
+their data could not be read (see :mod:`~hooklab.harness.outbox.step`). Each returns
+plain dicts, ready for ``--json``; :func:`render_overview` and :func:`render_message`
+draw them as rich tables.
 
 Example::
 
@@ -24,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from hooklab.model.records import Status
 from hooklab.model.status import STATUS_OF_STATE, parse_status
 
+from .db import QUARANTINED
+
 if TYPE_CHECKING:
     from .outbox import Outbox
 
-__all__ = ["deliveries", "events", "message_report", "overview", "render_message",
-           "render_overview", "when"]
+__all__ = ["deliveries", "events", "message_report", "overview", "quarantined",
+           "render_message", "render_overview", "when"]
 
 _LIST = """
 SELECT d.message_id, d.endpoint_id, d.event_type, coalesce(o.generation, 1), d.status,
@@ -93,6 +97,22 @@ def events(outbox: Outbox, *, endpoint_id: str | None = None, message_id: str | 
             for row in outbox.db.conn.execute(sql, params).fetchall()]
 
 
+def quarantined(outbox: Outbox, *, endpoint_id: str | None = None) -> list[dict[str, Any]]:
+    """Quarantined deliveries (never claimed until resent), each with the ``detail`` and
+    time (``at``) of the ``delivery_error`` that put it aside."""
+    sql = ("SELECT d.message_id, d.endpoint_id, e.at, e.detail FROM outbox_deliveries d "
+           "LEFT JOIN outbox_events e ON e.seq = (SELECT max(seq) FROM outbox_events WHERE "
+           "kind = 'delivery_error' AND message_id = d.message_id AND endpoint_id = "
+           "d.endpoint_id) WHERE d.lease_owner = ? AND d.due_at IS NULL")
+    params: list[Any] = [QUARANTINED]
+    if endpoint_id is not None:
+        sql += " AND d.endpoint_id = ?"
+        params.append(endpoint_id)
+    keys = ("message_id", "endpoint_id", "at", "detail")
+    return [dict(zip(keys, row, strict=True))
+            for row in outbox.db.conn.execute(sql + " ORDER BY d.rowid", params)]
+
+
 def overview(outbox: Outbox, *, endpoint_id: str | None = None, status: str | None = None,
              limit: int | None = 50, event_limit: int | None = 20) -> dict[str, Any]:
     """Counts by status, the newest deliveries and the newest operational events."""
@@ -100,6 +120,7 @@ def overview(outbox: Outbox, *, endpoint_id: str | None = None, status: str | No
     return {
         "counts": {s.value: counts[s] for s in Status},
         "deliveries": deliveries(outbox, endpoint_id=endpoint_id, status=status, limit=limit),
+        "quarantined": quarantined(outbox, endpoint_id=endpoint_id),
         "events": events(outbox, endpoint_id=endpoint_id, limit=event_limit),
     }
 
@@ -170,6 +191,10 @@ def render_overview(report: dict[str, Any], console: Any) -> None:
                       str(d["attempts"]), d["last_outcome"] or "", when(moment),
                       d["reason"] or "")
     console.print(table)
+    for q in report.get("quarantined", ()):
+        console.print(f"[red]quarantined[/] {q['message_id']} -> {q['endpoint_id']} since "
+                      f"{when(q['at'])} UTC: {q['detail'] or ''} (hooklab resend "
+                      f"{q['message_id']} --endpoint {q['endpoint_id']} starts it afresh)")
     if report["events"]:
         console.print(_events_table(report["events"], "operational events (newest first)"))
 
