@@ -25,7 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run"]
+from .table import add_output_flags
+
+__all__ = ["print_summary", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +64,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", metavar="FILE.png", help="save the run's retry timeline")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on a terminal, for runs over 2 s)")
+    add_output_flags(p)
     p.set_defaults(handler=run)
 
 
@@ -85,13 +88,15 @@ def run(args: argparse.Namespace) -> int:
         records_paths(args.records)  # a bad suffix fails before the run
     from hooklab.sim.runner import simulate
 
+    from .table import Output
+
     result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
                       records_path=args.records, progress=args.progress)
     summary = result.summary.to_dict()
     if args.json == "-":
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(result)
+        print_summary(result, output=Output.from_args(args))
         if args.json:
             try:
                 Path(args.json).write_text(json.dumps(summary, indent=2) + "\n",
@@ -188,19 +193,16 @@ def _plot(result: Any, path: str) -> None:
     print(f"timeline saved to {path}")
 
 
-def print_summary(result: Any, file: Any = None) -> None:
-    """Print the summary of ``result`` as readable tables (rich)."""
-    from rich.console import Console
-    from rich.table import Table
+def print_summary(result: Any, file: Any = None, output: Any = None) -> None:
+    """Print the summary of ``result`` as tables (through :mod:`.table`)."""
+    from .table import Output, Table, render
 
     s = result.summary.to_dict()
     out = file or sys.stdout
-    console = Console(file=out, width=None if out.isatty() else 110)
+    output = output or Output()
     ttd = s["time_to_delivery_s"]
-    table = Table(title=f"hooklab simulate: {s['scenario']} (seed {s['seed']})",
-                  show_header=False, title_justify="left")
-    table.add_column("metric", style="bold")
-    table.add_column("value", justify="right")
+    table = Table("metric", "value", title=f"hooklab simulate: {s['scenario']} "
+                  f"(seed {s['seed']})", right=("value",))
     rows = [
         ("messages", f"{s['messages']:,}"),
         ("deliveries", f"{s['deliveries']:,}"),
@@ -223,21 +225,20 @@ def print_summary(result: Any, file: Any = None) -> None:
             f"{k} {v:,}" for k, v in s["failed_by_reason"].items())))
     for key, value in rows:
         table.add_row(key, value)
-    console.print(table)
-    per = Table(title="per endpoint", title_justify="left", box=None, padding=(0, 0, 0, 1),
-                header_style="bold underline")
-    for col in ("endpoint", "deliveries", "delivered", "failed", "pending", "attempts",
-                "peak/s", "dups", "reordered"):
-        per.add_column(col, justify="left" if col == "endpoint" else "right", no_wrap=True)
+    render(table, output, out)
+    columns = ("endpoint", "deliveries", "delivered", "failed", "pending", "attempts",
+               "peak/s", "dups", "reordered")
+    per = Table(*columns, title="per endpoint", right=columns[1:])
     for name, e in s["endpoints"].items():
         per.add_row(name, f"{e['deliveries']:,}", f"{e['delivered']:,}", f"{e['failed']:,}",
                     f"{e['pending']:,}", f"{e['attempts']:,}", f"{e['peak_attempts_per_s']:,}",
                     f"{e['duplicates']:,}", f"{e['out_of_order']:,}")
-    console.print(per)
+    print(file=out)
+    render(per, output, out)
     for name, e in s["endpoints"].items():
         if e["disabled_at"] is not None:
-            console.print(f"endpoint {name} disabled at {_seconds(e['disabled_at'])}: "
-                          f"{e['disabled_reason']}")
+            print(f"endpoint {name} disabled at {_seconds(e['disabled_at'])}: "
+                  f"{e['disabled_reason']}", file=out)
 
 
 def _share(n: int, total: int) -> str:
