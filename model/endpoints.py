@@ -85,7 +85,8 @@ def mask_url(url: str) -> str:
     """``url`` fit to print: a password or a lone user name before ``@``, and the values of
     query parameters named like credentials (``token``, ``api_key``, ``sig``...), as ``***``.
 
-    Everything else is left byte for byte, so the masked URL still says where it points.
+    Everything else is left byte for byte, so the masked URL still says where it points. A
+    target without a scheme (``/in?token=abc``, as a receiver sees it) has its query masked.
 
         >>> mask_url("https://user:hunter2@example.com/in?token=abc&tenant=7")
         'https://user:***@example.com/in?token=***&tenant=7'
@@ -94,9 +95,9 @@ def mask_url(url: str) -> str:
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url
+        scheme, rest = "", url
     cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority, tail = rest[:cut], rest[cut:]
+    authority, tail = (rest[:cut], rest[cut:]) if sep else ("", rest)
     if "@" in authority:
         userinfo, host = authority.rsplit("@", 1)
         user, colon, _ = userinfo.partition(":")
@@ -110,7 +111,7 @@ def mask_url(url: str) -> str:
             params.append(f"{name}=***" if eq and value and _CREDENTIAL_PARAMS.search(name)
                           else param)
         tail = path + "?" + "&".join(params) + hash_ + fragment
-    return f"{scheme}://{authority}{tail}"
+    return f"{scheme}{sep}{authority}{tail}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ SECRET = SigningSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     ("https://h.test/a@b", "https://h.test/a@b"),  # an @ in the path is no user info
     ("https://h.test/p?token=", "https://h.test/p?token="),
     ("https://h.test/", "https://h.test/"),
+    ("/in?token=abc&x=1", "/in?token=***&x=1"),
+    ("/in", "/in"),
 ])
 def test_mask_url_examples(url: str, masked: str) -> None:
     assert mask_url(url) == masked
