@@ -376,6 +376,8 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"--policy is not valid JSON: {exc}") from None
         policy = policy_from_config(spec)
+    for endpoint_id in args.endpoints or ():
+        outbox.registry.get(endpoint_id)  # UnknownEndpoint: exit 2, naming it
     config = WorkerConfig(
         concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
         lease=args.lease, grace=args.grace, policy=policy, synchronous=args.synchronous,

@@ -4,8 +4,9 @@ Each cell of the grid, times ``--replications``, is one simulation with its own 
 derived from ``--seed`` and the cell. The results table (``--out``, CSV or Parquet) has one
 row per run: the parameters, the seed, and every metric of ``hooklab simulate --json``
 (nested keys joined by ``_``: ``time_to_delivery_s_p99``). Rerunning the same command
-resumes: finished runs are skipped, and Ctrl-C keeps what finished. A cell with a bad
-value is reported and the others go on (exit 1).
+resumes: finished runs are skipped, and Ctrl-C keeps what finished. A value no cell could
+run (failure_rate=abc) is a usage error before any run (exit 2); a cell that fails only
+with the other values of its cell is reported and the others go on (exit 1).
 
 Examples::
 
@@ -121,8 +122,23 @@ def _scenario_sweep(grid: dict[str, Any], name: str) -> tuple[Any, ...]:
 
     scenario = Scenario.load(name)
     check_parameters(grid, scenario)
+    _check_values(grid, scenario)
     return grid, simulate_cell, scenario, scenario.name, scenario_fingerprint(scenario), \
         scenario.seed  # fmt: skip
+
+
+def _check_values(grid: dict[str, Any], scenario: Any) -> None:
+    """A usage error for a grid value no cell could run (``failure_rate=abc``), before any run;
+    a value that fails only with the other parameters of its cell is that cell's failure."""
+    from hooklab.model.errors import ConfigError, ScenarioError
+    from hooklab.sim.sweep import apply_cell
+
+    for name, values in grid.items():
+        for value in values:
+            try:
+                apply_cell(scenario, {name: value})
+            except ScenarioError as exc:
+                raise ConfigError(f"--grid {exc}", field="grid") from None
 
 
 def _metastability(grid: dict[str, Any]) -> tuple[Any, ...]:

@@ -158,3 +158,26 @@ def test_endpoints_add_refuses_a_huge_timeout_and_an_empty_filter(
     done = hooklab("endpoints", "add", "https://a.example.test/", "--secret", SECRET, *argv,
                    db=db)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["worker", "--until-idle", "--endpoint", "nope"],
+    ["worker", "--until-idle", "--endpoint", "ep_1", "--endpoint", "nope"],
+    ["status", "--endpoint", "nope"],
+    ["status", "--endpoint", "nope", "--json"],
+])
+def test_unknown_endpoint_names_exit_2(db: Path, argv: list[str]) -> None:
+    hooklab("endpoints", "add", "https://a.example.test/", "--secret", SECRET, "--id", "ep_1",
+            db=db)
+    done = hooklab(*argv, db=db)
+    assert done.returncode == 2 and "'nope' is not registered" in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+
+
+def test_a_removed_endpoint_keeps_its_status(db: Path) -> None:
+    hooklab("endpoints", "add", "https://a.example.test/", "--secret", SECRET, "--id", "ep_1",
+            db=db)
+    hooklab("send", "--type", "a.b", "--data", "{}", db=db)
+    hooklab("endpoints", "remove", "ep_1", db=db)
+    done = hooklab("status", "--endpoint", "ep_1", "--json", db=db)
+    assert done.returncode == 0, done.stderr
