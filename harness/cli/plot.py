@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hooklab.sim.plots.sources import PlotSource
 
+from .paths import add_force_flag
+
 __all__ = ["KINDS", "handle_plot", "read_db", "register"]
 
 #: The plots ``hooklab plot`` draws.
@@ -76,6 +78,7 @@ def register(subparsers: Any) -> None:
         help="latency: a curve's name, once per input in order (default: file name)",
     )  # fmt: skip
     parser.add_argument("--title", help="the figure's title")
+    add_force_flag(parser)
     parser.set_defaults(handler=handle_plot)
 
 
@@ -84,9 +87,12 @@ def handle_plot(args: argparse.Namespace) -> int:
     from hooklab.model.errors import ConfigError
     from hooklab.sim.plots.sources import check_sources, read_records, read_study_table
 
+    from .paths import check_output, figure
+
     output = Path(args.output or f"hooklab-{args.kind}.png")
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ConfigError(f"--output {output}: use a .png, .svg or .pdf file")
+    check_output(output, "--output", force=args.force, own=figure, stdout=False)
     if args.messages < 1:
         raise ConfigError(f"--messages must be at least 1, got {args.messages}")
     if args.bin is not None and not args.bin > 0:

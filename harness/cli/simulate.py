@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .paths import add_force_flag
 from .table import add_output_flags
 
 __all__ = ["print_summary", "register", "run"]
@@ -58,13 +59,15 @@ def register(subparsers: Any) -> None:
                    help="cut the run off at this simulated time")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the "
                    "scenario's, 0)")
-    p.add_argument("--json", metavar="PATH", help="write the summary as JSON ('-': stdout)")
+    p.add_argument("--json", metavar="PATH",
+                   help="write the summary as JSON ('-': stdout); see --force")
     p.add_argument("--records", metavar="PATH",
                    help="stream records to PATH (.csv, .jsonl, .parquet)")
     p.add_argument("--plot", metavar="FILE.png", help="save the run's retry timeline")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on a terminal, for runs over 2 s)")
     add_output_flags(p)
+    add_force_flag(p)
     p.set_defaults(handler=run)
 
 
@@ -80,12 +83,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:16} {Scenario.load(name).description}")
         return 0
     scenario = build_scenario(args)
-    if args.plot:
-        _check_plot_target(args.plot)
-    if args.records:
-        from hooklab.sim.export import records_paths
-
-        records_paths(args.records)  # a bad suffix fails before the run
+    _check_outputs(args)
     from hooklab.sim.runner import simulate
 
     from .table import Output
@@ -97,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print_summary(result, output=Output.from_args(args))
-        if args.json:
+        if args.json:  # checked before the run: a file, its folder there, ours or --force
             try:
                 Path(args.json).write_text(json.dumps(summary, indent=2) + "\n",
                                            encoding="utf-8")
@@ -162,26 +160,27 @@ def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any
     return tuple(out)
 
 
-def _check_plot_target(path: str) -> None:
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before the run (:mod:`.paths`): --json, --records, --plot."""
     from hooklab.model.errors import ConfigError
 
-    target = Path(path)
-    if target.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ConfigError(f"--plot {path!r}: use a .png, .svg or .pdf file name")
-    if not target.parent.is_dir():
-        raise ConfigError(f"--plot {path!r}: folder {str(target.parent)!r} does not exist")
-    existed = target.exists()
-    try:  # fail before the run, not after it
-        with open(target, "ab"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"--plot {path!r}: cannot write: {exc.strerror or exc}") from None
-    if not existed:
-        target.unlink()
-    try:
-        import hooklab.sim.plots  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(f"--plot needs the plotting module hooklab.sim.plots ({exc})") from None
+    from .paths import check_output, figure, json_with
+
+    check_output(args.json, "--json", force=args.force,
+                 own=json_with(("scenario", "seed", "amplification")))
+    if args.records:
+        from hooklab.sim.export import records_paths
+
+        paths = records_paths(args.records)  # a bad suffix fails before the run
+        meta = paths[-1]
+        ours = meta.exists() and json_with(("scenario", "seed", "summary"))(meta)
+        for path in paths:
+            check_output(path, "--records", force=args.force, own=lambda _: ours,
+                         stdout=False)
+    if args.plot:
+        if Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ConfigError(f"--plot {args.plot!r}: use a .png, .svg or .pdf file name")
+        check_output(args.plot, "--plot", force=args.force, own=figure, stdout=False)
 
 
 def _plot(result: Any, path: str) -> None:

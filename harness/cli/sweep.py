@@ -25,6 +25,8 @@ import argparse
 import sys
 from typing import Any
 
+from .paths import add_force_flag
+
 __all__ = ["handle_sweep", "register"]
 
 PRESETS = ("metastability",)
@@ -56,6 +58,7 @@ def register(subparsers: Any) -> None:
                    help="results table, .csv or .parquet; an existing one is resumed")
     p.add_argument("--fresh", action="store_true",
                    help="discard an existing --out instead of resuming it")
+    add_force_flag(p)
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes (default: every core)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -72,6 +75,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
     from hooklab.model.errors import ConfigError
     from hooklab.sim.sweep import load_grid_file, make_runner, parse_grid_args, plan_runs, run_sweep
 
+    _check_outputs(args)
     spec = load_grid_file(args.grid_file) if args.grid_file else None
     grid = dict(spec.grid) if spec else {}
     grid.update(parse_grid_args(args.grid))
@@ -110,6 +114,30 @@ def handle_sweep(args: argparse.Namespace) -> int:
     if report.interrupted:
         return 130
     return 1 if report.failures else 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--out and --phase-map, before any run (:mod:`.paths`): an existing --out is resumed
+    (or replaced with --fresh) only if it is a sweep's results table."""
+    from pathlib import Path
+
+    from .paths import check_output, figure
+
+    if Path(args.out).suffix.lower() in (".csv", ".parquet"):  # else: the table says why
+        check_output(args.out, "--out", force=args.force, own=_sweep_table, stdout=False)
+    check_output(args.phase_map, "--phase-map", force=args.force, own=figure, stdout=False)
+
+
+def _sweep_table(path: Any) -> bool:
+    """Whether ``path`` is a sweep's results table: it has the ``run_id`` column."""
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:  # pragma: no cover - depends on the install
+            return bool(path.read_bytes()[:4] == b"PAR1")
+        return "run_id" in pq.read_schema(path).names
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return "run_id" in handle.readline().strip().split(",")
 
 
 def _pick(*values: Any) -> Any:
