@@ -9,7 +9,7 @@ failures at rate P and nothing else, so its numbers can be checked against close
 Examples::
 
     hooklab simulate
-    hooklab simulate --failure-rate 0.3 --policy svix --messages 100000 --json out.json
+    hooklab simulate --failure-rate 0.3 --policy svix --messages 100000 --json-out out.json
     hooklab simulate --scenario outage-storm --policy svix --records run.parquet
     hooklab simulate --list
 
@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .flags import add_json_flags, deprecated
 from .paths import add_force_flag
 from .table import add_output_flags
 
@@ -46,21 +47,22 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rate", type=float, metavar="PER_S", help="arrival rate, messages/s")
     p.add_argument("--failure-rate", type=float, metavar="P",
                    help="independent failures with probability P, for every endpoint")
-    p.add_argument("--receiver", metavar="FAULTS",
+    p.add_argument("--faults", metavar="'NAME=VALUE ...'",
                    help="receiver faults for every endpoint, e.g. 'status=503:0.3 "
-                        "latency=0.2:0.1 down=3600:7200'")
+                        "latency=0.2:0.1 down=3600:7200' (as serve flaky --faults)")
+    deprecated(p, "--receiver", "--faults", metavar="FAULTS")
     p.add_argument("--policy", metavar="NAME", help="retry policy preset for every endpoint")
     p.add_argument("--max-attempts", type=int, metavar="K", help="cap attempts per delivery")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="request timeout for every endpoint")
-    p.add_argument("--workers", type=int, metavar="N", help="sender concurrency (default: "
-                   "unlimited)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once "
+                   "(default: unlimited)")
+    deprecated(p, "--workers", "--concurrency", type=int, metavar="N")
     p.add_argument("--until", type=float, metavar="SECONDS",
                    help="cut the run off at this simulated time")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the "
                    "scenario's, 0)")
-    p.add_argument("--json", metavar="PATH",
-                   help="write the summary as JSON ('-': stdout); see --force")
+    add_json_flags(p, "the summary")
     p.add_argument("--records", metavar="PATH",
                    help="stream records to PATH (.csv, .jsonl, .parquet)")
     p.add_argument("--plot", metavar="FILE.png", help="save the run's retry timeline")
@@ -91,16 +93,17 @@ def run(args: argparse.Namespace) -> int:
     result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
                       records_path=args.records, progress=args.progress)
     summary = result.summary.to_dict()
-    if args.json == "-":
+    if args.json or args.json_out == "-":
         print(json.dumps(summary, indent=2))
     else:
         print_summary(result, output=Output.from_args(args))
-        if args.json:  # checked before the run: a file, its folder there, ours or --force
-            try:
-                Path(args.json).write_text(json.dumps(summary, indent=2) + "\n",
+    if args.json_out and args.json_out != "-":  # checked before the run (_check_outputs)
+        try:
+            Path(args.json_out).write_text(json.dumps(summary, indent=2) + "\n",
                                            encoding="utf-8")
-            except OSError as exc:
-                raise ScenarioError(f"cannot write --json {args.json!r}: {exc.strerror}") from None
+        except OSError as exc:
+            raise ScenarioError(f"cannot write --json-out {args.json_out!r}: "
+                                f"{exc.strerror}") from None
     if args.plot:
         _plot(result, args.plot)
     return 0
@@ -118,6 +121,8 @@ def build_scenario(args: argparse.Namespace) -> Any:
         scenario = Scenario.flaky(args.failure_rate)
     else:
         scenario = Scenario.load("default")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be an integer >= 1, got {args.concurrency}")
     changes: dict[str, Any] = {}
     if args.messages is not None:
         changes["messages"] = args.messages
@@ -126,7 +131,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
         changes["duration"] = args.duration
         changes["messages"] = None
     for flag, key in (("failure_rate", "failure_rate"), ("policy", "policy"),
-                      ("max_attempts", "max_attempts"), ("workers", "workers"),
+                      ("max_attempts", "max_attempts"), ("concurrency", "workers"),
                       ("until", "until")):
         value = getattr(args, flag)
         if value is not None:
@@ -136,7 +141,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
             import dataclasses
 
             changes["arrivals"] = dataclasses.replace(scenario.arrivals, rate=args.rate)
-        if args.receiver is not None or args.timeout is not None:
+        if args.faults is not None or args.timeout is not None:
             changes["endpoints"] = _endpoints(scenario, args, ReceiverModel)
         return scenario.replace(**changes)
     except ScenarioError:
@@ -148,7 +153,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
 def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any, ...]:
     import dataclasses
 
-    receiver = model.parse(args.receiver) if args.receiver is not None else None
+    receiver = model.parse(args.faults) if args.faults is not None else None
     out = []
     for e in scenario.endpoints:
         kw: dict[str, Any] = {}
@@ -166,7 +171,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     from .paths import check_output, figure, json_with
 
-    check_output(args.json, "--json", force=args.force,
+    check_output(args.json_out, "--json-out", force=args.force,
                  own=json_with(("scenario", "seed", "amplification")))
     if args.records:
         from hooklab.sim.export import records_paths
