@@ -25,7 +25,7 @@ receiver acknowledges too slowly. Everything here is pure and runs on a virtual 
 
 from __future__ import annotations
 
-from .engine import FATES, Plan, Rehearsal, RehearsedAttempt, Step
+from .engine import FATES, Plan, Rehearsal, RehearsedAttempt, Step, check_rehearsable
 from .report import RehearsalReport
 from .trouble import NO_TROUBLE, Trouble, parse_outage, parse_span, words
 
@@ -37,6 +37,7 @@ __all__ = [
     "RehearsalReport",
     "RehearsedAttempt",
     "Step",
+    "check_rehearsable",
     "Trouble",
     "parse_outage",
     "parse_span",

@@ -37,11 +37,11 @@ from typing import NamedTuple
 
 from ..errors import ConfigError
 from ..outcomes import Outcome
-from ..providers import EXAMPLE_NOW, EXAMPLE_URL, Message, Request, Twin
+from ..providers import EXAMPLE_NOW, EXAMPLE_URL, PROVIDERS, Message, Request, Twin
 from ..retry import RetryPolicy
 from .trouble import NO_TROUBLE, Trouble
 
-__all__ = ["FATES", "Plan", "Rehearsal", "RehearsedAttempt", "Step"]
+__all__ = ["FATES", "Plan", "Rehearsal", "RehearsedAttempt", "Step", "check_rehearsable"]
 
 #: How an event's delivery ended, as the provider sees it.
 FATES = ("pending", "delivered", "exhausted", "dropped")
@@ -103,6 +103,23 @@ class _Delivery:
     previous_delay: float | None = None
 
 
+def check_rehearsable(twin: Twin) -> Twin:
+    """``twin`` if a rehearsal can play it (a fully covered twin), else a ConfigError.
+
+    >>> from hooklab.model.providers import get_provider
+    >>> check_rehearsable(get_provider("paddle"))
+    Traceback (most recent call last):
+    ...
+    hooklab.model.errors.ConfigError: provider 'paddle' is a scheme-only twin: a rehearsal \
+needs a fully covered one (standard, stripe, github, shopify, slack, twilio, sendgrid, discord)
+    """
+    if twin.coverage != "full":
+        full = ", ".join(n for n, t in PROVIDERS.items() if t.coverage == "full")
+        raise ConfigError(f"provider {twin.name!r} is a {twin.coverage} twin: a rehearsal "
+                          f"needs a fully covered one ({full})", field="provider")
+    return twin
+
+
 class Rehearsal:
     """One twin delivering to one receiver on a virtual clock; see the module docstring.
 
@@ -122,9 +139,7 @@ class Rehearsal:
         url: str = EXAMPLE_URL,
         sign_time: Callable[[float], float] | None = None,
     ) -> None:
-        if twin.coverage != "full":
-            raise ConfigError(f"provider {twin.name!r} is a {twin.coverage} twin: a rehearsal "
-                              "needs a fully covered one", field="provider")
+        check_rehearsable(twin)
         if "old" not in keys or (trouble.rotate_at is not None and "new" not in keys):
             raise ConfigError("keys needs the key before a rotation ('old') and, to rotate, "
                               "the key after it ('new')", field="secret")
