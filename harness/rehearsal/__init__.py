@@ -14,6 +14,7 @@ this package sends it:
 
 from __future__ import annotations
 
+from .machine import TROUBLES, RehearsalFailure, RehearsalMachine, failure_text
 from .observe import (
     CallbackObserver,
     Observer,
@@ -26,10 +27,14 @@ from .runner import DEFAULT_TIMEOUT, IN_PROCESS_URL, load_target, rehearse, run_
 __all__ = [
     "DEFAULT_TIMEOUT",
     "IN_PROCESS_URL",
+    "TROUBLES",
     "CallbackObserver",
     "Observer",
     "ObserverFailed",
+    "RehearsalFailure",
+    "RehearsalMachine",
     "StateObserver",
+    "failure_text",
     "load_target",
     "receiver_observer",
     "rehearse",
