@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from hooklab.harness.clock import FakeClock
-from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.cli.status import render_overview
 from hooklab.harness.cli.table import Output
+from hooklab.harness.clock import FakeClock
+from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.outbox.status import overview
 from hooklab.harness.receiver import create_receiver
 from hooklab.harness.sender import Sender
