@@ -239,3 +239,11 @@ def test_disabling_an_endpoint_drops_the_attempts_a_worker_claimed_ahead(
         assert all(a.response_body.startswith("not sent: the endpoint was disabled")
                    for a in view.attempts), view.attempts
     assert sum(len(v.attempts) for v in failed) >= 5  # some were claimed ahead, dropped
+
+
+def test_disabling_an_endpoint_quarantines_a_row_it_cannot_read(outbox: Outbox) -> None:
+    send(outbox, 3)
+    outbox.db.conn.execute("UPDATE deliveries SET state = 'nope' WHERE message_id = 'msg_1'")
+    assert outbox.disable_endpoint("ep_1", "by hand", now=5.0) == 2  # the other two
+    (bad,) = overview(outbox)["quarantined"]
+    assert bad["message_id"] == "msg_1" and "nope" in bad["detail"]
