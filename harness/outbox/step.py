@@ -248,15 +248,22 @@ class Step:
             db.health.failure(endpoint_id, message_id, now,
                               f"attempt {tracker.attempts}: {label}{nxt}")
         if tracker.done:
-            db.schedule(message_id, endpoint_id, None)
-            if tracker.state == "failed":
-                reason = db.health.exhausted(endpoint_id, message_id, now, self.auto,
-                                             gone=tracker.reason == FailureReason.GONE)
-                if reason is not None:
-                    admin.disable(db, endpoint_id, reason, now=now, cache=self.cache)
+            self.settle_unsent(tracker)
             return
         if not self.stopped(tracker, self.endpoint(endpoint_id)):
             db.schedule(message_id, endpoint_id, now if due is None else due)
+
+    def settle_unsent(self, tracker: DeliveryTracker) -> None:
+        """A delivery that ended: unschedule it and, if it failed, count it for
+        auto-disable (also one failed unsent, its retry claimed past the window)."""
+        db, now = self.db, self.now
+        message_id, endpoint_id = tracker.message_id, tracker.endpoint_id
+        db.schedule(message_id, endpoint_id, None)
+        if tracker.state == "failed":
+            reason = db.health.exhausted(endpoint_id, message_id, now, self.auto,
+                                         gone=tracker.reason == FailureReason.GONE)
+            if reason is not None:
+                admin.disable(db, endpoint_id, reason, now=now, cache=self.cache)
 
     def stopped(self, tracker: DeliveryTracker, endpoint: Endpoint | None) -> bool:
         """Fail the delivery (``disabled: <why>``) if its endpoint is disabled or gone."""
@@ -312,10 +319,13 @@ class Step:
             return None
         if self.stopped(tracker, endpoint):
             return None
+        assert endpoint is not None
         if tracker.state == "waiting":
             tracker.retry_due(now)
+            if tracker.expired(now, self.policy_for(endpoint)):  # claimed past max_window
+                self.settle_unsent(tracker)
+                return None
         number = tracker.attempt(now)
-        assert endpoint is not None
         self.db.schedule(message.id, endpoint_id, now + self.lease(endpoint), self.owner)
         return Claim(message, endpoint, generation, number, tracker)
 

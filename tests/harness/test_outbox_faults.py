@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
+from hooklab.harness.cli.status import render_overview
+from hooklab.harness.cli.table import Output
 from hooklab.harness.clock import FakeClock
 from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
-from hooklab.harness.outbox.status import overview, render_overview
+from hooklab.harness.outbox.status import overview
 from hooklab.harness.receiver import create_receiver
 from hooklab.harness.sender import Sender
 from hooklab.harness.server import LiveServer
@@ -87,7 +88,8 @@ def test_a_row_in_an_unknown_state_is_quarantined_and_the_others_delivered(
     kinds = [e["kind"] for e in report["events"]]
     assert kinds.count("delivery_error") == 1  # noted once, not at every step
     shown = io.StringIO()
-    render_overview(report, Console(file=shown, width=200))
+    render_overview(report, {"deliveries": len(report["deliveries"]), "events": 0}, Output(),
+                    out=shown)
     assert "quarantined msg_3 -> ep_1" in shown.getvalue()
 
 
