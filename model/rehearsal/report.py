@@ -48,6 +48,9 @@ class RehearsalReport:
     disabled_at: float | None = None
     disable_reason: str | None = None
     notes: tuple[str, ...] = field(default=())
+    #: Events the provider gave up on that the receiver did process (acknowledged too
+    #: late, or processed before a failing answer); None: not observed.
+    lost_but_processed: int | None = None
 
     @classmethod
     def of(cls, rehearsal: Rehearsal,
@@ -71,11 +74,14 @@ class RehearsalReport:
         slow = rehearsal.trouble.slow
         if slow is not None and rehearsal.timeout is None:
             notes.append(f"slow acks not judged: {rehearsal.twin.name} states no timeout")
+        late = None if counts is None else sum(
+            1 for fate, n in zip(fates, counts, strict=True)
+            if fate in ("exhausted", "dropped") and n > 0)
         return cls(
             rehearsal.twin.name, rehearsal.trouble.describe(), len(fates),
             len(rehearsal.attempts), fates.count("delivered"), fates.count("exhausted"),
             fates.count("dropped"), len(rehearsal.unverifiable()), counts,
-            rehearsal.disabled_at, rehearsal.disable_reason, tuple(notes))
+            rehearsal.disabled_at, rehearsal.disable_reason, tuple(notes), late)
 
     # ------------------------------------------------------------------ derived counts
 
@@ -129,6 +135,7 @@ class RehearsalReport:
             "observed": self.observed, "processed_once": self.processed_once,
             "duplicates": self.duplicates, "extra_processings": self.extra_processings,
             "never_processed": self.never_processed,
+            "lost_but_processed": self.lost_but_processed,
             "disabled_at": self.disabled_at, "disable_reason": self.disable_reason,
             "notes": list(self.notes), "ok": self.ok,
         }
@@ -150,6 +157,9 @@ class RehearsalReport:
             out.append(f"duplicates processed: {self.duplicates} events "
                        f"({self.extra_processings} extra processings)")
             out.append(f"never processed: {self.never_processed}")
+            if self.lost_but_processed:
+                out.append(f"lost by the provider yet processed: {self.lost_but_processed} "
+                           "(the provider shows them failed)")
         out.extend(f"note: {n}" for n in self.notes)
         out.append("verdict: " + ("ok" if self.ok else "FAILED"))
         return out
