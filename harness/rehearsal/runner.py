@@ -98,6 +98,8 @@ async def rehearse(
         raise ConfigError(f"speed must be a factor > 0, not {speed!r}", field="speed")
     timeout = rehearsal.timeout or DEFAULT_TIMEOUT
     last = 0.0
+    sent = connected = 0
+    reason = ""
     while (step := rehearsal.next_step()) is not None:
         if clock is not None:
             clock.advance(max(0.0, rehearsal.plan.start + step.at - clock.now()))
@@ -110,7 +112,13 @@ async def rehearse(
         request = step.request
         response = await channel.post(request.url, request.headers, request.body,
                                       timeout=timeout)
-        rehearsal.record(step, response.outcome)
+        sent += 1
+        connected += response.connected
+        reason = reason or response.detail
+        rehearsal.record(step, response.outcome, response.headers)
+    if sent and not connected:
+        raise ConfigError(f"target {rehearsal.url}: no attempt could connect ({reason})",
+                          field="target")
     counts = None if observer is None else await observer.processed(rehearsal.message_ids)
     return RehearsalReport.of(rehearsal, counts)
 

@@ -38,6 +38,7 @@ from typing import NamedTuple
 from ..errors import ConfigError
 from ..outcomes import Outcome
 from ..providers import EXAMPLE_NOW, EXAMPLE_URL, PROVIDERS, Message, Request, Twin
+from ..providers.wire import Headers
 from ..retry import RetryPolicy
 from .trouble import NO_TROUBLE, Trouble
 
@@ -198,8 +199,11 @@ class Rehearsal:
             return self._waiting
         return None
 
-    def record(self, step: Step, answer: Outcome | None) -> None:
-        """What the receiver answered to ``step`` (None: nothing was sent, it was down)."""
+    def record(self, step: Step, answer: Outcome | None,
+               headers: Mapping[str, str] | Headers = ()) -> None:
+        """What the receiver answered to ``step`` (None: nothing was sent, it was down),
+        with the answer's ``headers`` (a failure asking for no retry, Slack's
+        ``X-Slack-No-Retry: 1``, gets none where the twin honours it)."""
         if step != self._waiting:
             raise ConfigError("record answers the step next_step gave, once")
         self._waiting = None
@@ -214,7 +218,9 @@ class Rehearsal:
             return
         if self._failing_since is None:
             self._failing_since = step.at
-        delay = self.policy.next_delay(
+        opted_out = (answer is not None and outcome is answer and self.twin.retry_headers
+                     is not None and self.twin.retry_headers.opts_out(headers))
+        delay = None if opted_out else self.policy.next_delay(
             step.attempt, outcome, elapsed=step.at - delivery.first_at,
             previous_delay=delivery.previous_delay, rng=self._rng)
         delivery.previous, delivery.previous_delay = outcome, delay
