@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import random
-import time
 from typing import Any
 
 from hooklab.model.errors import ConfigError
@@ -41,7 +40,7 @@ from hooklab.model.providers import Twin, get_provider, signing_secret
 from hooklab.model.rehearsal import NO_TROUBLE, Plan, Rehearsal, RehearsalReport, Trouble
 from hooklab.model.signing import get_scheme
 
-from ..clock import FakeClock
+from ..clock import FakeClock, WallClock
 from ..receiver import ReferenceReceiver
 from ..transport import AppChannel, Channel, HttpChannel
 from .observe import Observer, receiver_observer
@@ -159,8 +158,9 @@ def run_rehearsal(
     keys = {"old": secret, "new": new_secret or _drawn_key(twin, plan.seed)}
     url = app if isinstance(app, str) else IN_PROCESS_URL + (path if path.startswith("/")
                                                                else "/" + path)
+    wall = WallClock()
     rehearsal = Rehearsal(twin, keys, plan=plan, trouble=trouble, url=url,
-                          sign_time=None if clock is not None else lambda _t: time.time())
+                          sign_time=None if clock is not None else lambda _t: wall.now())
     return asyncio.run(_run(rehearsal, app, observer, clock, speed))
 
 

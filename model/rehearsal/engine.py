@@ -46,8 +46,9 @@ __all__ = ["FATES", "Plan", "Rehearsal", "RehearsedAttempt", "Step", "check_rehe
 
 #: How an event's delivery ended, as the provider sees it.
 FATES = ("pending", "delivered", "exhausted", "dropped")
-#: Statuses that say the receiver could not verify the signature.
-_REFUSED = frozenset({401, 403})
+#: Statuses that say the receiver could not verify the signature (401 is the rule; many
+#: SDKs' documented receivers answer 400 or 403).
+_REFUSED = frozenset({400, 401, 403})
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class Rehearsal:
         return tuple(d.message.id for d in self.deliveries)
 
     def unverifiable(self) -> tuple[int, ...]:
-        """Events refused with 401 or 403 at or after the rotation (none without one)."""
+        """Events refused with 400, 401 or 403 at or after the rotation (none without one)."""
         at = self.trouble.rotate_at
         if at is None:
             return ()

@@ -2,7 +2,7 @@
 
 The provider's side is always known: how many events were ``delivered`` (acknowledged in
 time), ``exhausted`` (retries used up) or ``dropped`` (the twin's disable rule stopped
-delivery), and how many were ``unverifiable`` (refused with 401 or 403 after the key
+delivery), and how many were ``unverifiable`` (refused with 400, 401 or 403 after the key
 rotated). What the receiver *processed* is known only through an observer (the
 reference receiver's state view, or a callback): then ``processed_once``,
 ``duplicates`` (events processed more than once), ``extra_processings`` and

@@ -73,3 +73,10 @@ def test_a_rehearsal_over_http_counts_through_the_receivers_observe_route() -> N
                                observer=StateObserver(served.observe_url))
     assert report.delivered == report.processed_once == 4
     assert report.attempts > 4
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_a_rotation_an_sdk_receiver_was_not_given_leaves_later_messages_unverifiable(
+        name: str) -> None:
+    report = _rehearse(name, Trouble(rotate_at=3600.0), events=8)
+    assert report.unverifiable == report.never_processed == 4  # events at 1 h and later
