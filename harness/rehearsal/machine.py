@@ -99,11 +99,16 @@ class RehearsalMachine(RuleBasedStateMachine):
     #: Events per rehearsal, one every ``interval`` seconds.
     events: ClassVar[int] = 4
     interval: ClassVar[float] = 900.0
+    #: Where in-process requests go.
+    path: ClassVar[str] = "/"
     #: Whether the receiver is given the key after a rotation as well as the one before.
     receiver_knows_new_key: ClassVar[bool] = True
     #: Whether signatures carry virtual time (the receiver reads the FakeClock it is
     #: given); None: only for a reference receiver.
     virtual_signatures: ClassVar[bool | None] = None
+    #: The shared secret the provider signs with before a rotation, for a receiver with a
+    #: fixed one; None: drawn (the key after a rotation is always drawn).
+    secret: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +120,8 @@ class RehearsalMachine(RuleBasedStateMachine):
         scheme = get_scheme(self.twin.scheme or "")
         rng = random.Random(f"rehearsal:{self.provider}")
         self.keys = [scheme.generate_keys(rng), scheme.generate_keys(rng)]
+        if self.secret is not None:
+            self.keys[0] = {"secret": self.secret}
         self.outages: list[tuple[float, float]] = []
         self.rotate_at: float | None = None
         self.slow: float | None = None
@@ -169,7 +176,7 @@ class RehearsalMachine(RuleBasedStateMachine):
         report = run_rehearsal(
             app, self.twin, secret=signing_secret(old), new_secret=signing_secret(new),
             trouble=trouble, plan=Plan(events=self.events, interval=self.interval),
-            observer=observer,
+            observer=observer, path=self.path,
             clock=clock if self._virtual(app) else None)
         if not report.ok or report.unverifiable:
             raise RehearsalFailure(report, self.twin.title)
