@@ -51,6 +51,8 @@ class RehearsalReport:
     #: Events the provider gave up on that the receiver did process (acknowledged too
     #: late, or processed before a failing answer); None: not observed.
     lost_but_processed: int | None = None
+    #: Each event's message id and fate, in event order.
+    messages: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, rehearsal: Rehearsal,
@@ -81,7 +83,8 @@ class RehearsalReport:
             rehearsal.twin.name, rehearsal.trouble.describe(), len(fates),
             len(rehearsal.attempts), fates.count("delivered"), fates.count("exhausted"),
             fates.count("dropped"), len(rehearsal.unverifiable()), counts,
-            rehearsal.disabled_at, rehearsal.disable_reason, tuple(notes), late)
+            rehearsal.disabled_at, rehearsal.disable_reason, tuple(notes), late,
+            tuple(zip(rehearsal.message_ids, fates, strict=True)))
 
     # ------------------------------------------------------------------ derived counts
 
@@ -138,6 +141,10 @@ class RehearsalReport:
             "lost_but_processed": self.lost_but_processed,
             "disabled_at": self.disabled_at, "disable_reason": self.disable_reason,
             "notes": list(self.notes), "ok": self.ok,
+            "messages": [
+                {"id": message_id, "fate": fate,
+                 "processed": None if self.processed is None else self.processed[i]}
+                for i, (message_id, fate) in enumerate(self.messages)],
         }
 
     def lines(self) -> list[str]:

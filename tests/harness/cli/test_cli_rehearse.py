@@ -54,6 +54,8 @@ def test_a_reference_receiver_target_is_observed_and_survives_a_short_outage(
     assert report["observed"] is True and report["processed_once"] == 6
     assert report["lost"] == {"exhausted": 0, "dropped": 0, "total": 0}
     assert report["attempts"] > 6 and report["trouble"] == "an outage of 4 h"
+    assert [m["fate"] for m in report["messages"]] == ["delivered"] * 6
+    assert all(m["processed"] == 1 and m["id"].startswith("evt_") for m in report["messages"])
 
 
 def test_a_rotation_the_receiver_does_not_know_fails_with_exit_1(
