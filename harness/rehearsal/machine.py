@@ -201,11 +201,13 @@ def rehearsal_test(
     path: str = "/",
     secret: str | None = None,
     max_examples: int = 50,
+    derandomize: bool = True,
 ) -> type[unittest.TestCase]:
     """A test case rehearsing ``provider`` against the app ``receiver(secrets, clock)``
     builds (default: the reference receiver), for a pytest or unittest module:
     ``test_shopify = rehearsal_test("shopify", make_app)``. Its settings leave out the
-    explain phase and the example database, so a shrink takes seconds and writes nothing.
+    explain phase and the example database, so a shrink takes seconds and writes nothing,
+    and derandomize (the same examples every run) unless told otherwise.
     """
     attributes: dict[str, Any] = {"provider": provider, "trouble": tuple(trouble),
                                   "path": path, "secret": secret}
@@ -223,6 +225,7 @@ def rehearsal_test(
     case: type[unittest.TestCase] = machine.TestCase
     case.settings = settings(  # type: ignore[attr-defined]
         max_examples=max_examples, deadline=None, database=None, stateful_step_count=6,
+        derandomize=derandomize,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow])
     return case
