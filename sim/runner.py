@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hooklab.model.errors import ScenarioError
 from hooklab.model.records import AttemptRecord, DeliveryRecord
 
 from ._engine import Engine
@@ -34,8 +35,14 @@ from .export import RecordWriter, load_records, write_records
 from .progress import RunProgress
 from .scenario import Scenario
 from .summary import EndpointSummary, Summary, percentiles
+from .vector import VectorRun, why_not
 
-__all__ = ["MAX_FLAP_OUTAGES", "Outage", "SimulationResult", "simulate"]
+__all__ = ["ENGINES", "MAX_FLAP_OUTAGES", "Outage", "SimulationResult", "pick_engine",
+           "simulate"]
+
+#: The paths a run can take: ``auto`` picks ``vector`` when :func:`~hooklab.sim.vector.
+#: why_not` finds no reason against it, else ``events`` (the SimPy engine).
+ENGINES = ("auto", "events", "vector")
 
 #: The most windows of a flapping receiver a result lists (per endpoint, the first ones):
 #: ``down=flap:0.001:0.001`` over a day would otherwise be 43 million objects.
@@ -122,12 +129,14 @@ def simulate(
     keep_records: bool = True,
     records_path: str | Path | None = None,
     progress: bool | None = False,
+    engine: str = "auto",
 ) -> SimulationResult:
     """Run ``scenario`` (a :class:`Scenario`, a shipped name or a TOML path) once.
 
     ``seed`` defaults to the scenario's. ``keep_records`` keeps every record in the result;
     ``records_path`` streams them to disk as they are made. ``progress``: ``True`` shows a
     bar, ``None`` shows one on a terminal for runs longer than 2 s, ``False`` never.
+    ``engine`` picks the path (:func:`pick_engine`); the summary's ``engine`` says which ran.
 
         >>> simulate("default", seed=3, keep_records=False).summary.messages
         3000
@@ -135,21 +144,32 @@ def simulate(
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
     seed = scenario.seed if seed is None else seed
+    path = pick_engine(scenario, engine)
     writer = RecordWriter(records_path) if records_path is not None else None
     sink = _Memory(keep_records, writer) if keep_records or writer is not None else None
+    run: Engine | VectorRun
     try:
-        engine = Engine(scenario, seed, sink)  # may refuse the scenario (e.g. a bad trace)
-        _run(engine, progress)
+        if path == "vector":
+            run = VectorRun(scenario, seed, records=sink is not None)
+            run.run()
+            if sink is not None:
+                for attempt in run.attempt_records():
+                    sink.attempt(attempt)
+                for delivery in run.delivery_records():
+                    sink.delivery(delivery)
+        else:
+            run = Engine(scenario, seed, sink)  # may refuse the scenario (e.g. a bad trace)
+            _run(run, progress)
+            if sink is not None:
+                for record in run.pending_records():
+                    sink.delivery(record)
     except BaseException:
         if writer is not None:
             writer.close()
         raise
-    if sink is not None:
-        for record in engine.pending_records():
-            sink.delivery(record)
-    outages = _outages(engine)
+    outages = _outages(run)
     result = SimulationResult(
-        scenario=scenario, seed=seed, summary=_summary(engine, outages),
+        scenario=scenario, seed=seed, summary=_summary(run, outages, path),
         attempts=sink.attempts if sink is not None else [],
         deliveries=sink.deliveries if sink is not None else [],
         outages=outages,
@@ -157,6 +177,34 @@ def simulate(
     if writer is not None:
         writer.close(result.meta())
     return result
+
+
+def pick_engine(scenario: Scenario, engine: str = "auto") -> str:
+    """The path ``simulate(scenario, engine=engine)`` takes: ``events`` or ``vector``.
+
+    ``auto`` takes ``vector`` when it can run the scenario; ``vector`` on a scenario it
+    cannot run is a :class:`~hooklab.model.errors.ScenarioError` naming the reason.
+
+        >>> pick_engine(Scenario.load("outage-storm"))
+        'events'
+        >>> pick_engine(Scenario.load("outage-storm"), "vector")
+        Traceback (most recent call last):
+        ...
+        hooklab.model.errors.ScenarioError: engine vector cannot run this scenario: \
+a bounded worker pool (workers = 500)
+    """
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}",
+                            field="engine")
+    if engine == "events":
+        return engine
+    reason = why_not(scenario)
+    if reason is None:
+        return "vector"
+    if engine == "vector":
+        raise ScenarioError(f"engine vector cannot run this scenario: {reason}",
+                            field="engine")
+    return "events"
 
 
 def _run(engine: Engine, progress: bool | None) -> None:
@@ -175,7 +223,7 @@ def _run(engine: Engine, progress: bool | None) -> None:
             engine.env.run(until=until)
 
 
-def _estimated_end(engine: Engine) -> float:
+def _estimated_end(engine: Engine | VectorRun) -> float:
     s = engine.scenario
     a = s.arrivals
     if a.process in ("poisson", "uniform"):
@@ -191,14 +239,14 @@ def _estimated_end(engine: Engine) -> float:
     return min(end, s.until) if s.until is not None else end
 
 
-def _end(engine: Engine) -> float:
+def _end(engine: Engine | VectorRun) -> float:
     until = engine.scenario.until
     if until is not None and engine.pending:
         return until
     return engine.last_activity
 
 
-def _outages(engine: Engine) -> tuple[Outage, ...]:
+def _outages(engine: Engine | VectorRun) -> tuple[Outage, ...]:
     horizon = _end(engine)
     drains = {(w.endpoint, w.start, w.end): (w.last - w.end if w.left == 0 else None)
               for w in engine.watches}
@@ -225,7 +273,7 @@ def _outages(engine: Engine) -> tuple[Outage, ...]:
     return tuple(out)
 
 
-def _summary(engine: Engine, outages: tuple[Outage, ...]) -> Summary:
+def _summary(engine: Engine | VectorRun, outages: tuple[Outage, ...], path: str) -> Summary:
     drains = [o.drain_s for o in outages if o.drain_s is not None]
     endpoints = tuple(
         EndpointSummary(
@@ -236,17 +284,17 @@ def _summary(engine: Engine, outages: tuple[Outage, ...]) -> Summary:
             processing_failures=e.processing_failures, disabled_at=e.disabled_at,
             disabled_reason=e.disabled_reason)
         for e in engine.endpoints)
+    times = engine.time_to_delivery  # sorted in place by the first percentiles
     return Summary(
         scenario=engine.scenario.name, seed=engine.seed, messages=engine.messages,
         deliveries=engine.deliveries, delivered=sum(e.delivered for e in endpoints),
         failed=sum(e.failed for e in endpoints), pending=engine.pending,
         attempts=engine.attempts,
-        time_to_delivery_s=percentiles(engine.time_to_delivery,
-                                       never=engine.deliveries - len(engine.time_to_delivery)),
-        time_to_delivery_delivered_only_s=percentiles(engine.time_to_delivery),
+        time_to_delivery_s=percentiles(times, never=engine.deliveries - len(times)),
+        time_to_delivery_delivered_only_s=percentiles(times),
         peak_attempts_per_s=engine.peak_per_s, peak_backlog=engine.peak_backlog,
         time_to_drain_s=max(drains) if drains else None,
         duplicates=sum(e.duplicates for e in endpoints),
         failed_by_reason=tuple(sorted(engine.reasons.items())),
         processing_failures=sum(e.processing_failures for e in endpoints),
-        sim_time_s=_end(engine), endpoints=endpoints)
+        sim_time_s=_end(engine), endpoints=endpoints, engine=path)

@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING
 from hooklab.model import sqlite
 from hooklab.model.errors import ConfigError
 from hooklab.model.records import Status
-from hooklab.model.tracking import DeliveryTracker
+
+from .db import CorruptRow
 
 if TYPE_CHECKING:
     from hooklab.model.endpoints import Endpoint
@@ -77,7 +78,11 @@ def disable(db: OutboxDB, endpoint_id: str, reason: str, *, now: float,
             (endpoint_id, now)).fetchall()
         failed = 0
         for (message_id,) in rows:
-            tracker = DeliveryTracker.resume(db.store, message_id, endpoint_id)
+            try:
+                tracker = db.resume(message_id, endpoint_id)
+            except CorruptRow as exc:  # its row cannot be read: that delivery only
+                db.quarantine(now, message_id, endpoint_id, str(exc))
+                continue
             if tracker.state == "sending":
                 continue  # a lost attempt: the next claim records it, then disables
             if not tracker.done:
@@ -151,10 +156,12 @@ def _restart(db: OutboxDB, message_id: str, endpoint_id: str, event_type: str,
     current = db.generation(message_id, endpoint_id)
     generation = 1 if current is None else current + 1
     if view is not None:
-        if view.finished_at is None:
+        quarantined = db.is_quarantined(message_id, endpoint_id)
+        if view.finished_at is None and not quarantined:
             raise ConfigError(f"message {message_id!r} to endpoint {endpoint_id!r} is still "
                               f"being delivered ({view.status}); nothing to resend")
-        history = db.store.history(message_id, endpoint_id)
+        # a quarantined delivery's history may be what cannot be read: archive it without
+        history = [] if quarantined else db.store.history(message_id, endpoint_id)
         db.conn.execute(
             "INSERT INTO outbox_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (message_id, endpoint_id, generation - 1, view.state, view.reason,

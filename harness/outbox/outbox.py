@@ -83,14 +83,15 @@ class Outbox:
 
     ``timeout`` is how long a write waits for another process's lock before failing with
     :class:`~hooklab.model.errors.StoreError` ("database is locked"). ``synchronous`` is
-    SQLite's setting for this connection (see :meth:`durability`). ``db`` is the
+    SQLite's setting for this connection (see :meth:`durability`); ``readonly`` opens an
+    existing file for reading only (it works on a read-only filesystem). ``db`` is the
     :class:`~hooklab.harness.outbox.db.OutboxDB` underneath; ``store``, ``registry`` and
     ``health`` are its stores.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
-                 synchronous: str = "FULL") -> None:
-        self.db = OutboxDB(path, timeout=timeout, synchronous=synchronous)
+                 synchronous: str = "FULL", readonly: bool = False) -> None:
+        self.db = OutboxDB(path, timeout=timeout, synchronous=synchronous, readonly=readonly)
         self.path = self.db.path
         self.store = self.db.store
         self.registry = self.db.registry
@@ -173,7 +174,8 @@ class Outbox:
 
         Should one delivery fail (a corrupt row, an illegal move), the transaction is
         rolled back and done again with each delivery on its own: the bad one is noted
-        (``delivery_error``) and put aside for a minute; the others go on. See
+        (``delivery_error``) and put aside (for a minute after an illegal move; for good,
+        *quarantined*, when its row cannot be read); the others go on. See
         :mod:`~hooklab.harness.outbox.step`."""
         return run_step(self.db, owner, list(results), claim=claim, now=now, lease=lease,
                         policy_for=policy_for, rng=rng, auto=auto or RECOMMENDED, only=only,

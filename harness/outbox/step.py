@@ -14,7 +14,13 @@ it claims) and keeps its writes in memory (:meth:`OutboxDB.buffered
 changes), to write each table with one statement before it reads them or commits. Should
 one delivery fail (a corrupt row, an illegal move), the transaction is rolled back and done
 again *carefully*: each delivery on its own, in a savepoint, written at once; the bad one is
-noted (``delivery_error``) and put aside.
+noted (a ``delivery_error`` event) and put aside. A refusal of the domain (an illegal move:
+the row was changed behind the outbox's back) puts it aside for a minute, by when it has
+usually settled; anything else its data raises (a state the Delivery machine does not
+have, a value the code cannot read) *quarantines* it: it is no longer due
+(``lease_owner`` :data:`QUARANTINED`), ``hooklab status`` lists it, and ``hooklab resend``
+starts it afresh once looked at. A database fault (locked, disk full, I/O) is no delivery's
+fault: it aborts the step, and the worker retries the whole step later.
 
 Example::
 
@@ -49,14 +55,16 @@ from hooklab.model.tracking import DeliveryTracker
 
 from ..sender import Message
 from . import admin
-from .db import OutboxDB, endpoint_filter
+from .db import QUARANTINED, CorruptRow, OutboxDB, database_fault, endpoint_filter
 from .health import AutoDisable
 
-__all__ = ["LOST", "Claim", "PolicyFor", "Result", "Step", "run_step"]
+__all__ = ["LOST", "QUARANTINED", "Claim", "PolicyFor", "Result", "Step", "run_step"]
 
 #: The answer recorded for an attempt whose worker stopped before recording it.
 LOST = ("lease expired before the attempt's answer was recorded "
         "(the worker stopped or was killed)")
+#: How long a delivery the domain refused (an illegal move) is put aside, in seconds.
+PUT_ASIDE = 60.0
 Key = tuple[str, str]
 #: The retry policy a step applies to an endpoint's deliveries.
 PolicyFor = Callable[[Endpoint], RetryPolicy]
@@ -73,13 +81,17 @@ class Claim(NamedTuple):
 
 
 class Result(NamedTuple):
-    """What came back for a claim: the outcome, the start of the body, when."""
+    """What came back for a claim: the outcome, the start of the body, when.
+    ``dropped``: the claim was never posted because its endpoint was disabled meanwhile;
+    its attempt is recorded as not sent and the delivery fails ``disabled: <why>`` (if
+    the endpoint is enabled again by then, it is retried by the policy)."""
 
     claim: Claim
     outcome: Outcome
     body: bytes
     start: float
     end: float
+    dropped: bool = False
 
 
 def run_step(db: OutboxDB, owner: str, results: list[Result], *, claim: int, now: float,
@@ -102,10 +114,10 @@ def run_step(db: OutboxDB, owner: str, results: list[Result], *, claim: int, now
                     db.health.begin()
                     step.complete_all(results)
                     return step.claim(claim, only)
-        except HooklabError as exc:
+        except Exception as exc:
             if not begun and not wait and _busy(exc):
                 return None
-            if careful or not begun:
+            if careful or not begun or database_fault(exc):
                 raise
         finally:
             if not wait and not begun:
@@ -142,9 +154,16 @@ class Step:
         try:
             with self._savepoint():
                 yield
-        except HooklabError as exc:
-            self.db.event(self.now, "delivery_error", endpoint_id, message_id, str(exc))
-            self.db.schedule(message_id, endpoint_id, self.now + 60.0)
+        except Exception as exc:
+            if database_fault(exc):
+                raise
+            if isinstance(exc, HooklabError) and not isinstance(exc, CorruptRow):
+                self.db.event(self.now, "delivery_error", endpoint_id, message_id,
+                              f"{exc}; put aside for {PUT_ASIDE:g} s")
+                self.db.schedule(message_id, endpoint_id, self.now + PUT_ASIDE)
+                return
+            why = str(exc) if isinstance(exc, CorruptRow) else f"{type(exc).__name__}: {exc}"
+            self.db.quarantine(self.now, message_id, endpoint_id, why)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -205,11 +224,14 @@ class Step:
                                "expired")
             return
         # After a rollback the claim's tracker may be ahead of the database: read it again.
-        tracker = DeliveryTracker.resume(self.store, *key) if self.careful else claim.tracker
+        tracker = self.db.resume(*key) if self.careful else claim.tracker
         delay = tracker.finish(result.outcome, now=result.end,
                                policy=self.policy_for(claim.endpoint), rng=self.rng,
                                body=result.body)
         due = None if delay is None else result.end + delay
+        if result.dropped and not tracker.done and self.stopped(tracker,
+                                                                self.endpoint(key[1])):
+            return  # never posted: nothing to count against the endpoint
         why = result.body[:160].decode("utf-8", "replace") if result.outcome.error else ""
         self.settle(tracker, result.outcome, due, why)
 
@@ -281,10 +303,7 @@ class Step:
     def _claim_one(self, message: Message, endpoint_id: str, generation: int,
                    view: DeliveryView | None) -> Claim | None:
         now = self.now
-        if view is not None:
-            tracker = DeliveryTracker.from_view(self.store, view)
-        else:
-            tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
+        tracker = self.db.resume(message.id, endpoint_id, view)
         endpoint = self.endpoint(endpoint_id)
         if tracker.state == "sending":  # its worker stopped: the attempt is lost
             self.db.event(now, "lease_expired", endpoint_id, message.id,

@@ -191,6 +191,12 @@ class Latency:
             if truncated[1] < 1.0:
                 object.__setattr__(self, "_normal", truncated)
 
+    @property
+    def truncation(self) -> tuple[float, float] | None:
+        """For a ``normal`` that 0 truncates: the location of the normal before truncation
+        and its mass above 0 (else ``None``: clipping at 0 changes nothing)."""
+        return self._normal
+
     def draw(self, rng: random.Random) -> float:
         """One latency in seconds (never negative)."""
         mean, jitter, dist = self.mean, self.jitter, self.distribution
@@ -231,7 +237,7 @@ def _truncated_normal(mean: float, sd: float) -> tuple[float, float]:
     """
     def truncated_mean(mu: float) -> float:
         x = mu / sd
-        upper = _STANDARD.cdf(x)
+        upper = _cdf(x)
         if upper < 1e-300:  # far in the tail: the Mills ratio's asymptote
             return sd / -x
         return mu + sd * _STANDARD.pdf(x) / upper
@@ -244,7 +250,13 @@ def _truncated_normal(mean: float, sd: float) -> tuple[float, float]:
         else:
             high = mid
     mu = (low + high) / 2
-    return mu, _STANDARD.cdf(mu / sd)
+    return mu, _cdf(mu / sd)
+
+
+def _cdf(x: float) -> float:
+    """The standard normal CDF, accurate in the lower tail (NormalDist.cdf uses erf, which
+    cancels to nothing there)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,7 @@
-"""The simulator against closed forms: independent failures, fixed schedules, capacity."""
+"""The simulator against closed forms: independent failures, fixed schedules, capacity.
+
+Where the vectorized path applies (no shared resource), the same closed forms hold on both
+paths (``engine`` is parametrized)."""
 
 from __future__ import annotations
 
@@ -11,13 +14,18 @@ import pytest
 from hooklab.model.faults import Capacity, Latency, ReceiverModel
 from hooklab.sim import Arrivals, EndpointSpec, Scenario, simulate
 
+ENGINES = pytest.mark.parametrize("engine", ["events", "vector"])
 
+
+@ENGINES
 @pytest.mark.parametrize(("p", "k"), [(0.1, 2), (0.3, 3), (0.5, 4), (0.7, 6), (0.9, 3)])
-def test_independent_failures_match_closed_forms(p: float, k: int) -> None:
+def test_independent_failures_match_closed_forms(p: float, k: int, engine: str) -> None:
     n = 20_000
     scenario = Scenario.flaky(p, messages=n, rate=50.0, policy={"delays": [1.0] * 9})
-    result = simulate(scenario.replace(max_attempts=k), seed=11, keep_records=False)
+    result = simulate(scenario.replace(max_attempts=k), seed=11, keep_records=False,
+                      engine=engine)
     s = result.summary
+    assert s.engine == engine
     assert s.deliveries == n and s.pending == 0
     failed_fraction = s.failed / n
     expected_failed = p**k
@@ -30,19 +38,21 @@ def test_independent_failures_match_closed_forms(p: float, k: int) -> None:
     assert abs(s.attempts / n - mean) <= 5 * sd_mean
 
 
-def test_failed_fraction_tracks_p_to_the_k_across_policies() -> None:
+@ENGINES
+def test_failed_fraction_tracks_p_to_the_k_across_policies(engine: str) -> None:
     # the svix preset (8 attempts, jitter) and the diagram's (6) dead-letter p^K
     for policy, k in (("svix", 8), ("diagram", 6)):
         result = simulate(Scenario.flaky(0.6, messages=20_000, policy=policy), seed=5,
-                          keep_records=False)
+                          keep_records=False, engine=engine)
         q = 0.6**k
         assert abs(result.summary.failed / 20_000 - q) <= 5 * math.sqrt(q * (1 - q) / 20_000)
 
 
-def test_unjittered_fixed_schedule_attempts_at_cumulative_sums() -> None:
+@ENGINES
+def test_unjittered_fixed_schedule_attempts_at_cumulative_sums(engine: str) -> None:
     delays = [5.0, 300.0, 1800.0, 7200.0, 0.1]
     scenario = Scenario.flaky(1.0, messages=50, rate=3.0, policy={"delays": delays})
-    result = simulate(scenario, seed=2)
+    result = simulate(scenario, seed=2, engine=engine)
     starts: dict[str, list[float]] = defaultdict(list)
     for a in result.attempts:
         assert a.start == a.end  # zero latency

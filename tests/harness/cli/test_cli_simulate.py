@@ -58,13 +58,13 @@ def test_flags_override_the_scenario_file(capsys: pytest.CaptureFixture[str],
                        "--policy", "svix", "--failure-rate", "0")
     assert summary["messages"] == 10 and summary["attempts"] == 10
     summary = run_json(capsys, "--scenario", str(path), "--max-attempts", "2",
-                       "--receiver", "status=503:1")
+                       "--faults", "status=503:1")
     assert summary["attempts"] == 100
 
 
 def test_json_and_records_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, records = tmp_path / "s.json", tmp_path / "r.csv"
-    assert main(["simulate", "--messages", "100", "--json", str(out),
+    assert main(["simulate", "--messages", "100", "--json-out", str(out),
                  "--records", str(records)]) == 0
     summary = json.loads(out.read_text())
     lines = records.read_text().splitlines()
@@ -79,10 +79,10 @@ def test_json_and_records_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--policy", "nope"], "unknown retry policy 'nope'"),
         (["--failure-rate", "1.5"], "failure_rate"),
         (["--messages", "-3"], "messages must be"),
-        (["--receiver", "boom=1"], "unknown fault 'boom'"),
+        (["--faults", "boom=1"], "unknown fault 'boom'"),
         (["--records", "out.xlsx"], "must end in one of"),
         (["--plot", "out.txt"], ".png"),
-        (["--workers", "0"], "workers"),
+        (["--concurrency", "0"], "--concurrency must be"),
     ],
 )
 def test_bad_flags_exit_2_with_a_clear_message(
@@ -138,9 +138,20 @@ def test_an_unwritable_plot_target_exits_2_before_the_run(
 
 
 def test_bench_smoke_runs_and_prints_both_times(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench_main(["--messages", "3000", "--repeat", "1"]) == 0
+    assert bench_main(["--messages", "3000", "--engine-messages", "2000", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "hooklab.sim:" in out and "bare SimPy:" in out and "ratio:" in out
+    for word in ("hooklab.sim: vector", "hooklab.sim: events", "ratio: vector", "ratio: events",
+                 "peak memory", "load average"):
+        assert word in out
+
+
+@pytest.mark.parametrize("model", ["bare", "events", "vector"])
+def test_bench_runs_one_model_alone_for_whole_process_timings(
+        capsys: pytest.CaptureFixture[str], model: str) -> None:
+    assert bench_main(["--only", model, "--messages", "2000", "--engine-messages", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert out.lstrip().startswith(f"{model}:") and "2,000 messages" in out and "MB" in out
 
 
 @pytest.mark.parametrize(("policy", "attempts"), [("shopify", 9), ("slack", 4), ("sns", 4),
@@ -153,12 +164,43 @@ def test_a_provider_twins_preset_drives_simulate(policy: str, attempts: int,
     assert summary["attempts"] == 20 * attempts
 
 
-def test_receiver_faults_go_to_one_endpoint_by_name(capsys: pytest.CaptureFixture[str]) -> None:
-    ends = run_json(capsys, "--messages", "200", "--receiver", "flaky=status=503:1")["endpoints"]
+@pytest.mark.parametrize("engine", ["events", "vector"])
+def test_engine_flag_picks_the_path_and_the_summary_says_which(
+        capsys: pytest.CaptureFixture[str], engine: str) -> None:
+    summary = run_json(capsys, "--messages", "300", "--engine", engine)
+    assert summary["engine"] == engine
+    assert summary["delivered"] + summary["failed"] + summary["pending"] == \
+        summary["deliveries"]
+    assert main(["simulate", "--messages", "300", "--engine", engine]) == 0
+    assert engine in capsys.readouterr().out.split("engine", 1)[1].splitlines()[0]
+
+
+def test_auto_engine_takes_the_vector_path_only_where_it_can(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_json(capsys, "--messages", "300")["engine"] == "vector"
+    storm = run_json(capsys, "--scenario", "outage-storm", "--until", "60")
+    assert storm["engine"] == "events"
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["--scenario", "outage-storm"], "bounded worker pool"),
+    (["--faults", "capacity=5:503"], "receiver capacity"),
+    (["--faults", "gone=60"], "auto-disables on 410 Gone"),
+])
+def test_engine_vector_on_a_scenario_it_cannot_run_names_the_reason(
+        capsys: pytest.CaptureFixture[str], argv: list[str], reason: str) -> None:
+    assert main(["simulate", *argv, "--engine", "vector"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hooklab simulate: error: --engine vector cannot run")
+    assert reason in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_faults_go_to_one_endpoint_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    ends = run_json(capsys, "--messages", "200", "--faults", "flaky=status=503:1")["endpoints"]
     assert ends["flaky"]["delivered"] == 0 and ends["flaky"]["failed"] > 0
     assert ends["healthy"]["failed"] == 0  # untouched
     # unscoped, every endpoint gets them; a fault named like an endpoint stays a fault
-    ends = run_json(capsys, "--messages", "200", "--receiver", "down=0:1e9")["endpoints"]
+    ends = run_json(capsys, "--messages", "200", "--faults", "down=0:1e9")["endpoints"]
     assert all(e["delivered"] == 0 for e in ends.values())
-    assert main(["simulate", "--messages", "50", "--receiver", "status=500:0.1"]) == 0
+    assert main(["simulate", "--messages", "50", "--faults", "status=500:0.1"]) == 0
     assert "every endpoint the same faults" in capsys.readouterr().out
