@@ -44,13 +44,15 @@ class _Deprecated(argparse.Action):
     """Stores like the new flag and warns once on stderr."""
 
     def __init__(self, option_strings: list[str], dest: str, *, new: str,
-                 **kwargs: Any) -> None:
-        self.new = new
+                 append: bool = False, **kwargs: Any) -> None:
+        self.new, self.append = new, append
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: str | None = None) -> None:
         warn(parser, option_string or self.option_strings[0], self.new)
+        if self.append:  # the new flag is repeatable (action="append")
+            values = [*(getattr(namespace, self.dest, None) or []), values]
         setattr(namespace, self.dest, values)
 
 

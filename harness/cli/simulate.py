@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
                    help="receiver faults (as serve flaky --faults), e.g. 'status=503:0.3\n"
                         "latency=0.2:0.1 down=3600:7200', for every endpoint (they keep the\n"
                         "scenario's names), or for one: flaky='status=503:0.3' (repeatable)")
-    deprecated(p, "--receiver", "--faults", metavar="FAULTS")
+    deprecated(p, "--receiver", "--faults", metavar="FAULTS", append=True)
     p.add_argument("--policy", metavar="NAME", help="retry policy preset for every endpoint")
     p.add_argument("--max-attempts", type=int, metavar="K", help="cap attempts per delivery")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -193,8 +193,6 @@ def fault_overrides(values: Any, ids: list[str]) -> dict[str | None, str]:
         >>> fault_overrides(["flaky=status=503:0.3", "down=60:120"], ["flaky", "down"])
         {'flaky': 'status=503:0.3', None: 'down=60:120'}
     """
-    if isinstance(values, str):  # the old --receiver spelling stores one value
-        values = [values]
     out: dict[str | None, str] = {}
     for value in values or ():
         name, _, rest = value.partition("=")
