@@ -26,6 +26,7 @@ module                                       holds
 ``records``                                  the frozen attempt and delivery records, statuses
 ``status/``                                  status stores: ``base``, ``memory``, ``sqlite``
 ``tracking``                                 drives a Delivery and writes to a status store
+``auto_disable``                             when a sender disables an endpoint by itself
 ``faults/``                                  receiver faults: ``kinds``, ``spec``, ``receiver``
 ``sqlite``                                   the one SQLite file the stores share
 ``errors``                                   the one error hierarchy

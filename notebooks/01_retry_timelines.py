@@ -57,7 +57,7 @@ scenario = Scenario.from_mapping({
 result = simulate(scenario, seed=7)
 summary = result.summary.to_dict()
 {k: summary[k] for k in ("messages", "delivered", "failed", "attempts", "amplification",
-                         "time_to_delivery_s")}
+                         "time_to_delivery_s", "time_to_delivery_delivered_only_s")}
 
 # %% [markdown]
 # ## Every message on one time axis

@@ -22,8 +22,9 @@
 #
 # Below, the simulator sweeps *p* from 0 to 0.9 for several presets and the closed forms
 # are drawn over its points: where they agree, the simulator and the formulas check each
-# other. The third panel, p99 time to delivery, has no such simple form: it depends on
-# each preset's retry schedule.
+# other. The third panel, p99 time to delivery of the delivered messages only (over all
+# of them it would be "never" as soon as more than 1 % fail), has no such simple form: it
+# depends on each preset's retry schedule.
 
 # %%
 # %matplotlib inline

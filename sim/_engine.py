@@ -36,7 +36,7 @@ from ._state import (
     DELIVERY,
     DESERIALIZE,
     DISABLE,
-    ENDPOINT_DISABLED,
+    DISABLED,
     ENQUEUE,
     EXECUTE,
     EXHAUSTED,
@@ -72,7 +72,7 @@ from .arrivals import arrival_plan
 from .scenario import Scenario
 from .sharing import Job, Sharing
 
-__all__ = ["DELIVERY", "ENDPOINT_DISABLED", "Engine", "substream"]
+__all__ = ["DELIVERY", "DISABLED", "Engine", "substream"]
 
 
 class Engine:
@@ -168,7 +168,7 @@ class Engine:
             self.live[id(d)] = d
         if ep.disabled_at is not None:
             d.state = fire(d.state, DISABLE)
-            self._finish(d, now, ENDPOINT_DISABLED)
+            self._finish(d, now, DISABLED)
         else:
             self._submit(d)
 
@@ -371,19 +371,19 @@ class Engine:
                 self._message_id(d.msg), ep.id, d.attempt, start, now, verdict.kind.value,
                 outcome.status_code, outcome.error,
                 None if delay is None or state != S_RETRY_QUEUED else now + delay))
+        if state != S_DELIVERED and ep.failing_since is None:
+            ep.failing_since = now  # the auto-disable window starts at a failed attempt
         if state == S_DELIVERED:
             d.state = fire(state, LOG)
             self._finish(d, now, None, delivered=True)
         elif state == S_FAILED:
             gone = verdict.kind is OutcomeKind.GONE
             self._finish(d, now, GONE if gone else self._why_failed(d, ep, outcome))
-            if gone and ep.auto.gone:
-                self._disable(ep, now, "gone")
         else:
             d.state = fire(state, BACKOFF)
             if ep.disabled_at is not None:
                 d.state = fire(d.state, DISABLE)
-                self._finish(d, now, ENDPOINT_DISABLED)
+                self._finish(d, now, DISABLED)
             else:
                 d.prev = delay
                 self.at(delay, self._retry, d)  # type: ignore[arg-type]
@@ -421,8 +421,8 @@ class Engine:
         else:
             ep.failed += 1
             self.reasons[reason or "failed"] = self.reasons.get(reason or "failed", 0) + 1
-            if reason != ENDPOINT_DISABLED:
-                self._count_failure(ep, now)
+            if reason != DISABLED:
+                self._count_failure(ep, now, reason == GONE)
         if d.watch is not None:
             for watch in d.watch:
                 watch.left -= 1
@@ -432,17 +432,14 @@ class Engine:
                 self._message_id(d.msg), ep.id, self.types[d.kind], d.created,
                 "delivered" if delivered else "failed", d.attempt, now, reason))
 
-    def _count_failure(self, ep: EndpointState, now: float) -> None:
-        auto = ep.auto
+    def _count_failure(self, ep: EndpointState, now: float, gone: bool) -> None:
         ep.consecutive += 1
-        if ep.failing_since is None:
-            ep.failing_since = now
         if ep.disabled_at is not None:
             return
-        if auto.consecutive is not None and ep.consecutive >= auto.consecutive:
-            self._disable(ep, now, f"{ep.consecutive} consecutive failed deliveries")
-        elif auto.window is not None and now - ep.failing_since >= auto.window:
-            self._disable(ep, now, f"failing for {now - ep.failing_since:g} s without success")
+        why = ep.auto.reason(in_a_row=ep.consecutive, failing_since=ep.failing_since, now=now,
+                             gone=gone)
+        if why is not None:
+            self._disable(ep, now, why)
 
     def _disable(self, ep: EndpointState, now: float, reason: str) -> None:
         if ep.disabled_at is not None:
@@ -452,7 +449,7 @@ class Engine:
         for d in list(self.live.values()):
             if d.ep is ep and DISABLE in DELIVERY.table[d.state]:
                 d.state = DELIVERY.fire(d.state, DISABLE)
-                self._finish(d, now, ENDPOINT_DISABLED)
+                self._finish(d, now, DISABLED)
 
     def _outage_ended(self, args: tuple[EndpointState, float, float]) -> None:
         ep, start, end = args

@@ -25,11 +25,10 @@ from .sharing import Sharing
 
 __all__ = ["DeliveryState", "EndpointState", "Wake", "Watch", "may_gone", "substream"]
 
-#: Why a delivery failed; ``endpoint_disabled`` is FailureReason.DISABLED's older name.
-EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED = (
+#: Why a delivery failed: the words of FailureReason.
+EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED, DISABLED = (
     FailureReason.EXHAUSTED.value, FailureReason.RETRY_WINDOW.value, FailureReason.GONE.value,
-    FailureReason.NOT_RETRIED.value)
-ENDPOINT_DISABLED = "endpoint_disabled"
+    FailureReason.NOT_RETRIED.value, FailureReason.DISABLED.value)
 
 DELIVERY = compile_machine(Delivery)
 RECEPTION = compile_machine(Reception)

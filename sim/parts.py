@@ -1,4 +1,5 @@
-"""The parts a scenario is built of: arrivals, bursts, endpoints and their auto-disable rule.
+"""The parts a scenario is built of: arrivals, bursts, endpoints and their auto-disable rule
+(:class:`~hooklab.model.auto_disable.AutoDisable`, the one rule the outbox uses too).
 
 Each part is a frozen dataclass checked when it is built: a bad value raises
 :class:`~hooklab.model.errors.ScenarioError` naming it. :class:`~hooklab.sim.Scenario`
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hooklab.model.auto_disable import AutoDisable
 from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.policy_config import policy_from_config
@@ -92,28 +94,6 @@ class Arrivals:
                 raise ScenarioError(f"event type {name!r} must be a non-empty string")
             if not isinstance(weight, int | float) or not 0 < weight < math.inf:
                 raise ScenarioError(f"event type {name!r}: weight must be > 0, got {weight!r}")
-
-
-@dataclass(frozen=True)
-class AutoDisable:
-    """When an endpoint is disabled: after ``consecutive`` failed (dead-lettered)
-    deliveries in a row; after ``window`` seconds of failed deliveries with no success
-    (Svix: 5 days); on a 410 Gone when ``gone`` (the Standard Webhooks advice)."""
-
-    consecutive: int | None = None
-    window: float | None = None
-    gone: bool = True
-
-    def __post_init__(self) -> None:
-        if self.consecutive is not None and (
-            isinstance(self.consecutive, bool) or not isinstance(self.consecutive, int)
-            or self.consecutive < 1
-        ):
-            raise ScenarioError(
-                f"auto_disable consecutive must be an integer >= 1, got {self.consecutive!r}"
-            )
-        if self.window is not None:
-            check_nonnegative(self.window, "auto_disable window")
 
 
 @dataclass(frozen=True)

@@ -284,11 +284,14 @@ def _summary(engine: Engine | VectorRun, outages: tuple[Outage, ...], path: str)
             processing_failures=e.processing_failures, disabled_at=e.disabled_at,
             disabled_reason=e.disabled_reason)
         for e in engine.endpoints)
+    times = engine.time_to_delivery  # sorted in place by the first percentiles
     return Summary(
         scenario=engine.scenario.name, seed=engine.seed, messages=engine.messages,
         deliveries=engine.deliveries, delivered=sum(e.delivered for e in endpoints),
         failed=sum(e.failed for e in endpoints), pending=engine.pending,
-        attempts=engine.attempts, time_to_delivery_s=percentiles(engine.time_to_delivery),
+        attempts=engine.attempts,
+        time_to_delivery_s=percentiles(times, never=engine.deliveries - len(times)),
+        time_to_delivery_delivered_only_s=percentiles(times),
         peak_attempts_per_s=engine.peak_per_s, peak_backlog=engine.peak_backlog,
         time_to_drain_s=max(drains) if drains else None,
         duplicates=sum(e.duplicates for e in endpoints),

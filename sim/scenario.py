@@ -14,7 +14,10 @@ so a flag or a sweep cell changes one thing everywhere:
 
 - ``policy``: a preset name or a policy table (:func:`~hooklab.model.policy_from_config`);
 - ``max_attempts``: caps each policy;
-- ``failure_rate``: replaces each receiver's status mix by independent 500s at that rate.
+- ``failure_rate``: replaces each receiver's status mix by independent 500s at that rate;
+  its other faults (``timeout``, ``reset``, ``truncated``, ``down``, ``capacity``...) stay,
+  so a request may fail more often than ``failure_rate`` (the default scenario's flaky
+  endpoint adds 3 % resets and timeouts).
 
 A scenario file is TOML with the same keys (see ``sim/scenarios/*.toml``)::
 
@@ -66,10 +69,18 @@ __all__ = [
     "Arrivals",
     "AutoDisable",
     "Burst",
+    "MAX_DELIVERIES",
+    "MAX_ENDPOINTS",
     "EndpointSpec",
     "Scenario",
     "named_scenarios",
 ]
+
+#: The most deliveries (messages × endpoints) one run may have: each delivered one keeps
+#: 8 bytes for the percentiles, so a run stays under ~160 MB.
+MAX_DELIVERIES = 20_000_000
+#: The most endpoints one scenario may have.
+MAX_ENDPOINTS = 1_000
 
 @dataclass(frozen=True)
 class Scenario:
@@ -102,6 +113,10 @@ class Scenario:
             raise ScenarioError("give messages or a duration for the arrivals")
         if not self.endpoints:
             raise ScenarioError("a scenario needs at least one endpoint")
+        if len(self.endpoints) > MAX_ENDPOINTS:
+            raise ScenarioError(f"a scenario may have at most {MAX_ENDPOINTS:,} endpoints, "
+                                f"got {len(self.endpoints):,}", field="endpoints")
+        self._check_size()
         ids = [e.id for e in self.endpoints]
         if len(set(ids)) != len(ids):
             raise ScenarioError(f"endpoint ids must be unique, got {ids}")
@@ -127,6 +142,21 @@ class Scenario:
             raise ScenarioError(f"seed must be an integer, got {self.seed!r}")
         for endpoint in self.endpoints:
             self.policy_for(endpoint)
+
+    def _check_size(self) -> None:
+        arrivals = self.arrivals
+        if self.messages is not None:
+            count, what = float(self.messages), "messages"
+        elif self.duration is not None and arrivals.process in ("poisson", "uniform"):
+            count, what = arrivals.rate * self.duration, "rate × duration"
+        else:
+            return
+        count += sum(b.count for b in arrivals.bursts)
+        if count * len(self.endpoints) > MAX_DELIVERIES:
+            raise ScenarioError(
+                f"{what} gives about {count:,.0f} messages × {len(self.endpoints):,} "
+                f"endpoint(s), over the limit of {MAX_DELIVERIES:,} deliveries per run "
+                "(split it into runs, e.g. a sweep's replications)", field="messages")
 
     # -- what the runner reads -------------------------------------------------------------
 

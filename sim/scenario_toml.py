@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hooklab.model.errors import ScenarioError
+from hooklab.model.errors import ConfigError, ScenarioError
 from hooklab.model.faults import ReceiverModel
 
 from .parts import Arrivals, AutoDisable, Burst, EndpointSpec
@@ -182,7 +182,7 @@ def _rotation(model: ReceiverModel, table: Any, where: str) -> ReceiverModel:
 def _build(cls: Any, where: str, **kwargs: Any) -> Any:
     try:
         return cls(**kwargs)
-    except ScenarioError as exc:
+    except ConfigError as exc:  # ScenarioError, or a model part's ConfigError
         raise ScenarioError(f"{where}: {exc}") from None
     except TypeError as exc:
         raise ScenarioError(f"{where}: {exc}") from None

@@ -16,6 +16,10 @@ key                        meaning
 ``amplification``          attempts per message
 ``attempts_per_delivery``  attempts per delivery
 ``time_to_delivery_s``     ``p50``, ``p95``, ``p99``, ``max`` of creation-to-2xx seconds
+                           over **all** deliveries: a failed (or cut-off pending) one
+                           is never delivered, so a percentile past the delivered share
+                           is ``null`` ("never"), and ``max`` is ``null`` once one failed
+``time_to_delivery_delivered_only_s``  the same percentiles of the delivered ones only
 ``peak_attempts_per_s``    most attempts started within one second (``[k, k+1)``)
 ``peak_backlog``           most deliveries open at once (in flight or awaiting retry)
 ``time_to_drain_s``        longest time, after a ``down`` window ends, until every delivery
@@ -25,19 +29,23 @@ key                        meaning
                            acknowledged
 ``out_of_order``           per endpoint: deliveries delivered after a later-created message
 ``failed_by_reason``       ``exhausted``, ``retry_window``, ``gone``, ``not_retried``,
-                           ``endpoint_disabled``
+                           ``disabled`` (the words of ``FailureReason``)
 ``processing_failures``    events the receivers' async EventProcessor lanes failed
 ``sim_time_s``             simulated seconds when the run ended
 ``endpoints``              the per-endpoint breakdown, keyed by endpoint id
 =========================  ==================================================================
 
 ``delivered + failed + pending == deliveries`` always holds. Times are ``null`` when
-there is nothing to measure (no delivery, no outage).
+there is nothing to measure (no delivery, no outage), and a time-to-delivery percentile
+is also ``null`` when it is never reached. ``docs/semantics.md`` says when each clock
+starts and stops.
 
 Example::
 
     >>> percentiles([1.0, 2.0, 3.0, 4.0])
     Percentiles(p50=2.5, p95=3.85, p99=3.97, max=4.0)
+    >>> percentiles([1.0, 2.0, 3.0], never=1)      # one of four never delivered
+    Percentiles(p50=2.5, p95=None, p99=None, max=None)
 """
 
 from __future__ import annotations
@@ -79,8 +87,10 @@ def quantile(ordered: Sequence[float], q: float) -> float:
     return round(below + (above - below) * (rank - low), 9)
 
 
-def percentiles(values: Iterable[float]) -> Percentiles:
-    """The p50, p95, p99 and max of ``values`` (all ``None`` for an empty sample).
+def percentiles(values: Iterable[float], never: int = 0) -> Percentiles:
+    """The p50, p95, p99 and max of ``values`` and ``never`` more that never happened
+    (an infinite value each): a percentile that needs one of those is ``None``, as are
+    all of them for an empty sample.
 
     A numpy array or an ``array('d')`` is sorted in place as float64 (no Python list of
     the samples: 8 bytes each, where a sorted list of floats takes about 40).
@@ -93,10 +103,21 @@ def percentiles(values: Iterable[float]) -> Percentiles:
         ordered = np.array(sorted(values), dtype=np.float64)
     if not len(ordered):
         return Percentiles()
-    return Percentiles(
-        quantile(ordered, 0.50), quantile(ordered, 0.95), quantile(ordered, 0.99),
-        float(ordered[-1])
-    )
+    if not never:
+        return Percentiles(quantile(ordered, 0.50), quantile(ordered, 0.95),
+                           quantile(ordered, 0.99), float(ordered[-1]))
+    p50, p95, p99 = (_quantile_or_never(ordered, never, q) for q in (0.50, 0.95, 0.99))
+    return Percentiles(p50, p95, p99, None)
+
+
+def _quantile_or_never(ordered: Any, never: int, q: float) -> float | None:
+    rank = q * (len(ordered) + never - 1)
+    low = int(rank)
+    if low >= len(ordered) or (low + 1 >= len(ordered) and rank > low):
+        return None  # interpolates with a value that never came
+    high = min(low + 1, len(ordered) - 1)
+    below, above = float(ordered[low]), float(ordered[high])
+    return round(below + (above - below) * (rank - low), 9)
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,7 @@ class Summary:
     sim_time_s: float
     endpoints: tuple[EndpointSummary, ...] = field(default=())
     engine: str = "events"
+    time_to_delivery_delivered_only_s: Percentiles = field(default_factory=Percentiles)
 
     @property
     def amplification(self) -> float:
@@ -177,6 +199,7 @@ class Summary:
             "amplification": self.amplification,
             "attempts_per_delivery": self.attempts_per_delivery,
             "time_to_delivery_s": asdict(self.time_to_delivery_s),
+            "time_to_delivery_delivered_only_s": asdict(self.time_to_delivery_delivered_only_s),
             "peak_attempts_per_s": self.peak_attempts_per_s,
             "peak_backlog": self.peak_backlog,
             "time_to_drain_s": self.time_to_drain_s,

@@ -125,7 +125,7 @@ def register(subparsers: Any) -> None:
                         default=64 * 1024, metavar="BYTES")
     worker.add_argument("--disable-after", type=_number(int, 0, "--disable-after"),
                         default=100, metavar="N", help="disable an endpoint after N "
-                        "consecutive exhausted messages (0: never; default: 100)")
+                        "consecutive failed deliveries (0: never; default: 100)")
     worker.add_argument("--disable-window", type=_number(float, 0, "--disable-window"),
                         default=432000.0, metavar="SECONDS", help="... or failing this long "
                         "with no success (0: never; default: 5 days)")
@@ -139,7 +139,7 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--seed", type=int, help="seed of the retry jitter")
     _ssrf_flags(worker)
     # AutoDisable's fields, under the flags that set them
-    worker.set_defaults(flags={"after_exhausted": "--disable-after", "window": "--disable-window"})
+    worker.set_defaults(flags={"consecutive": "--disable-after", "window": "--disable-window"})
 
     status = _parser(subparsers, "status", "show messages, their status and attempts", _status,
                      reads=True)
@@ -405,7 +405,8 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
         lease=args.lease, grace=args.grace, policy=policy, synchronous=args.synchronous,
         endpoints=tuple(args.endpoints) if args.endpoints else None,
-        auto_disable=AutoDisable(args.disable_after, args.disable_window),
+        auto_disable=AutoDisable(consecutive=args.disable_after or None,  # 0: never
+                                 window=args.disable_window or None),
         connect_timeout=args.connect_timeout, max_response_bytes=args.max_response_bytes,
         guard=_guard(args))
     stats = run_worker(outbox, config, rng=random.Random(args.seed))

@@ -38,6 +38,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "simulate", help="simulate webhook delivery to flaky receivers (SimPy)",
         description=__doc__.split("\n\n")[1].replace("``", ""),
+        epilog="What every reported number means, and when its clock starts and stops:\n"
+               "docs/semantics.md. Time to delivery counts every delivery (a failed one is\n"
+               "never delivered); the delivered-only percentiles are shown under that name.",
         formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--scenario", metavar="FILE|NAME",
                    help="a scenario TOML file or a shipped name (see --list)")
@@ -47,10 +50,14 @@ def register(subparsers: Any) -> None:
                    help="create messages for this long (with --rate)")
     p.add_argument("--rate", type=float, metavar="PER_S", help="arrival rate, messages/s")
     p.add_argument("--failure-rate", type=float, metavar="P",
-                   help="independent failures with probability P, for every endpoint")
-    p.add_argument("--faults", metavar="'NAME=VALUE ...'",
-                   help="receiver faults for every endpoint, e.g. 'status=503:0.3 "
-                        "latency=0.2:0.1 down=3600:7200' (as serve flaky --faults)")
+                   help="replace every endpoint's status answers by independent 500s with\n"
+                        "probability P; its timeout, reset, truncated, down, capacity and\n"
+                        "other faults stay, so with a scenario a request can fail more often\n"
+                        "than P (without one, P is the whole failure probability)")
+    p.add_argument("--faults", metavar="[ENDPOINT=]'NAME=VALUE ...'", action="append",
+                   help="receiver faults (as serve flaky --faults), e.g. 'status=503:0.3\n"
+                        "latency=0.2:0.1 down=3600:7200', for every endpoint (they keep the\n"
+                        "scenario's names), or for one: flaky='status=503:0.3' (repeatable)")
     deprecated(p, "--receiver", "--faults", metavar="FAULTS")
     p.add_argument("--policy", metavar="NAME", help="retry policy preset for every endpoint")
     p.add_argument("--max-attempts", type=int, metavar="K", help="cap attempts per delivery")
@@ -101,10 +108,14 @@ def run(args: argparse.Namespace) -> int:
                       records_path=args.records, progress=args.progress,
                       engine=args.engine)
     summary = result.summary.to_dict()
+    ids = [e.id for e in scenario.endpoints]
     if args.json or args.json_out == "-":
         print(json.dumps(summary, indent=2))
     else:
         print_summary(result, output=Output.from_args(args))
+        if None in fault_overrides(args.faults, ids) and len(ids) > 1:
+            print(f"note: --faults gave every endpoint the same faults; the names "
+                  f"({', '.join(ids)}) are the scenario's")
     if args.json_out and args.json_out != "-":  # checked before the run (_check_outputs)
         try:
             Path(args.json_out).write_text(json.dumps(summary, indent=2) + "\n",
@@ -161,16 +172,35 @@ def build_scenario(args: argparse.Namespace) -> Any:
 def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any, ...]:
     import dataclasses
 
-    receiver = model.parse(args.faults) if args.faults is not None else None
+    receivers = fault_overrides(args.faults, [e.id for e in scenario.endpoints])
     out = []
     for e in scenario.endpoints:
         kw: dict[str, Any] = {}
-        if receiver is not None:
-            kw["receiver"] = receiver
+        faults = receivers.get(e.id, receivers.get(None))
+        if faults is not None:
+            kw["receiver"] = model.parse(faults)
         if args.timeout is not None:
             kw["timeout"] = args.timeout
         out.append(dataclasses.replace(e, **kw))
     return tuple(out)
+
+
+def fault_overrides(values: Any, ids: list[str]) -> dict[str | None, str]:
+    """``--faults`` values by endpoint id (``None``: every endpoint). A value is scoped
+    when it starts with an endpoint's id and ``=`` and the rest is fault tokens, so the
+    fault ``down=3600:7200`` is never read as the endpoint ``down``.
+
+        >>> fault_overrides(["flaky=status=503:0.3", "down=60:120"], ["flaky", "down"])
+        {'flaky': 'status=503:0.3', None: 'down=60:120'}
+    """
+    if isinstance(values, str):  # the old --receiver spelling stores one value
+        values = [values]
+    out: dict[str | None, str] = {}
+    for value in values or ():
+        name, _, rest = value.partition("=")
+        scoped = name in ids and "=" in rest
+        out[name if scoped else None] = rest if scoped else value
+    return out
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -212,7 +242,8 @@ def print_summary(result: Any, file: Any = None, output: Any = None) -> None:
     s = result.summary.to_dict()
     out = file or sys.stdout
     output = output or Output()
-    ttd = s["time_to_delivery_s"]
+    ttd, ttd_delivered = s["time_to_delivery_s"], s["time_to_delivery_delivered_only_s"]
+    never = "never" if s["deliveries"] else "—"
     table = Table("metric", "value", title=f"hooklab simulate: {s['scenario']} "
                   f"(seed {s['seed']})", right=("value",))
     rows = [
@@ -223,9 +254,11 @@ def print_summary(result: Any, file: Any = None, output: Any = None) -> None:
         ("pending (cut off)", _share(s["pending"], s["deliveries"])),
         ("attempts", f"{s['attempts']:,}"),
         ("amplification (attempts/message)", f"{s['amplification']:.3f}"),
-        ("time to delivery p50 / p95 / p99",
-         " / ".join(_seconds(ttd[k]) for k in ("p50", "p95", "p99"))),
-        ("time to delivery max", _seconds(ttd["max"])),
+        ("time to delivery p50 / p95 / p99 (all)",
+         " / ".join(_seconds(ttd[k], never) for k in ("p50", "p95", "p99"))),
+        ("time to delivery max (all)", _seconds(ttd["max"], never)),
+        ("  delivered only: p50 / p95 / p99",
+         " / ".join(_seconds(ttd_delivered[k]) for k in ("p50", "p95", "p99"))),
         ("peak attempts per second", f"{s['peak_attempts_per_s']:,}"),
         ("peak backlog", f"{s['peak_backlog']:,}"),
         ("time to drain after an outage", _seconds(s["time_to_drain_s"])),
@@ -258,9 +291,9 @@ def _share(n: int, total: int) -> str:
     return f"{n:,} ({100.0 * n / total:.2f} %)" if total else f"{n:,}"
 
 
-def _seconds(value: float | None) -> str:
+def _seconds(value: float | None, missing: str = "—") -> str:
     from hooklab.model.presets import format_hms
 
     if value is None:
-        return "—"
+        return missing
     return f"{value:.2f} s" if value < 60 else format_hms(value)

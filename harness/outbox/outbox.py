@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from hooklab.model import sqlite
+from hooklab.model.auto_disable import RECOMMENDED
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.errors import ConfigError
 
@@ -177,7 +178,7 @@ class Outbox:
         *quarantined*, when its row cannot be read); the others go on. See
         :mod:`~hooklab.harness.outbox.step`."""
         return run_step(self.db, owner, list(results), claim=claim, now=now, lease=lease,
-                        policy_for=policy_for, rng=rng, auto=auto or AutoDisable(), only=only,
+                        policy_for=policy_for, rng=rng, auto=auto or RECOMMENDED, only=only,
                         wait=wait)
 
     def work_left(self, only: tuple[str, ...] | None = None) -> tuple[float | None, int]:

@@ -53,6 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from hooklab.model.auto_disable import RECOMMENDED
 from hooklab.model.endpoints import Endpoint
 from hooklab.model.errors import ConfigError, InvalidURL, StoreError
 from hooklab.model.outcomes import Outcome
@@ -94,7 +95,7 @@ class WorkerConfig:
     policy: RetryPolicy | None = None
     endpoints: tuple[str, ...] | None = None
     synchronous: str = "NORMAL"
-    auto_disable: AutoDisable = field(default_factory=AutoDisable)
+    auto_disable: AutoDisable = RECOMMENDED  # 410, 100 failed in a row, or 5 days
     connect_timeout: float = 5.0
     max_response_bytes: int = MAX_RESPONSE_BYTES
     guard: SsrfGuard = field(default_factory=SsrfGuard)

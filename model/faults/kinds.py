@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import NamedTuple
 
 from ..errors import ScenarioError
@@ -51,8 +52,10 @@ FAULT_NAMES = (
 )
 #: Errors an :class:`Answer` may carry instead of (or, for ``truncated``, besides) a status.
 ANSWER_ERRORS = ("timeout", "reset", "connection_refused", "truncated")
-#: Latency distributions: ``uniform`` is mean ± jitter, ``normal`` has sd ``jitter``,
-#: ``exponential`` ignores jitter, ``lognormal`` has mean ``mean`` and sd ``jitter``.
+#: Latency distributions, each with mean ``mean`` and never negative: ``uniform`` is mean ±
+#: jitter (jitter capped at the mean), ``normal`` is truncated at 0 (``jitter`` is the sd
+#: before truncation, its location moved so the mean stays), ``exponential`` ignores
+#: jitter, ``lognormal`` has sd ``jitter``.
 DISTRIBUTIONS = ("uniform", "normal", "exponential", "lognormal")
 
 
@@ -160,11 +163,19 @@ class StatusFault:
 
 @dataclass(frozen=True, slots=True)
 class Latency:
-    """Seconds before the answer: ``mean`` with ``jitter`` and a ``distribution``."""
+    """Seconds before the answer: ``mean`` with ``jitter`` and a ``distribution``; every
+    distribution has mean ``mean`` and no negative draw (see :data:`DISTRIBUTIONS`).
+
+        >>> Latency(0.2, 0.3, "uniform").draw(random.Random(0)) <= 0.4   # 0.2 ± 0.2
+        True
+    """
 
     mean: float = 0.0
     jitter: float = 0.0
     distribution: str = "uniform"
+    #: the truncated normal's location and its upper-tail mass (``normal`` only)
+    _normal: tuple[float, float] | None = field(
+        init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         check_nonneg(self.mean, "latency mean")
@@ -174,6 +185,17 @@ class Latency:
                 f"latency distribution {self.distribution!r} is unknown; use one of "
                 f"{', '.join(DISTRIBUTIONS)}"
             )
+        if (self.distribution == "normal" and self.jitter > 0 and self.mean > 0
+                and self.mean < _UNTRUNCATED * self.jitter):
+            truncated = _truncated_normal(self.mean, self.jitter)
+            if truncated[1] < 1.0:
+                object.__setattr__(self, "_normal", truncated)
+
+    @property
+    def truncation(self) -> tuple[float, float] | None:
+        """For a ``normal`` that 0 truncates: the location of the normal before truncation
+        and its mass above 0 (else ``None``: clipping at 0 changes nothing)."""
+        return self._normal
 
     def draw(self, rng: random.Random) -> float:
         """One latency in seconds (never negative)."""
@@ -183,9 +205,16 @@ class Latency:
         if jitter == 0.0:
             return mean
         if dist == "uniform":
-            return max(0.0, mean + jitter * (2.0 * rng.random() - 1.0))
+            return mean + min(jitter, mean) * (2.0 * rng.random() - 1.0)
         if dist == "normal":
-            return max(0.0, rng.gauss(mean, jitter))
+            truncated = self._normal
+            if truncated is None:  # 0 lies 8 sd below the mean: clipping changes nothing
+                return max(0.0, rng.gauss(mean, jitter)) if mean > 0 else 0.0
+            mu, upper = truncated
+            if upper < 1e-300:  # far in the tail, a normal above 0 is an exponential
+                return mean * rng.expovariate(1.0)
+            # the inverse CDF of the part above 0
+            return max(0.0, mu - jitter * _STANDARD.inv_cdf((1.0 - rng.random()) * upper))
         if mean <= 0:
             return 0.0
         # a lognormal with this mean and sd: sigma² = log(1 + (sd/mean)²), written so
@@ -195,6 +224,39 @@ class Latency:
         else:
             sigma2 = 2.0 * (math.log(jitter) - math.log(mean)) + math.log1p((mean / jitter) ** 2)
         return rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+
+
+_STANDARD = NormalDist()
+#: At ``mean >= 8 sd`` a normal's mass below 0 (< 1e-15) changes nothing: no truncation.
+_UNTRUNCATED = 8.0
+
+
+def _truncated_normal(mean: float, sd: float) -> tuple[float, float]:
+    """The location ``mu`` of a normal with ``sd`` that, truncated at 0, has mean
+    ``mean``; and its mass above 0. Found by bisection (the truncated mean grows with mu).
+    """
+    def truncated_mean(mu: float) -> float:
+        x = mu / sd
+        upper = _cdf(x)
+        if upper < 1e-300:  # far in the tail: the Mills ratio's asymptote
+            return sd / -x
+        return mu + sd * _STANDARD.pdf(x) / upper
+
+    low, high = mean - sd * max(10.0, 4.0 * sd / mean), mean
+    for _ in range(200):
+        mid = (low + high) / 2
+        if truncated_mean(mid) < mean:
+            low = mid
+        else:
+            high = mid
+    mu = (low + high) / 2
+    return mu, _cdf(mu / sd)
+
+
+def _cdf(x: float) -> float:
+    """The standard normal CDF, accurate in the lower tail (NormalDist.cdf uses erf, which
+    cancels to nothing there)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +354,8 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class EventProcessor:
-    """The receiver's async lane: ``time`` s per event (mean, exponential when ``jitter``
-    is true), failing with probability ``failure_rate``; ``synchronous`` receivers
+    """The receiver's async lane: ``time`` s per event (the mean of an exponential
+    draw), failing with probability ``failure_rate``; ``synchronous`` receivers
     acknowledge only after processing (the bug that makes duplicates)."""
 
     time: float = 0.0

@@ -2,9 +2,11 @@
 
 - :func:`plot_latency` draws, for each policy on one axis, the share of deliveries
   delivered within a time ``t`` (an empirical CDF over *all* deliveries, so a curve levels
-  off at the delivered fraction), with p50 and p99 of the delivered ones marked.
-- :func:`plot_study` draws a failure-rate study: delivered fraction, mean attempts and p99
-  time to delivery against the receiver's failure rate, one line per policy. For
+  off at the delivered fraction), with p50 and p99 over all deliveries marked (a failed
+  delivery never arrives, so a percentile above the curve's level is "never").
+- :func:`plot_study` draws a failure-rate study: delivered fraction, attempts per delivery
+  and p99 time to delivery *of the delivered ones* against the receiver's failure rate,
+  one line per policy. For
   independent failures with probability ``p`` and ``K`` attempts, the closed forms are
   overlaid: delivered ``1 − p^K`` and mean attempts ``(1 − p^K)/(1 − p)``.
 
@@ -35,7 +37,7 @@ from matplotlib.lines import Line2D
 from hooklab.model.errors import ConfigError
 from hooklab.model.records import DeliveryRecord, Status
 
-from ..summary import quantile
+from ..summary import percentiles, quantile
 from .style import (
     OKABE_ITO,
     SERIES_COLORS,
@@ -92,7 +94,8 @@ def plot_latency(
     Figure.
 
     The y axis is the share of *all* deliveries delivered within ``t``; p50 (circle) and
-    p99 (diamond) of the delivered ones are marked on each curve and given in the legend.
+    p99 (diamond) over all deliveries are marked on each curve and given in the legend,
+    as "never" when the curve levels off below them (failed deliveries).
     ``log`` (default: when the times span more than two decades) puts ``t`` on a log axis.
 
         >>> run = [DeliveryRecord("m", "e", "t", 0.0, "delivered", 1, 0.2)]
@@ -126,11 +129,14 @@ def plot_latency(
         shown = np.maximum(times, floor) if log else times
         xs = np.concatenate([[shown[0]], shown]) / unit.seconds
         ys = 100.0 * np.arange(len(times) + 1) / total
-        p50, p99 = percentile(times, 50), percentile(times, 99)
-        name = f"{label}: p50 {format_duration(p50)}, p99 {format_duration(p99)}"
+        everything = percentiles(times.tolist(), never=total - len(times))
+        p50, p99 = everything.p50, everything.p99
+        name = f"{label}: p50 {_duration_or_never(p50)}, p99 {_duration_or_never(p99)}"
         ax.step(xs, ys, where="post", color=color, linewidth=1.6, label=name, gid=f"cdf-{label}")
         for q, value, marker in ((50, p50, "o"), (99, p99, "D")):
-            height = 100.0 * q / 100.0 * len(times) / total
+            if value is None:  # never reached: nothing to mark
+                continue
+            height = float(q)
             ax.plot([max(value, floor) / unit.seconds if log else value / unit.seconds],
                     [height], marker=marker, color=color, markeredgecolor="black",
                     markersize=7, linestyle="none", zorder=4, gid=f"p{q}-{label}")  # fmt: skip
@@ -149,11 +155,17 @@ def plot_latency(
     ax.set_axisbelow(True)
     handles, _ = ax.get_legend_handles_labels()
     handles += [
-        Line2D([], [], marker="o", color="white", markeredgecolor="black", label="p50"),
-        Line2D([], [], marker="D", color="white", markeredgecolor="black", label="p99"),
+        Line2D([], [], marker="o", color="white", markeredgecolor="black",
+               label="p50 of all deliveries"),
+        Line2D([], [], marker="D", color="white", markeredgecolor="black",
+               label="p99 of all deliveries"),
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True, framealpha=0.9)
     return fig
+
+
+def _duration_or_never(seconds: float | None) -> str:
+    return "never" if seconds is None else format_duration(seconds)
 
 
 class StudyPoint(NamedTuple):
@@ -203,11 +215,11 @@ def study_points_from_table(
     replications are pooled.
 
     Each row needs ``failure_rate``, ``deliveries``, ``delivered`` and ``attempts``, and
-    ``time_to_delivery_s_p99`` (averaged over replications); ``policy`` and
+    ``time_to_delivery_delivered_only_s_p99`` (averaged over replications); ``policy`` and
     ``max_attempts`` are used when present.
 
         >>> rows = [{"policy": "svix", "failure_rate": 0.5, "deliveries": 10, "delivered": 9,
-        ...          "attempts": 18, "time_to_delivery_s_p99": 300.0}]
+        ...          "attempts": 18, "time_to_delivery_delivered_only_s_p99": 300.0}]
         >>> study_points_from_table(rows)[0].mean_attempts
         1.8
     """
@@ -228,7 +240,7 @@ def study_points_from_table(
             attempts = sum(float(r["attempts"]) for r in members)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"a study row lacks a number for {exc}") from None
-        p99s = [_number(r.get("time_to_delivery_s_p99")) for r in members]
+        p99s = [_number(r.get("time_to_delivery_delivered_only_s_p99")) for r in members]
         p99s = [v for v in p99s if not math.isnan(v)]
         points.append(StudyPoint(
             policy, rate, delivered / deliveries if deliveries else math.nan,
@@ -290,8 +302,8 @@ def plot_study(
 ) -> Figure:
     """Plot a failure-rate study, one line per policy; returns the Figure.
 
-    Three panels share the failure-rate axis: delivered fraction, mean attempts per
-    delivery and p99 time to delivery. With ``closed_form``, dashed lines give the
+    Three panels share the failure-rate axis: delivered fraction, attempts per delivery
+    and p99 time to delivery of the delivered ones. With ``closed_form``, dashed lines give the
     independent-failure closed forms for each policy whose attempt limit ``K`` is known
     (from the point, or from the preset of that name).
 
@@ -338,9 +350,9 @@ def plot_study(
     delivered_ax.set_ylim(-0.02, 1.02)
     delivered_ax.set_title("Delivered")
     attempts_ax.set_ylabel("mean attempts per delivery")
-    attempts_ax.set_title("Amplification")
-    p99_ax.set_ylabel("p99 time to delivery (log scale)")
-    p99_ax.set_title("Time to delivery (p99)")
+    attempts_ax.set_title("Attempts per delivery")
+    p99_ax.set_ylabel("p99 time to delivery of the delivered (log scale)")
+    p99_ax.set_title("Time to delivery (p99, delivered only)")
     if p99_values:
         duration_log_axis(p99_ax, "y", min(p99_values), max(p99_values))
     for ax in (delivered_ax, attempts_ax, p99_ax):

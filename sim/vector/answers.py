@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -66,15 +67,37 @@ def _latency(latency: Latency, rng: np.random.Generator, n: int) -> np.ndarray:
         return mean * rng.exponential(1.0, n)
     if mean == 0.0 or jitter == 0.0:
         return np.full(n, float(mean))
-    if dist == "uniform":
-        return np.maximum(0.0, mean + jitter * (2.0 * rng.random(n) - 1.0))
+    if dist == "uniform":  # the jitter capped at the mean, as Latency.draw
+        return mean + min(jitter, mean) * (2.0 * rng.random(n) - 1.0)
     if dist == "normal":
-        return np.maximum(0.0, rng.normal(mean, jitter, n))
+        truncation = latency.truncation
+        if truncation is None:
+            return np.maximum(0.0, rng.normal(mean, jitter, n))
+        return _truncated_normal(mean, jitter, truncation, rng, n)
     if jitter <= mean:
         sigma2 = math.log1p((jitter / mean) ** 2)
     else:
         sigma2 = 2.0 * (math.log(jitter) - math.log(mean)) + math.log1p((mean / jitter) ** 2)
     return rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), n)
+
+
+def _truncated_normal(mean: float, sd: float, truncation: tuple[float, float],
+                      rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draws of the normal truncated at 0 that keeps ``mean`` (Latency.truncation)."""
+    mu, upper = truncation
+    if upper < 1e-300:  # far in the tail, as Latency.draw: an exponential
+        return mean * rng.exponential(1.0, n)
+    if upper < 0.05:  # rejection would waste most draws: the inverse CDF, one by one
+        inverse = np.vectorize(NormalDist().inv_cdf, otypes=[float])
+        return np.maximum(0.0, mu - sd * inverse((1.0 - rng.random(n)) * upper))
+    out = np.empty(n)
+    filled = 0
+    while filled < n:  # rejection: keep the draws above 0
+        draws = rng.normal(mu, sd, int((n - filled) / upper * 1.2) + 16)
+        draws = draws[draws >= 0.0][: n - filled]
+        out[filled:filled + len(draws)] = draws
+        filled += len(draws)
+    return out
 
 
 def _scripted(step: int | str) -> tuple[int, int]:

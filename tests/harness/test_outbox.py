@@ -164,7 +164,7 @@ def test_retries_wait_for_the_policy_then_exhaust(outbox: Outbox) -> None:
 
 
 def test_consecutive_exhausted_messages_disable_the_endpoint(outbox: Outbox) -> None:
-    auto = AutoDisable(after_exhausted=2, window=0)
+    auto = AutoDisable(consecutive=2)
     outbox.send_many([message(0), message(1)], now=0.0)
     outbox.send_many([message(2), message(3)], now=100.0)  # due later
     now = 1.0
@@ -176,16 +176,16 @@ def test_consecutive_exhausted_messages_disable_the_endpoint(outbox: Outbox) -> 
         now += 10.5
     assert cycle(outbox, 101.0) == []  # the endpoint is disabled: nothing is claimed
     ep = outbox.registry.get("ep_1")
-    assert not ep.enabled and ep.disabled_reason == "2 consecutive messages exhausted"
+    assert not ep.enabled and ep.disabled_reason == "2 consecutive failed deliveries"
     for i in (2, 3):  # kept, marked, recoverable: not dropped
         assert status(outbox, i) is Status.FAILED
         assert outbox.store.get(f"msg_{i}", "ep_1").reason == (
-            "disabled: 2 consecutive messages exhausted")
-    assert events(outbox, "endpoint_disabled")[0][2] == "2 consecutive messages exhausted"
+            "disabled: 2 consecutive failed deliveries")
+    assert events(outbox, "endpoint_disabled")[0][2] == "2 consecutive failed deliveries"
 
 
 def test_a_window_of_failures_with_no_success_disables_the_endpoint(outbox: Outbox) -> None:
-    auto = AutoDisable(after_exhausted=0, window=25.0)
+    auto = AutoDisable(window=25.0)
     outbox.send(message(1), now=0.0)
     now = 0.0
     while outbox.registry.get("ep_1").enabled and now < 100:

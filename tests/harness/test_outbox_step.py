@@ -34,7 +34,7 @@ def _drive(outbox: Outbox, seed: int) -> list[list[tuple]]:
         pending = pending[7:]
         pending += outbox.cycle("w", results, claim=7, now=now, lease=lambda e: 5.0,
                                 policy_for=Endpoint.retry_policy, rng=rng,
-                                auto=AutoDisable(after_exhausted=40))
+                                auto=AutoDisable(consecutive=40))
         if pick.random() < 0.05:
             pending = pending[3:]  # lost answers: their leases expire
         now += 0.5

@@ -234,3 +234,17 @@ def test_every_answer_has_a_status_or_a_transport_error_and_no_negative_time(
                                                          "connection_refused"))
     assert answer.latency >= 0 and answer.transfer >= 0 and answer.slow_close >= 0
     assert answer.error != "timeout" or answer.latency == math.inf
+
+
+@pytest.mark.parametrize(("mean", "jitter", "dist"), [
+    (0.2, 0.3, "normal"), (0.2, 0.3, "uniform"), (0.05, 1.0, "normal"), (1.0, 0.6, "normal"),
+])
+def test_latency_keeps_its_mean_when_zero_is_within_reach(mean: float, jitter: float,
+                                                          dist: str) -> None:
+    # clipping at 0 would raise the mean (0.2:0.3:normal gave 0.245)
+    latency = Latency(mean, jitter, dist)
+    rng = random.Random(5)
+    draws = [latency.draw(rng) for _ in range(40_000)]
+    assert min(draws) >= 0
+    sd = math.sqrt(sum((x - mean) ** 2 for x in draws) / len(draws))
+    assert abs(sum(draws) / len(draws) - mean) < 5 * sd / math.sqrt(len(draws))

@@ -65,7 +65,7 @@ def test_gone_fails_the_delivery_and_disables_the_endpoint() -> None:
     s = result.summary
     assert s.endpoints[0].disabled_at == 11.0
     reasons = Counter(d.reason for d in result.deliveries)
-    assert reasons == {None: 11, "gone": 1, "endpoint_disabled": 18}
+    assert reasons == {None: 11, "gone": 1, "disabled": 18}
     assert all(a.start <= 11.0 for a in result.attempts)
 
 

@@ -147,3 +147,16 @@ def test_arrival_processes() -> None:
         duration=None, rng=rng)
     kinds = [types[k] for _, k, _ in stream]
     assert abs(kinds.count("a") / 4000 - 0.75) < 0.03
+
+
+def test_absurd_sizes_are_refused_above_the_documented_limits() -> None:
+    from hooklab.sim.scenario import MAX_DELIVERIES, MAX_ENDPOINTS
+
+    with pytest.raises(ScenarioError, match="over the limit of 20,000,000 deliveries"):
+        Scenario(messages=10**12)
+    with pytest.raises(ScenarioError, match="rate × duration"):
+        Scenario(messages=None, duration=1e9, arrivals=Arrivals("poisson", rate=100.0))
+    many = tuple(EndpointSpec(f"e{i}") for i in range(MAX_ENDPOINTS + 1))
+    with pytest.raises(ScenarioError, match="at most 1,000 endpoints"):
+        Scenario(endpoints=many)
+    assert Scenario(messages=MAX_DELIVERIES).messages == MAX_DELIVERIES  # the limit itself

@@ -193,3 +193,14 @@ def test_engine_vector_on_a_scenario_it_cannot_run_names_the_reason(
     err = capsys.readouterr().err
     assert err.startswith("hooklab simulate: error: --engine vector cannot run")
     assert reason in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_faults_go_to_one_endpoint_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    ends = run_json(capsys, "--messages", "200", "--faults", "flaky=status=503:1")["endpoints"]
+    assert ends["flaky"]["delivered"] == 0 and ends["flaky"]["failed"] > 0
+    assert ends["healthy"]["failed"] == 0  # untouched
+    # unscoped, every endpoint gets them; a fault named like an endpoint stays a fault
+    ends = run_json(capsys, "--messages", "200", "--faults", "down=0:1e9")["endpoints"]
+    assert all(e["delivered"] == 0 for e in ends.values())
+    assert main(["simulate", "--messages", "50", "--faults", "status=500:0.1"]) == 0
+    assert "every endpoint the same faults" in capsys.readouterr().out
