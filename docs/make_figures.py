@@ -32,7 +32,7 @@ def hooklab(*args: str) -> None:
 def timeline(work: Path, out: Path) -> None:
     """The default scenario: a healthy, a flaky and a down-for-an-hour endpoint."""
     hooklab("simulate", "--seed", "0", "--records", str(work / "default.jsonl"))
-    hooklab("plot", str(work / "default.jsonl"), "--kind", "timeline", "--messages", "30",
+    hooklab("plot", str(work / "default.jsonl"), "--kind", "timeline", "--max-lanes", "30",
             "-o", str(out / "timeline.png"))  # fmt: skip
 
 

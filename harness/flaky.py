@@ -58,6 +58,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hooklab.model.endpoints import mask_url
 from hooklab.model.errors import ConfigError, VerificationError
 from hooklab.model.faults import Answer, ReceiverModel
 from hooklab.model.signing import DEFAULT_TOLERANCE, check_secret, get_scheme
@@ -167,6 +168,9 @@ class FlakyReceiver:
             return
         raw = scope.get("headers", [])
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+        query = scope.get("query_string", b"").decode("latin-1")
+        if query:  # logged with the path, credentials masked (mask_url)
+            scope = {**scope, "path": mask_url(scope["path"] + "?" + query)}
         refusal = self.admission.enter()
         if refusal is not None:
             await self._refuse(scope, headers, refusal, send)
@@ -193,7 +197,7 @@ class FlakyReceiver:
         self._seq += 1
         self.log.append(RequestRecord(
             self._seq, self.clock.now(), scope["method"], scope["path"], message_id,
-            self._count_attempt(message_id), dict(headers), None, refusal.status, None, 0.0,
+            self._count_attempt(message_id), _loggable(headers), None, refusal.status, None, 0.0,
             refusal.retry_after, "limit", 0, None,
         ))
         body = json.dumps({"status": refusal.status, "error": refusal.error}).encode()
@@ -230,7 +234,7 @@ class FlakyReceiver:
             answer = answer._replace(latency=answer.latency + processing.time)
         self._seq += 1
         self.log.append(RequestRecord(
-            self._seq, arrived, method, path, message_id, attempt, dict(headers), valid,
+            self._seq, arrived, method, path, message_id, attempt, _loggable(headers), valid,
             answer.status if answer.error is None else None, answer.error,
             None if math.isinf(answer.latency) else answer.latency, answer.retry_after,
             answer.fault, len(body), problem,
@@ -300,6 +304,16 @@ class FlakyReceiver:
 
     def __repr__(self) -> str:
         return f"FlakyReceiver({self.model!r})"
+
+
+def _loggable(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers as the request log keeps them: credentials (``Authorization``, which
+    carries a URL's ``user:password``) shown by their scheme only."""
+    kept = dict(headers)
+    for name in ("authorization", "proxy-authorization"):
+        if name in kept:
+            kept[name] = kept[name].split(" ", 1)[0] + " ***"
+    return kept
 
 
 def _model(model: ReceiverModel | str | Mapping[str, Any] | None) -> ReceiverModel:

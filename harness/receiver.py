@@ -448,13 +448,23 @@ async def _answer(send: Any, reply: Reply) -> None:
 
 
 def _event_type(payload: Any, headers: Mapping[str, str]) -> str:
-    if isinstance(payload, dict) and isinstance(payload.get("type"), str):
-        return payload["type"]
-    return headers.get("x-github-event", "")
+    """The event type: the payload's ``type`` (Discord's is a number), the first event's
+    ``event`` in a batch (SendGrid), else GitHub's or Shopify's header."""
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict) and (
+            isinstance(payload[0].get("event"), str)):
+        return payload[0]["event"]
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    if isinstance(kind, str) or (isinstance(kind, int) and not isinstance(kind, bool)):
+        return str(kind)
+    return headers.get("x-github-event", "") or headers.get("x-shopify-topic", "")
 
 
 def _fallback_id(payload: Any, body: bytes) -> str:
-    """Stripe sends no id header: its event id is in the payload."""
-    if isinstance(payload, dict) and isinstance(payload.get("id"), str) and payload["id"]:
-        return payload["id"]
+    """Stripe and Discord send no id header: the event id is the payload's ``id`` (Slack's
+    ``event_id``, the first ``sg_event_id`` of a SendGrid batch)."""
+    first = payload[0] if isinstance(payload, list) and payload else payload
+    if isinstance(first, dict):
+        for name in ("id", "event_id", "sg_event_id"):
+            if isinstance(first.get(name), str) and first[name]:
+                return str(first[name])
     return "sha256:" + hashlib.sha256(body).hexdigest()

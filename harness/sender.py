@@ -192,6 +192,8 @@ class Sender:
                 break
             await self.clock.sleep(delay)
             tracker.retry_due(self.clock.now())
+            if tracker.expired(self.clock.now(), retry_policy):  # the sleep overran the window
+                break
         if tracker.reason == FailureReason.GONE and self.on_gone is not None:
             self.on_gone(endpoint)
         return self._record(message, endpoint)

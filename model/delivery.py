@@ -12,7 +12,9 @@ by the retry policy from the attempt's outcome. Additions the diagram leaves imp
 
 - ``failed`` (dead-lettered), a terminal state reached when no retry is left
   ("retry up to 5 times" has run out, or the retry window is over), when the endpoint
-  answers 410 Gone, or when the endpoint is disabled while the message waits.
+  answers 410 Gone, or when the endpoint is disabled while the message waits;
+- ``expire``: a retry whose worker took it only after the policy's ``max_window`` had
+  closed fails without being sent (``retrying → failed``, reason ``retry_window``).
 
 Example::
 
@@ -112,3 +114,4 @@ class Delivery(StateMachine):
         | retrying.to(failed),
         ADDITION,
     )
+    expire = edge(retrying.to(failed), ADDITION)

@@ -40,12 +40,14 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_SCHEME",
     "DEFAULT_TIMEOUT",
+    "MAX_TIMEOUT",
     "Endpoint",
     "EventFilter",
     "SigningSecret",
     "check_url",
     "event_filter",
     "mask",
+    "mask_url",
     "matches",
 ]
 
@@ -53,6 +55,10 @@ __all__ = [
 DEFAULT_TIMEOUT = 15.0
 #: The retry-policy preset of the source diagram: 6 attempts.
 DEFAULT_POLICY = "diagram"
+#: The longest request timeout an endpoint may have, in seconds: one hour. A delivery
+#: waiting longer holds its lease and a connection for nothing (providers give up after
+#: 5 to 30 seconds, ``docs/reference.md``).
+MAX_TIMEOUT = 3600.0
 #: Standard Webhooks ``v1`` signatures.
 DEFAULT_SCHEME = "standard"
 
@@ -68,6 +74,44 @@ def mask(secret: str) -> str:
     """
     keep = secret.index("_") + 3 if "_" in secret[:10] else 2
     return secret[:keep] + "…"
+
+
+#: Query parameters whose values :func:`mask_url` hides: their names contain one of these.
+_CREDENTIAL_PARAMS = re.compile(
+    r"token|key|secret|pass|pwd|sig|auth|credential|session|jwt|code", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """``url`` fit to print: a password or a lone user name before ``@``, and the values of
+    query parameters named like credentials (``token``, ``api_key``, ``sig``...), as ``***``.
+
+    Everything else is left byte for byte, so the masked URL still says where it points. A
+    target without a scheme (``/in?token=abc``, as a receiver sees it) has its query masked.
+
+        >>> mask_url("https://user:hunter2@example.com/in?token=abc&tenant=7")
+        'https://user:***@example.com/in?token=***&tenant=7'
+        >>> mask_url("https://ghp_abc@example.com/"), mask_url("https://example.com/in")
+        ('https://***@example.com/', 'https://example.com/in')
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = (rest[:cut], rest[cut:]) if sep else ("", rest)
+    if "@" in authority:
+        userinfo, host = authority.rsplit("@", 1)
+        user, colon, _ = userinfo.partition(":")
+        authority = f"{user}:***@{host}" if colon else f"***@{host}"
+    path, qmark, query = tail.partition("?")
+    if qmark:
+        query, hash_, fragment = query.partition("#")
+        params = []
+        for param in query.split("&"):
+            name, eq, value = param.partition("=")
+            params.append(f"{name}=***" if eq and value and _CREDENTIAL_PARAMS.search(name)
+                          else param)
+        tail = path + "?" + "&".join(params) + hash_ + fragment
+    return f"{scheme}{sep}{authority}{tail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +245,11 @@ class Endpoint:
         object.__setattr__(self, "events", events)
         object.__setattr__(self, "filter", event_filter(events))
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or not (
-            math.isfinite(self.timeout) and self.timeout > 0
+            math.isfinite(self.timeout) and 0 < self.timeout <= MAX_TIMEOUT
         ):
-            raise ConfigError(f"endpoint {self.id!r}: timeout {self.timeout!r} must be a "
-                              "positive number of seconds")
+            raise ConfigError(f"timeout {self.timeout!r} of endpoint {self.id!r} must be a "
+                              f"positive number of seconds, at most {MAX_TIMEOUT:g}",
+                              field="timeout")
         object.__setattr__(self, "timeout", float(self.timeout))
         if self.enabled and self.disabled_reason is not None:
             raise ConfigError(f"endpoint {self.id!r} is enabled but has a disabled_reason")

@@ -13,6 +13,7 @@ method          events fired                               store writes
 ``attempt``     ``post``                                   one move (to ``sending``)
 ``finish``      ``respond`` then ``log`` or ``backoff``    the attempt, its moves
 ``retry_due``   ``retry``                                  one move (to ``retrying``)
+``expired``     ``expire``, if the window closed           one move (to ``failed``)
 ``disable``     ``disable``                                one move (to ``failed``)
 ==============  =========================================  ==============================
 
@@ -65,7 +66,8 @@ _DELIVERY: CompiledMachine = compile_machine(Delivery)
 # The Delivery machine's events this tracker fires (checked against the machine on import).
 _OCCUR, _PREPARE, _POST, _RESPOND = "occur", "prepare_payload", "post", "respond"
 _LOG, _BACKOFF, _RETRY, _DISABLE = "log", "backoff", "retry", "disable"
-_missing = {_OCCUR, _PREPARE, _POST, _RESPOND, _LOG, _BACKOFF, _RETRY, _DISABLE} - {
+_EXPIRE = "expire"
+_missing = {_OCCUR, _PREPARE, _POST, _RESPOND, _LOG, _BACKOFF, _RETRY, _DISABLE, _EXPIRE} - {
     event for row in _DELIVERY.table for event in row
 }
 if _missing:
@@ -220,6 +222,19 @@ class DeliveryTracker:
     def retry_due(self, now: float) -> None:
         """The backoff is over: retry the delivery (n16 → n17). Call :meth:`attempt` next."""
         self._fire(_RETRY, now=now)
+
+    def expired(self, now: float, policy: RetryPolicy) -> bool:
+        """Check the retry window again as a worker takes the retry (after
+        :meth:`retry_due`): past ``policy.max_window`` since the first attempt, the
+        delivery fails (``retry_window``) without being sent, and this returns ``True``.
+        The verdict checked the window when the retry was queued; a retry that then
+        waited for a worker may be late."""
+        window = policy.max_window
+        if (window is None or self._first is None or now - self._first <= window
+                or self.state != "retrying"):
+            return False
+        self._fire(_EXPIRE, now=now, reason=FailureReason.RETRY_WINDOW)
+        return True
 
     def disable(self, reason: str, now: float) -> None:
         """The endpoint was disabled: stop, recording ``disabled: <reason>``."""

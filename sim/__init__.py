@@ -11,8 +11,9 @@ policies of :mod:`hooklab.model.presets` and the receiver fault models of
   :mod:`.parts` (:class:`Arrivals`, :class:`Burst`, :class:`EndpointSpec`,
   :class:`AutoDisable`), :mod:`.scenario_toml` (the TOML shape), :mod:`.arrivals` (when
   messages arrive);
-- the runner: :mod:`.runner` (:func:`simulate`) over the private engine ``_engine``, with
-  :mod:`.progress` (the bar) and :mod:`.bench` (``python -m hooklab.sim.bench``);
+- the runner: :mod:`.runner` (:func:`simulate`) over the private engine ``_engine`` (its
+  run-time state in ``_state``), with :mod:`.progress` (the bar) and :mod:`.bench`
+  (``python -m hooklab.sim.bench``);
 - records: :mod:`.summary` (:class:`Summary`), :mod:`.export` (records to and from CSV,
   JSON Lines, Parquet);
 - :mod:`hooklab.sim.sweep`: many runs over a grid (``hooklab sweep``); :func:`aggregate`

@@ -8,15 +8,14 @@ table (``occur``, ``prepare_payload``, ``post``, ``respond(verdict)``, ``log``,
 the receiver model decides each answer, the sender's worker pool and request timeout sit
 between them; a wrong event raises :class:`~hooklab.model.errors.IllegalTransition`.
 
-Per delivery the engine keeps a small slotted object, dropped when it ends (unless watched
-for an outage's drain time); records go to a sink only when one is given, and the summary
-is counted as the run goes, so memory stays flat. Private: only the runner
-(:func:`hooklab.sim.simulate`) uses it.
+Per delivery the engine keeps a small slotted object (:mod:`hooklab.sim._state`), dropped
+when it ends (unless watched for an outage's drain time); records go to a sink only when
+one is given, and the summary is counted as the run goes, so memory stays flat. Private:
+only the runner (:func:`hooklab.sim.simulate`) uses it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from array import array
@@ -27,143 +26,53 @@ from typing import Any
 import simpy
 from simpy.core import NORMAL
 
-from hooklab.model.compiled import compile_machine
-from hooklab.model.delivery import Delivery
 from hooklab.model.endpoints import matches
 from hooklab.model.outcomes import Outcome, OutcomeKind
-from hooklab.model.processing import Processing
-from hooklab.model.reception import Reception
-from hooklab.model.records import AttemptRecord, DeliveryRecord, FailureReason
+from hooklab.model.records import AttemptRecord, DeliveryRecord
 
+from ._state import (
+    BACKOFF,
+    COMPLETE,
+    DELIVERY,
+    DESERIALIZE,
+    DISABLE,
+    ENDPOINT_DISABLED,
+    ENQUEUE,
+    EXECUTE,
+    EXHAUSTED,
+    EXPIRE,
+    FINAL,
+    GONE,
+    LOG,
+    NOT_RETRIED,
+    OCCUR,
+    PARSE,
+    POST,
+    PREPARE,
+    PROCESSING,
+    RECEPTION,
+    RESPOND,
+    RETRY,
+    RETRY_WINDOW,
+    ROUTE,
+    S_DELIVERED,
+    S_DUPLICATE,
+    S_FAILED,
+    S_RETRY_QUEUED,
+    S_SENDING,
+    VERIFY,
+    DeliveryState,
+    EndpointState,
+    Wake,
+    Watch,
+    may_gone,
+    substream,
+)
 from .arrivals import arrival_plan
 from .scenario import Scenario
+from .sharing import Job, Sharing
 
-__all__ = ["ENDPOINT_DISABLED", "Engine", "substream"]
-
-#: Why a delivery failed; ``endpoint_disabled`` is FailureReason.DISABLED's older name.
-EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED = (
-    FailureReason.EXHAUSTED.value, FailureReason.RETRY_WINDOW.value, FailureReason.GONE.value,
-    FailureReason.NOT_RETRIED.value)
-ENDPOINT_DISABLED = "endpoint_disabled"
-
-DELIVERY = compile_machine(Delivery)
-RECEPTION = compile_machine(Reception)
-PROCESSING = compile_machine(Processing)
-
-# The events this driver sends; checked against the machines at import, so a renamed
-# event fails here loudly instead of deep inside a run.
-OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE = (
-    "occur", "prepare_payload", "post", "respond", "log", "backoff", "retry", "disable")
-VERIFY, PARSE, ENQUEUE = "verify", "parse", "enqueue"
-DESERIALIZE, ROUTE, EXECUTE, COMPLETE = "deserialize", "route", "execute", "complete"
-for _cm, _events in ((DELIVERY, (OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE)),
-                     (RECEPTION, (VERIFY, PARSE, ENQUEUE)),
-                     (PROCESSING, (DESERIALIZE, ROUTE, EXECUTE, COMPLETE))):
-    _known = {e for row in _cm.table for e in row}
-    _missing = [e for e in _events if e not in _known]
-    if _missing:  # pragma: no cover - guards against a renamed lifecycle event
-        raise ImportError(f"hooklab.sim: {_cm.machine} has no event(s) {_missing}")
-
-S_DELIVERED = DELIVERY.index("delivered")
-S_FAILED = DELIVERY.index("failed")
-S_RETRY_QUEUED = DELIVERY.index("retry_queued")
-S_SENDING = DELIVERY.index("sending")
-S_DUPLICATE = RECEPTION.index("duplicate")
-S_PROCESSED = PROCESSING.index("completed")
-FINAL = DELIVERY.final
-
-
-def substream(base: int, name: str) -> random.Random:
-    """The random stream called ``name`` of a run whose root stream gave ``base``."""
-    digest = hashlib.sha256(f"{base}/{name}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-def _may_gone(ep: _Endpoint) -> bool:
-    model = ep.model
-    return (model.gone is not None or 410 in model.script
-            or any(s.code == 410 for s in model.status))
-
-
-class _Wake:
-    """A bare SimPy event: scheduled with ``env.schedule``, it calls ``fn(value)``.
-
-    SimPy's ``step`` only reads ``callbacks`` (then sets it to ``None``) and ``_ok``, so a
-    slotted object with one shared callback tuple costs less than a ``Timeout``.
-    """
-
-    __slots__ = ("_ok", "_value", "callbacks", "fn")
-
-    def __init__(self, fn: Callable[[Any], None], value: Any) -> None:
-        self.callbacks = _CALL
-        self._ok = True
-        self.fn = fn
-        self._value = value
-
-
-def _call(event: _Wake) -> None:
-    event.fn(event._value)
-
-
-_CALL = (_call,)
-
-
-class _Delivery:
-    """One message on its way to one endpoint (the engine's private state)."""
-
-    __slots__ = ("accepted", "attempt", "created", "ep", "first", "kind", "msg", "prev",
-                 "state", "watch")
-
-    def __init__(self, msg: int, kind: int, ep: _Endpoint, created: float) -> None:
-        self.msg = msg
-        self.kind = kind
-        self.ep = ep
-        self.created = created
-        self.state = DELIVERY.initial
-        self.attempt = 0
-        self.first = 0.0
-        self.prev: float | None = None
-        self.accepted = False
-        self.watch: list[_Watch] | None = None
-
-
-class _Watch:
-    """How long deliveries that were pending when an outage ended take to leave."""
-
-    __slots__ = ("end", "endpoint", "last", "left", "start")
-
-    def __init__(self, endpoint: str, start: float, end: float) -> None:
-        self.endpoint, self.start, self.end = endpoint, start, end
-        self.left = 0
-        self.last = end
-
-
-class _Endpoint:
-    """An endpoint at run time: its policy, receiver, streams and counters."""
-
-    def __init__(self, index: int, spec: Any, scenario: Scenario, base: int) -> None:
-        self.index = index
-        self.id = spec.id
-        self.events = tuple(spec.events)
-        self.policy = scenario.policy_for(spec)
-        self.model = scenario.receiver_for(spec)
-        self.timeout = float(spec.timeout)
-        self.auto = spec.auto_disable
-        self.verdict = self.policy.verdict
-        self.answer = self.model.answer
-        self.rng = substream(base, f"receiver/{spec.id}")
-        self.policy_rng = substream(base, f"policy/{spec.id}")
-        self.processing = self.model.processing
-        self.processing_rng = substream(base, f"processing/{spec.id}")
-        self.track_in_flight = self.model.capacity is not None
-        self.disabled_at: float | None = None
-        self.disabled_reason: str | None = None
-        self.in_flight = self.consecutive = 0
-        self.failing_since: float | None = None
-        self.deliveries = self.delivered = self.failed = self.attempts = 0
-        self.duplicates = self.out_of_order = self.processed = self.processing_failures = 0
-        self.newest_delivered = -1
-        self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0
+__all__ = ["DELIVERY", "ENDPOINT_DISABLED", "Engine", "substream"]
 
 
 class Engine:
@@ -176,28 +85,29 @@ class Engine:
         base = root.getrandbits(64)
         self.env = simpy.Environment()
         self._schedule = self.env.schedule
-        self.endpoints = [_Endpoint(i, s, scenario, base) for i, s in enumerate(scenario.endpoints)]
+        self.endpoints = [EndpointState(i, s, scenario, base)
+                          for i, s in enumerate(scenario.endpoints)]
         self.sink = sink
         self.workers = scenario.workers
         self.busy = 0
-        self.queue: deque[_Delivery] = deque()
+        self.queue: deque[DeliveryState] = deque()
         self.types, self.stream = arrival_plan(
             scenario.arrivals, messages=scenario.messages, duration=scenario.duration,
             rng=substream(base, "arrivals"))
-        self.targets: dict[int, tuple[_Endpoint, ...]] = {}
+        self.targets: dict[int, tuple[EndpointState, ...]] = {}
         self.message_ids: dict[int, str] = {}
         self.outcomes: dict[tuple[int, str | None, float | None], Outcome] = {}
         self.track_live = sink is not None or any(
-            e.auto.consecutive or e.auto.window is not None or (e.auto.gone and _may_gone(e))
+            e.auto.consecutive or e.auto.window is not None or (e.auto.gone and may_gone(e))
             or (e.model.down is not None and e.model.down.windows) for e in self.endpoints)
         self.reasons: dict[str, int] = {}
         self.draining = False
-        self.live: dict[int, _Delivery] = {}
+        self.live: dict[int, DeliveryState] = {}
         self.messages = self.deliveries = self.attempts = 0
         self.pending = self.peak_backlog = 0
         self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0
         self.time_to_delivery = array("d")
-        self.watches: list[_Watch] = []
+        self.watches: list[Watch] = []
         self.last_activity = 0.0
         self.on_progress: Callable[[], None] | None = None
 
@@ -205,7 +115,7 @@ class Engine:
 
     def at(self, delay: float, fn: Callable[[Any], None], value: Any) -> None:
         """Call ``fn(value)`` ``delay`` simulated seconds from now."""
-        self._schedule(_Wake(fn, value), NORMAL, delay)  # type: ignore[arg-type]
+        self._schedule(Wake(fn, value), NORMAL, delay)  # type: ignore[arg-type]
 
     def start(self) -> None:
         """Schedule the first arrival and the outage watches."""
@@ -245,8 +155,8 @@ class Engine:
                 return
             arrival = upcoming
 
-    def _create(self, msg: int, kind: int, ep: _Endpoint, now: float) -> None:
-        d = _Delivery(msg, kind, ep, now)
+    def _create(self, msg: int, kind: int, ep: EndpointState, now: float) -> None:
+        d = DeliveryState(msg, kind, ep, now)
         fire = DELIVERY.fire
         d.state = fire(fire(d.state, OCCUR), PREPARE)
         self.deliveries += 1
@@ -264,7 +174,7 @@ class Engine:
 
     # -- the sender's worker pool ------------------------------------------------------------
 
-    def _submit(self, d: _Delivery) -> None:
+    def _submit(self, d: DeliveryState) -> None:
         workers = self.workers
         if workers is None:
             self._attempt(d)
@@ -282,14 +192,28 @@ class Engine:
         queue, workers = self.queue, self.workers
         while queue and self.busy < workers:  # type: ignore[operator]
             d = queue.popleft()
-            if d.state not in FINAL:
+            if d.state not in FINAL and not self._expired(d):
                 self.busy += 1
                 self._attempt(d)
         self.draining = False
 
+    def _expired(self, d: DeliveryState) -> bool:
+        """A retry taken from the queue past the window since its first attempt fails
+        unsent (the verdict checked the window when the retry was queued; a retry taken
+        at once starts when the verdict said, so only the queue can make it late)."""
+        window = d.ep.policy.max_window
+        if window is None or not d.attempt:
+            return False
+        now = self.env.now
+        if now - d.first <= window:
+            return False
+        d.state = DELIVERY.fire(d.state, EXPIRE)
+        self._finish(d, now, RETRY_WINDOW)
+        return True
+
     # -- one attempt -------------------------------------------------------------------------
 
-    def _attempt(self, d: _Delivery) -> None:
+    def _attempt(self, d: DeliveryState) -> None:
         now = self.env.now
         ep = d.ep
         d.state = DELIVERY.fire(d.state, POST)
@@ -317,20 +241,14 @@ class Engine:
         status = answer.status
         if status is not None and (200 <= status < 300 or answer.fault == "unauthorized"):
             answer = self._receive(ep, d, answer)
+        sharing = ep.sharing
+        if sharing is not None and answer.latency > 0 and answer.error != "connection_refused":
+            self._share(ep, sharing, Job((d, answer, now)), now, answer.latency)
+            return
         total = answer.latency + answer.transfer
         timeout = ep.timeout
-        if total > timeout:
-            key: tuple[int, str | None, float | None] = (0, "timeout", None)
-            took = timeout
-        elif answer.error is not None:
-            key = (0, "reset" if answer.error == "truncated" else answer.error, None)
-            took = total
-        else:
-            key = (answer.status, None, answer.retry_after)  # type: ignore[assignment]
-            took = total
-        outcome = self.outcomes.get(key)
-        if outcome is None:
-            outcome = self.outcomes[key] = Outcome(*key)
+        outcome = self._outcome(answer, total, timeout)
+        took = timeout if total > timeout else total
         if ep.track_in_flight and answer.error != "connection_refused":
             busy = total + answer.slow_close if total < math.inf else timeout
             if busy > 0:
@@ -341,10 +259,69 @@ class Engine:
         else:
             self._answered((d, outcome, now))
 
-    def _receiver_free(self, ep: _Endpoint) -> None:
+    def _outcome(self, answer: Any, total: float, timeout: float) -> Outcome:
+        """What the sender sees of ``answer`` when it takes ``total`` s in all."""
+        if total > timeout:
+            key: tuple[int, str | None, float | None] = (0, "timeout", None)
+        elif answer.error is not None:
+            key = (0, "reset" if answer.error == "truncated" else answer.error, None)
+        else:
+            key = (answer.status, None, answer.retry_after)
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            outcome = self.outcomes[key] = Outcome(*key)
+        return outcome
+
+    def _receiver_free(self, ep: EndpointState) -> None:
         ep.in_flight -= 1
 
-    def _receive(self, ep: _Endpoint, d: _Delivery, answer: Any) -> Any:
+    # -- processor sharing (capacity=N:slow) -------------------------------------------------
+
+    def _share(self, ep: EndpointState, sharing: Sharing, job: Job, now: float,
+               work: float) -> None:
+        sharing.admit(now, work, job)
+        self._next_done(ep, sharing, now)
+        self.at(ep.timeout, self._gave_up, (ep, job))
+
+    def _next_done(self, ep: EndpointState, sharing: Sharing, now: float) -> None:
+        delay = sharing.next_done(now)
+        if delay is not None:
+            self.at(delay, self._work_done, (ep, sharing.generation))
+
+    def _work_done(self, args: tuple[EndpointState, int]) -> None:
+        ep, generation = args
+        sharing = ep.sharing
+        if sharing is None or generation != sharing.generation:  # the finish moved since
+            return
+        now = self.env.now
+        job = sharing.finish(now)
+        self._next_done(ep, sharing, now)
+        if job.abandoned:  # the sender has had its timeout already
+            return
+        d, answer, start = job.payload
+        total = now - start + answer.transfer
+        outcome = self._outcome(answer, total, ep.timeout)
+        took = min(total, ep.timeout) - (now - start)
+        if took > 0:
+            self.at(took, self._answered, (d, outcome, start))
+        else:
+            self._answered((d, outcome, start))
+
+    def _gave_up(self, args: tuple[EndpointState, Job]) -> None:
+        ep, job = args
+        if not job.live:  # answered in time
+            return
+        job.abandoned = True
+        d, answer, start = job.payload
+        if answer.latency == math.inf:  # a hang holds its share until the sender closes
+            sharing = ep.sharing
+            assert sharing is not None
+            now = self.env.now
+            sharing.leave(now, job)
+            self._next_done(ep, sharing, now)
+        self._answered((d, self._outcome(answer, math.inf, ep.timeout), start))
+
+    def _receive(self, ep: EndpointState, d: DeliveryState, answer: Any) -> Any:
         """The receiver's lanes: Reception (401 / ack / duplicate) and EventProcessor."""
         fire = RECEPTION.fire
         if answer.fault == "unauthorized":
@@ -376,7 +353,7 @@ class Engine:
         d.accepted = True
         return answer
 
-    def _answered(self, args: tuple[_Delivery, Outcome, float]) -> None:
+    def _answered(self, args: tuple[DeliveryState, Outcome, float]) -> None:
         d, outcome, start = args
         now = self.last_activity = self.env.now
         ep = d.ep
@@ -413,12 +390,12 @@ class Engine:
         if self.workers is not None:  # only once this delivery is settled
             self._release_worker()
 
-    def _why_failed(self, d: _Delivery, ep: _Endpoint, outcome: Outcome) -> str:
+    def _why_failed(self, d: DeliveryState, ep: EndpointState, outcome: Outcome) -> str:
         if not ep.policy.retries(outcome):
             return NOT_RETRIED
         return EXHAUSTED if d.attempt >= ep.policy.max_attempts else RETRY_WINDOW
 
-    def _retry(self, d: _Delivery) -> None:
+    def _retry(self, d: DeliveryState) -> None:
         if d.state in FINAL:  # disabled while it waited
             return
         d.state = DELIVERY.fire(d.state, RETRY)
@@ -426,7 +403,7 @@ class Engine:
 
     # -- endings -----------------------------------------------------------------------------
 
-    def _finish(self, d: _Delivery, now: float, reason: str | None, *,
+    def _finish(self, d: DeliveryState, now: float, reason: str | None, *,
                 delivered: bool = False) -> None:
         ep = d.ep
         self.pending -= 1
@@ -455,7 +432,7 @@ class Engine:
                 self._message_id(d.msg), ep.id, self.types[d.kind], d.created,
                 "delivered" if delivered else "failed", d.attempt, now, reason))
 
-    def _count_failure(self, ep: _Endpoint, now: float) -> None:
+    def _count_failure(self, ep: EndpointState, now: float) -> None:
         auto = ep.auto
         ep.consecutive += 1
         if ep.failing_since is None:
@@ -467,7 +444,7 @@ class Engine:
         elif auto.window is not None and now - ep.failing_since >= auto.window:
             self._disable(ep, now, f"failing for {now - ep.failing_since:g} s without success")
 
-    def _disable(self, ep: _Endpoint, now: float, reason: str) -> None:
+    def _disable(self, ep: EndpointState, now: float, reason: str) -> None:
         if ep.disabled_at is not None:
             return
         ep.disabled_at = now
@@ -477,9 +454,9 @@ class Engine:
                 d.state = DELIVERY.fire(d.state, DISABLE)
                 self._finish(d, now, ENDPOINT_DISABLED)
 
-    def _outage_ended(self, args: tuple[_Endpoint, float, float]) -> None:
+    def _outage_ended(self, args: tuple[EndpointState, float, float]) -> None:
         ep, start, end = args
-        watch = _Watch(ep.id, start, end)
+        watch = Watch(ep.id, start, end)
         for d in self.live.values():
             if d.ep is ep:
                 watch.left += 1

@@ -30,6 +30,7 @@ from . import (
     plot,
     policies,
     providers,
+    rehearse,
     secret,
     serve,
     signing,
@@ -54,7 +55,7 @@ EXIT_USAGE = 2
 
 #: The command modules, in the order ``hooklab --help`` lists their subcommands.
 COMMANDS = (simulate, plot, sweep, check, serve, outbox, diagram, signing, secret, policies,
-            providers)
+            providers, rehearse)
 
 
 def usage_error(message: str) -> ConfigError:

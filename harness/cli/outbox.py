@@ -27,14 +27,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from hooklab.model.endpoints import DEFAULT_TIMEOUT, MAX_TIMEOUT
 from hooklab.model.errors import ConfigError, StoreError
+
+from .table import add_output_flags
 
 __all__ = ["parse_since", "register"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def _number(kind: type, low: float, name: str) -> Callable[[str], Any]:
+def _number(kind: type, low: float, name: str,
+            high: float = math.inf) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -42,6 +46,8 @@ def _number(kind: type, low: float, name: str) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
         if not (math.isfinite(value) and value >= low):
             raise argparse.ArgumentTypeError(f"{name} must be >= {low:g}, not {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{name} must be <= {high:g}, not {text!r}")
         return value
 
     parse.__name__ = name
@@ -62,12 +68,16 @@ def register(subparsers: Any) -> None:
                      help="event types it takes, e.g. 'invoice.*' (repeatable or "
                      "comma-separated; default: every type)")
     add.add_argument("--policy", default="diagram", help="retry-policy preset")
-    add.add_argument("--timeout", type=_number(float, 0.001, "--timeout"), default=15.0,
-                     metavar="SECONDS", help="request timeout (default: 15)")
+    add.add_argument("--timeout", type=_number(float, 0.001, "--timeout", MAX_TIMEOUT),
+                     default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                     help=f"request timeout (default: {DEFAULT_TIMEOUT:g}; at most "
+                     f"{MAX_TIMEOUT:g})")
     add.add_argument("--scheme", default="standard", choices=("standard", "stripe", "github"))
     _ssrf_flags(add)
-    _parser(actions, "list", "list endpoints (secrets masked)", _list).add_argument(
-        "--json", action="store_true")
+    listed = _parser(actions, "list", "list endpoints (secrets and URL credentials masked)",
+                     _list, reads=True)
+    listed.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_output_flags(listed)
     disable = _parser(actions, "disable", "stop delivering to an endpoint", _disable)
     disable.add_argument("endpoint_id", metavar="ID")
     disable.add_argument("--reason", default="disabled by hand")
@@ -131,15 +141,19 @@ def register(subparsers: Any) -> None:
     # AutoDisable's fields, under the flags that set them
     worker.set_defaults(flags={"after_exhausted": "--disable-after", "window": "--disable-window"})
 
-    status = _parser(subparsers, "status", "show messages, their status and attempts", _status)
+    status = _parser(subparsers, "status", "show messages, their status and attempts", _status,
+                     reads=True)
     status.add_argument("message_id", nargs="?", metavar="MESSAGE_ID")
     status.add_argument("--endpoint", dest="endpoint_id", metavar="ID")
     status.add_argument("--status", choices=("pending", "sending", "awaiting_retry",
                                              "delivered", "failed"))
-    status.add_argument("--limit", type=_number(int, 0, "--limit"), default=50, metavar="N")
+    status.add_argument("--limit", type=_number(int, 0, "--limit"), default=50, metavar="N",
+                        help="deliveries to show, newest first (default: 50)")
     status.add_argument("--events", type=_number(int, 0, "--events"), default=10,
                         metavar="N", help="operational events to show (default: 10)")
-    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables "
+                        "(each list with its total and whether it was truncated)")
+    add_output_flags(status)
 
     resend = _parser(subparsers, "resend", "deliver a message again (a new generation)",
                      _resend)
@@ -153,7 +167,7 @@ def register(subparsers: Any) -> None:
 
 
 def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], *,
-            creates: bool = False) -> Any:
+            creates: bool = False, reads: bool = False) -> Any:
     parser = subparsers.add_parser(name, help=text, description=text)
     parser.add_argument("--db", default=os.environ.get("HOOKLAB_DB", "hooklab.db"),
                         metavar="PATH", help="the outbox database (default: $HOOKLAB_DB or "
@@ -161,7 +175,7 @@ def _parser(subparsers: Any, name: str, text: str, handler: Callable[..., int], 
     parser.add_argument("--lock-timeout", type=_number(float, 0, "--lock-timeout"),
                         default=10.0, metavar="SECONDS",
                         help="wait this long for another process's lock (default: 10)")
-    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates))
+    parser.set_defaults(handler=lambda args: _guarded(handler, args, creates, reads))
     return parser
 
 
@@ -185,14 +199,15 @@ def _ssrf_flags(parser: Any) -> None:
                         help="allow targets in this network (repeatable)")
 
 
-def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool) -> int:
+def _guarded(handler: Callable[..., int], args: argparse.Namespace, creates: bool,
+             reads: bool = False) -> int:
     from hooklab.harness.outbox import Outbox
 
     if not creates and not os.path.exists(args.db):
         raise ConfigError(f"database {args.db} does not exist (hooklab endpoints add "
                           "creates it; or give --db PATH)")
     try:
-        with Outbox(args.db, timeout=args.lock_timeout) as outbox:
+        with Outbox(args.db, timeout=args.lock_timeout, readonly=reads) as outbox:
             return handler(outbox, args)
     except StoreError as exc:  # locked, corrupt or unreadable: the user's to fix
         raise ConfigError(str(exc)) from None
@@ -228,8 +243,11 @@ def _add(outbox: Any, args: argparse.Namespace) -> int:
 
     check_url(args.url)
     events = tuple(p.strip() for v in (args.events or ["*"]) for p in v.split(",") if p.strip())
+    if not events:
+        raise ConfigError(f"--events {','.join(args.events)!r} names no event type (give "
+                          "patterns such as 'invoice.*', or leave it out for every type)")
     endpoint_id = args.endpoint_id or "ep_" + os.urandom(8).hex()
-    endpoint = Endpoint(endpoint_id, args.url, (_secret(args.secret),), events=events or ("*",),
+    endpoint = Endpoint(endpoint_id, args.url, (_secret(args.secret),), events=events,
                         policy=args.policy, timeout=args.timeout, scheme=args.scheme)
     # the endpoint itself is valid (secret, policy, filter); now: may we ever reach it?
     guard = _guard(args)
@@ -240,30 +258,28 @@ def _add(outbox: Any, args: argparse.Namespace) -> int:
 
 
 def _list(outbox: Any, args: argparse.Namespace) -> int:
-    from hooklab.model.endpoints import mask
+    from hooklab.model.endpoints import mask, mask_url
 
-    rows = [{"id": e.id, "url": e.url, "events": list(e.events), "enabled": e.enabled,
-             "disabled_reason": e.disabled_reason, "policy": e.policy, "timeout": e.timeout,
-             "scheme": e.scheme,
+    from .table import Output, Table, listing, render
+
+    rows = [{"id": e.id, "url": mask_url(e.url), "events": list(e.events),
+             "enabled": e.enabled, "disabled_reason": e.disabled_reason, "policy": e.policy,
+             "timeout": e.timeout, "scheme": e.scheme,
              "secrets": [{"secret": mask(s.value), "expires_at": s.expires_at}
                          for s in e.secrets]}
             for e in outbox.registry.list()]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(listing(rows), indent=2))
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table()
-    for column in ("id", "url", "events", "enabled", "policy", "timeout", "secrets"):
-        table.add_column(column)
+    table = Table("id", "url", "events", "enabled", "policy", "timeout", "secrets")
     for r in rows:
-        state = "yes" if r["enabled"] else f"[red]no[/] ({r['disabled_reason']})"
+        state = "yes" if r["enabled"] else f"no ({r['disabled_reason']})"
         secrets = ", ".join(s["secret"] + ("" if s["expires_at"] is None else " (expiring)")
                             for s in r["secrets"])
         table.add_row(r["id"], r["url"], ",".join(r["events"]), state, r["policy"],
-                      f"{r['timeout']:g} s", secrets)
-    Console().print(table)
+                      f"{r['timeout']:g} s", secrets,
+                      styles={"enabled": "green" if r["enabled"] else "red"})
+    render(table, Output.from_args(args))
     return 0
 
 
@@ -309,7 +325,7 @@ def _send(outbox: Any, args: argparse.Namespace) -> int:
     from hooklab.harness.sender import make_message
     from hooklab.model.signing import generate_message_id
 
-    data = _read_data(args.data)
+    data = _read_data(args.data, args.max_payload)
     message = make_message(args.event_type, data,
                            message_id=args.message_id or generate_message_id(_rng()))
     result = outbox.send(message, now=time.time(), max_payload=args.max_payload)
@@ -327,25 +343,46 @@ def _rng() -> Any:
     return random.SystemRandom()
 
 
-def _read_data(text: str) -> Any:
-    source = "--data"
+def _read_data(text: str, limit: int) -> Any:
+    """``--data``: JSON text, @FILE or @-, at most ``limit`` bytes (a file's size is
+    checked before it is read, and no more than the limit is ever read), strict JSON."""
+    from hooklab.harness.strict_json import MalformedJSON, parse_strict
+
+    source, raw = "--data", text.encode("utf-8", "surrogateescape")
     if text.startswith("@"):
         source = text[1:]
         try:
-            if source == "-":
-                text = sys.stdin.read()
-            else:
-                with open(source, encoding="utf-8") as handle:
-                    text = handle.read()
+            raw = _read_limited(source, limit)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ConfigError(f"cannot read --data file {source!r}: {reason}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"--data file {source!r} is not UTF-8 text") from None
+    if len(raw) > limit:
+        raise ConfigError(f"{source} holds more than {limit} bytes; the largest payload "
+                          f"allowed is {limit} bytes (--max-payload)")
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--data file {source!r} is not UTF-8 text") from None
+    try:
+        return parse_strict(raw)
+    except MalformedJSON as exc:
         raise ConfigError(f"{source} is not valid JSON: {exc}") from None
+
+
+def _read_limited(source: str, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of a file (``-``: stdin); a regular file larger than
+    ``limit`` is refused from its size, unread."""
+    if source == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:  # a text stream (tests)
+            return sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+        return bytes(stdin.read(limit + 1))
+    with open(source, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit and os.path.isfile(source):
+            raise ConfigError(f"--data file {source!r} is {size} bytes; the largest "
+                              f"payload allowed is {limit} bytes (--max-payload)")
+        return handle.read(limit + 1)
 
 
 def _worker(outbox: Any, args: argparse.Namespace) -> int:
@@ -362,6 +399,8 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"--policy is not valid JSON: {exc}") from None
         policy = policy_from_config(spec)
+    for endpoint_id in args.endpoints or ():
+        outbox.registry.get(endpoint_id)  # UnknownEndpoint: exit 2, naming it
     config = WorkerConfig(
         concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
         lease=args.lease, grace=args.grace, policy=policy, synchronous=args.synchronous,
@@ -375,27 +414,40 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
 
 
 def _status(outbox: Any, args: argparse.Namespace) -> int:
-    from hooklab.harness.outbox.status import (
-        message_report,
-        overview,
-        render_message,
-        render_overview,
-    )
+    from hooklab.harness.outbox.status import count_events, message_report, overview
 
+    from .status import as_json, render_message, render_overview
+    from .table import Output
+
+    if args.endpoint_id is not None:
+        _known_endpoint(outbox, args.endpoint_id)
     if args.message_id:
         report = message_report(outbox, args.message_id, endpoint_id=args.endpoint_id)
-        render = render_message
+        totals: dict[str, int] = {}
     else:
         report = overview(outbox, endpoint_id=args.endpoint_id, status=args.status,
                           limit=args.limit, event_limit=args.events)
-        render = render_overview
+        counts = report["counts"]
+        totals = {"deliveries": counts[args.status] if args.status else sum(counts.values()),
+                  "events": count_events(outbox, endpoint_id=args.endpoint_id)}
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps(as_json(report, totals), indent=2, default=str))
+    elif args.message_id:
+        render_message(report, Output.from_args(args))
     else:
-        from rich.console import Console
-
-        render(report, Console())
+        render_overview(report, totals, Output.from_args(args))
     return 0
+
+
+def _known_endpoint(outbox: Any, endpoint_id: str) -> None:
+    """UnknownEndpoint unless ``endpoint_id`` is registered or has a delivery history."""
+    from hooklab.model.errors import UnknownEndpoint
+
+    try:
+        outbox.registry.get(endpoint_id)
+    except UnknownEndpoint:
+        if not sum(outbox.store.counts(endpoint_id=endpoint_id).values()):
+            raise
 
 
 def _resend(outbox: Any, args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ figure goes to ``-o FILE.png`` or ``.svg``. A missing or malformed file is a usa
 Example::
 
     $ hooklab simulate --records run.jsonl
-    $ hooklab plot run.jsonl --kind timeline --messages 30 -o timeline.png
+    $ hooklab plot run.jsonl --kind timeline --max-lanes 30 -o timeline.png
     $ hooklab plot svix.jsonl diagram.jsonl --kind latency -o latency.svg
     $ hooklab plot --db requests.jsonl --kind timeline
     $ hooklab sweep --preset metastability --out meta.csv && hooklab plot meta.csv --kind phase
@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hooklab.sim.plots.sources import PlotSource
+
+from .flags import deprecated
+from .paths import add_force_flag
 
 __all__ = ["KINDS", "handle_plot", "read_db", "register"]
 
@@ -59,7 +62,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--endpoint", metavar="ID", help="plot only this endpoint")
     parser.add_argument(
-        "--messages", type=int, default=40, metavar="N",
+        "--max-lanes", type=int, default=40, metavar="N",
         help="timeline: at most N lanes (per endpoint with --lanes endpoint); default 40",
     )  # fmt: skip
     parser.add_argument(
@@ -76,6 +79,8 @@ def register(subparsers: Any) -> None:
         help="latency: a curve's name, once per input in order (default: file name)",
     )  # fmt: skip
     parser.add_argument("--title", help="the figure's title")
+    deprecated(parser, "--messages", "--max-lanes", type=int, metavar="N")
+    add_force_flag(parser)
     parser.set_defaults(handler=handle_plot)
 
 
@@ -84,11 +89,14 @@ def handle_plot(args: argparse.Namespace) -> int:
     from hooklab.model.errors import ConfigError
     from hooklab.sim.plots.sources import check_sources, read_records, read_study_table
 
+    from .paths import check_output, figure
+
     output = Path(args.output or f"hooklab-{args.kind}.png")
     if output.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ConfigError(f"--output {output}: use a .png, .svg or .pdf file")
-    if args.messages < 1:
-        raise ConfigError(f"--messages must be at least 1, got {args.messages}")
+    check_output(output, "--output", force=args.force, own=figure, stdout=False)
+    if args.max_lanes < 1:
+        raise ConfigError(f"--max-lanes must be at least 1, got {args.max_lanes}")
     if args.bin is not None and not args.bin > 0:
         raise ConfigError(f"--bin must be a positive number of seconds, got {args.bin}")
     if args.until is not None and not args.until > 0:
@@ -189,7 +197,7 @@ def _draw(plots: Any, args: argparse.Namespace, sources: list[Any]) -> Any:
     if args.kind == "timeline":
         return plots.plot_timeline(
             merged.attempts, deliveries=merged.deliveries, outages=merged.outages,
-            endpoint=args.endpoint, max_messages=args.messages, lanes=args.lanes,
+            endpoint=args.endpoint, max_messages=args.max_lanes, lanes=args.lanes,
             title=args.title, infer_final=merged.final_known,
         )  # fmt: skip
     return plots.plot_load(

@@ -42,6 +42,8 @@ from hooklab.harness.request_log import LOG_MAX_BYTES
 from hooklab.harness.server import HEADER_TIMEOUT
 from hooklab.model.errors import ConfigError
 
+from .flags import deprecated
+
 __all__ = ["FAULT_FLAGS", "SECRET_ENV", "STATE_TOKEN_ENV", "fault_tokens", "register"]
 
 #: The environment variable ``serve`` reads the signing secret from.
@@ -53,9 +55,9 @@ STATE_TOKEN_ENV = "HOOKLAB_STATE_TOKEN"
 FAULT_FLAGS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("latency", ("--latency",), "MEAN[:JITTER[:DISTRIBUTION]]",
      "answer after MEAN s (JITTER; uniform, normal, exponential or lognormal)"),
-    ("timeout", ("--timeout-rate", "--timeout"), "RATE", "never answer, with probability RATE"),
-    ("reset", ("--reset-rate", "--reset"), "RATE", "reset the connection, with probability RATE"),
-    ("truncated", ("--truncated-rate", "--truncated"), "RATE",
+    ("timeout", ("--timeout-rate",), "RATE", "never answer, with probability RATE"),
+    ("reset", ("--reset-rate",), "RATE", "reset the connection, with probability RATE"),
+    ("truncated", ("--truncated-rate",), "RATE",
      "cut a 200's body short, with probability RATE"),
     ("slow_close", ("--slow-close",), "DELAY[:RATE]",
      "close the socket DELAY s late (recorded only: invisible over keep-alive)"),
@@ -118,6 +120,8 @@ def register(subparsers: Any) -> None:
                         metavar="CODE:RATE[:RETRY_AFTER]", help="answer CODE at RATE (repeatable)")
     for name, flags, metavar, text in FAULT_FLAGS:
         faults.add_argument(*flags, dest=f"fault_{name}", metavar=metavar, help=text)
+    for name in ("timeout", "reset", "truncated"):  # --timeout is seconds everywhere else
+        deprecated(faults, f"--{name}", f"--{name}-rate", dest=f"fault_{name}", metavar="RATE")
     faults.add_argument("--retry-after", type=float, metavar="SECONDS",
                         help="Retry-After for status and capacity faults that give none")
     flaky.add_argument("--log", metavar="PATH", help="record requests to PATH (.jsonl or .sqlite)")

@@ -9,7 +9,7 @@ failures at rate P and nothing else, so its numbers can be checked against close
 Examples::
 
     hooklab simulate
-    hooklab simulate --failure-rate 0.3 --policy svix --messages 100000 --json out.json
+    hooklab simulate --failure-rate 0.3 --policy svix --messages 100000 --json-out out.json
     hooklab simulate --scenario outage-storm --policy svix --records run.parquet
     hooklab simulate --list
     hooklab simulate --engine events      # the SimPy engine even where numpy could run it
@@ -26,7 +26,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run"]
+from .flags import add_json_flags, deprecated
+from .paths import add_force_flag
+from .table import add_output_flags
+
+__all__ = ["print_summary", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -44,20 +48,22 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rate", type=float, metavar="PER_S", help="arrival rate, messages/s")
     p.add_argument("--failure-rate", type=float, metavar="P",
                    help="independent failures with probability P, for every endpoint")
-    p.add_argument("--receiver", metavar="FAULTS",
+    p.add_argument("--faults", metavar="'NAME=VALUE ...'",
                    help="receiver faults for every endpoint, e.g. 'status=503:0.3 "
-                        "latency=0.2:0.1 down=3600:7200'")
+                        "latency=0.2:0.1 down=3600:7200' (as serve flaky --faults)")
+    deprecated(p, "--receiver", "--faults", metavar="FAULTS")
     p.add_argument("--policy", metavar="NAME", help="retry policy preset for every endpoint")
     p.add_argument("--max-attempts", type=int, metavar="K", help="cap attempts per delivery")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="request timeout for every endpoint")
-    p.add_argument("--workers", type=int, metavar="N", help="sender concurrency (default: "
-                   "unlimited)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once "
+                   "(default: unlimited)")
+    deprecated(p, "--workers", "--concurrency", type=int, metavar="N")
     p.add_argument("--until", type=float, metavar="SECONDS",
                    help="cut the run off at this simulated time")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the "
                    "scenario's, 0)")
-    p.add_argument("--json", metavar="PATH", help="write the summary as JSON ('-': stdout)")
+    add_json_flags(p, "the summary")
     p.add_argument("--records", metavar="PATH",
                    help="stream records to PATH (.csv, .jsonl, .parquet)")
     p.add_argument("--plot", metavar="FILE.png", help="save the run's retry timeline")
@@ -66,6 +72,8 @@ def register(subparsers: Any) -> None:
                         "nothing), events (SimPy), auto (vector when it can; default)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on a terminal, for runs over 2 s)")
+    add_output_flags(p)
+    add_force_flag(p)
     p.set_defaults(handler=run)
 
 
@@ -84,28 +92,26 @@ def run(args: argparse.Namespace) -> int:
     from hooklab.sim.runner import pick_engine
 
     pick_engine(scenario, args.engine)  # --engine vector on what it cannot run fails here
-    if args.plot:
-        _check_plot_target(args.plot)
-    if args.records:
-        from hooklab.sim.export import records_paths
-
-        records_paths(args.records)  # a bad suffix fails before the run
+    _check_outputs(args)
     from hooklab.sim.runner import simulate
+
+    from .table import Output
 
     result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
                       records_path=args.records, progress=args.progress,
                       engine=args.engine)
     summary = result.summary.to_dict()
-    if args.json == "-":
+    if args.json or args.json_out == "-":
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(result)
-        if args.json:
-            try:
-                Path(args.json).write_text(json.dumps(summary, indent=2) + "\n",
+        print_summary(result, output=Output.from_args(args))
+    if args.json_out and args.json_out != "-":  # checked before the run (_check_outputs)
+        try:
+            Path(args.json_out).write_text(json.dumps(summary, indent=2) + "\n",
                                            encoding="utf-8")
-            except OSError as exc:
-                raise ScenarioError(f"cannot write --json {args.json!r}: {exc.strerror}") from None
+        except OSError as exc:
+            raise ScenarioError(f"cannot write --json-out {args.json_out!r}: "
+                                f"{exc.strerror}") from None
     if args.plot:
         _plot(result, args.plot)
     return 0
@@ -123,6 +129,8 @@ def build_scenario(args: argparse.Namespace) -> Any:
         scenario = Scenario.flaky(args.failure_rate)
     else:
         scenario = Scenario.load("default")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be an integer >= 1, got {args.concurrency}")
     changes: dict[str, Any] = {}
     if args.messages is not None:
         changes["messages"] = args.messages
@@ -131,7 +139,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
         changes["duration"] = args.duration
         changes["messages"] = None
     for flag, key in (("failure_rate", "failure_rate"), ("policy", "policy"),
-                      ("max_attempts", "max_attempts"), ("workers", "workers"),
+                      ("max_attempts", "max_attempts"), ("concurrency", "workers"),
                       ("until", "until")):
         value = getattr(args, flag)
         if value is not None:
@@ -141,7 +149,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
             import dataclasses
 
             changes["arrivals"] = dataclasses.replace(scenario.arrivals, rate=args.rate)
-        if args.receiver is not None or args.timeout is not None:
+        if args.faults is not None or args.timeout is not None:
             changes["endpoints"] = _endpoints(scenario, args, ReceiverModel)
         return scenario.replace(**changes)
     except ScenarioError:
@@ -153,7 +161,7 @@ def build_scenario(args: argparse.Namespace) -> Any:
 def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any, ...]:
     import dataclasses
 
-    receiver = model.parse(args.receiver) if args.receiver is not None else None
+    receiver = model.parse(args.faults) if args.faults is not None else None
     out = []
     for e in scenario.endpoints:
         kw: dict[str, Any] = {}
@@ -165,26 +173,27 @@ def _endpoints(scenario: Any, args: argparse.Namespace, model: Any) -> tuple[Any
     return tuple(out)
 
 
-def _check_plot_target(path: str) -> None:
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before the run (:mod:`.paths`): --json, --records, --plot."""
     from hooklab.model.errors import ConfigError
 
-    target = Path(path)
-    if target.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ConfigError(f"--plot {path!r}: use a .png, .svg or .pdf file name")
-    if not target.parent.is_dir():
-        raise ConfigError(f"--plot {path!r}: folder {str(target.parent)!r} does not exist")
-    existed = target.exists()
-    try:  # fail before the run, not after it
-        with open(target, "ab"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"--plot {path!r}: cannot write: {exc.strerror or exc}") from None
-    if not existed:
-        target.unlink()
-    try:
-        import hooklab.sim.plots  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(f"--plot needs the plotting module hooklab.sim.plots ({exc})") from None
+    from .paths import check_output, figure, json_with
+
+    check_output(args.json_out, "--json-out", force=args.force,
+                 own=json_with(("scenario", "seed", "amplification")))
+    if args.records:
+        from hooklab.sim.export import records_paths
+
+        paths = records_paths(args.records)  # a bad suffix fails before the run
+        meta = paths[-1]
+        ours = meta.exists() and json_with(("scenario", "seed", "summary"))(meta)
+        for path in paths:
+            check_output(path, "--records", force=args.force, own=lambda _: ours,
+                         stdout=False)
+    if args.plot:
+        if Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ConfigError(f"--plot {args.plot!r}: use a .png, .svg or .pdf file name")
+        check_output(args.plot, "--plot", force=args.force, own=figure, stdout=False)
 
 
 def _plot(result: Any, path: str) -> None:
@@ -196,19 +205,16 @@ def _plot(result: Any, path: str) -> None:
     print(f"timeline saved to {path}")
 
 
-def print_summary(result: Any, file: Any = None) -> None:
-    """Print the summary of ``result`` as readable tables (rich)."""
-    from rich.console import Console
-    from rich.table import Table
+def print_summary(result: Any, file: Any = None, output: Any = None) -> None:
+    """Print the summary of ``result`` as tables (through :mod:`.table`)."""
+    from .table import Output, Table, render
 
     s = result.summary.to_dict()
     out = file or sys.stdout
-    console = Console(file=out, width=None if out.isatty() else 110)
+    output = output or Output()
     ttd = s["time_to_delivery_s"]
-    table = Table(title=f"hooklab simulate: {s['scenario']} (seed {s['seed']})",
-                  show_header=False, title_justify="left")
-    table.add_column("metric", style="bold")
-    table.add_column("value", justify="right")
+    table = Table("metric", "value", title=f"hooklab simulate: {s['scenario']} "
+                  f"(seed {s['seed']})", right=("value",))
     rows = [
         ("messages", f"{s['messages']:,}"),
         ("deliveries", f"{s['deliveries']:,}"),
@@ -232,21 +238,20 @@ def print_summary(result: Any, file: Any = None) -> None:
             f"{k} {v:,}" for k, v in s["failed_by_reason"].items())))
     for key, value in rows:
         table.add_row(key, value)
-    console.print(table)
-    per = Table(title="per endpoint", title_justify="left", box=None, padding=(0, 0, 0, 1),
-                header_style="bold underline")
-    for col in ("endpoint", "deliveries", "delivered", "failed", "pending", "attempts",
-                "peak/s", "dups", "reordered"):
-        per.add_column(col, justify="left" if col == "endpoint" else "right", no_wrap=True)
+    render(table, output, out)
+    columns = ("endpoint", "deliveries", "delivered", "failed", "pending", "attempts",
+               "peak/s", "dups", "reordered")
+    per = Table(*columns, title="per endpoint", right=columns[1:])
     for name, e in s["endpoints"].items():
         per.add_row(name, f"{e['deliveries']:,}", f"{e['delivered']:,}", f"{e['failed']:,}",
                     f"{e['pending']:,}", f"{e['attempts']:,}", f"{e['peak_attempts_per_s']:,}",
                     f"{e['duplicates']:,}", f"{e['out_of_order']:,}")
-    console.print(per)
+    print(file=out)
+    render(per, output, out)
     for name, e in s["endpoints"].items():
         if e["disabled_at"] is not None:
-            console.print(f"endpoint {name} disabled at {_seconds(e['disabled_at'])}: "
-                          f"{e['disabled_reason']}")
+            print(f"endpoint {name} disabled at {_seconds(e['disabled_at'])}: "
+                  f"{e['disabled_reason']}", file=out)
 
 
 def _share(n: int, total: int) -> str:

@@ -4,8 +4,9 @@ Each cell of the grid, times ``--replications``, is one simulation with its own 
 derived from ``--seed`` and the cell. The results table (``--out``, CSV or Parquet) has one
 row per run: the parameters, the seed, and every metric of ``hooklab simulate --json``
 (nested keys joined by ``_``: ``time_to_delivery_s_p99``). Rerunning the same command
-resumes: finished runs are skipped, and Ctrl-C keeps what finished. A cell with a bad
-value is reported and the others go on (exit 1).
+resumes: finished runs are skipped, and Ctrl-C keeps what finished. A value no cell could
+run (failure_rate=abc) is a usage error before any run (exit 2); a cell that fails only
+with the other values of its cell is reported and the others go on (exit 1).
 
 Examples::
 
@@ -23,6 +24,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any
+
+from .paths import add_force_flag
 
 __all__ = ["handle_sweep", "register"]
 
@@ -55,6 +58,7 @@ def register(subparsers: Any) -> None:
                    help="results table, .csv or .parquet; an existing one is resumed")
     p.add_argument("--fresh", action="store_true",
                    help="discard an existing --out instead of resuming it")
+    add_force_flag(p)
     p.add_argument("--workers", type=int, metavar="N",
                    help="local worker processes (default: every core)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -71,6 +75,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
     from hooklab.model.errors import ConfigError
     from hooklab.sim.sweep import load_grid_file, make_runner, parse_grid_args, plan_runs, run_sweep
 
+    _check_outputs(args)
     spec = load_grid_file(args.grid_file) if args.grid_file else None
     grid = dict(spec.grid) if spec else {}
     grid.update(parse_grid_args(args.grid))
@@ -111,6 +116,30 @@ def handle_sweep(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--out and --phase-map, before any run (:mod:`.paths`): an existing --out is resumed
+    (or replaced with --fresh) only if it is a sweep's results table."""
+    from pathlib import Path
+
+    from .paths import check_output, figure
+
+    if Path(args.out).suffix.lower() in (".csv", ".parquet"):  # else: the table says why
+        check_output(args.out, "--out", force=args.force, own=_sweep_table, stdout=False)
+    check_output(args.phase_map, "--phase-map", force=args.force, own=figure, stdout=False)
+
+
+def _sweep_table(path: Any) -> bool:
+    """Whether ``path`` is a sweep's results table: it has the ``run_id`` column."""
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:  # pragma: no cover - depends on the install
+            return bool(path.read_bytes()[:4] == b"PAR1")
+        return "run_id" in pq.read_schema(path).names
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return "run_id" in handle.readline().strip().split(",")
+
+
 def _pick(*values: Any) -> Any:
     return next(v for v in values if v is not None)
 
@@ -121,8 +150,23 @@ def _scenario_sweep(grid: dict[str, Any], name: str) -> tuple[Any, ...]:
 
     scenario = Scenario.load(name)
     check_parameters(grid, scenario)
+    _check_values(grid, scenario)
     return grid, simulate_cell, scenario, scenario.name, scenario_fingerprint(scenario), \
         scenario.seed  # fmt: skip
+
+
+def _check_values(grid: dict[str, Any], scenario: Any) -> None:
+    """A usage error for a grid value no cell could run (``failure_rate=abc``), before any run;
+    a value that fails only with the other parameters of its cell is that cell's failure."""
+    from hooklab.model.errors import ConfigError, ScenarioError
+    from hooklab.sim.sweep import apply_cell
+
+    for name, values in grid.items():
+        for value in values:
+            try:
+                apply_cell(scenario, {name: value})
+            except ScenarioError as exc:
+                raise ConfigError(f"--grid {exc}", field="grid") from None
 
 
 def _metastability(grid: dict[str, Any]) -> tuple[Any, ...]:

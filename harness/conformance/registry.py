@@ -11,7 +11,7 @@ Example::
     >>> list(CHECKS)[:2]
     ['accepts_valid_delivery', 'rejects_missing_signature']
     >>> rule_of(CHECKS["rejects_stale_timestamp"])
-    'A timestamp older than the tolerance gets 401.'
+    'A timestamp older than the tolerance is rejected (a 4xx).'
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
 """Reports: what a conformance run found, as plain records, a rich terminal view and JSON.
 
-A run returns one :class:`Report` holding one :class:`CheckResult` per check, each
-``passed``, ``failed`` or ``skipped`` (with the reason, e.g. GitHub's scheme has no
-timestamp). A failed check holds its :class:`Finding`: a title, a message, the minimal
-example Hypothesis shrank to, and a ``curl`` command that replays it. The CLI, the pytest
+A run returns one :class:`Report` holding one :class:`CheckResult` per check, each in one
+honest state: ``passed`` (perhaps with notes, e.g. "rejects with 400, not 401"),
+``failed`` (with the minimal example), ``inconclusive`` (the receiver's answers cannot
+show the rule kept or broken, and why), ``skipped`` (the rule does not apply, and why:
+GitHub signs no timestamp; no observer of processing) or ``blocked`` (the check needs a
+valid delivery, and ``accepts_valid_delivery`` failed). A failed check holds its
+:class:`Finding`: a title, a message, the minimal example Hypothesis shrank to, a
+``curl`` command that replays it (until its signed timestamp expires) and a ``hooklab
+replay`` command that re-signs it at run time. The CLI, the pytest
 plugin and notebooks read these records; none of them looks at the running engine.
 
 Example::
@@ -24,9 +29,13 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError
 
-__all__ = ["PASSED", "FAILED", "SKIPPED", "CheckResult", "Finding", "Report", "render"]
+__all__ = ["BLOCKED", "FAILED", "INCONCLUSIVE", "PASSED", "SKIPPED", "STATES", "CheckResult",
+           "Finding", "Report", "render"]
 
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+PASSED, FAILED, INCONCLUSIVE, SKIPPED, BLOCKED = (
+    "passed", "failed", "inconclusive", "skipped", "blocked")
+#: Every state a check can end in, in the order the summary counts them.
+STATES = (PASSED, FAILED, INCONCLUSIVE, SKIPPED, BLOCKED)
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class Finding:
     curl: str
     request: dict[str, Any] = field(default_factory=dict)
     response: dict[str, Any] = field(default_factory=dict)
+    #: Unix time after which the literal ``curl``'s signed timestamp is too old (or None).
+    expires: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data."""
@@ -48,6 +59,7 @@ class Finding:
             "message": self.message,
             "example": self.example,
             "curl": self.curl,
+            "curl_expires": self.expires,
             "request": self.request,
             "response": self.response,
         }
@@ -55,7 +67,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One check's verdict: ``passed``, ``failed`` (with findings) or ``skipped``."""
+    """One check's verdict (one of :data:`STATES`), its findings, reason and notes."""
 
     name: str
     rule: str
@@ -63,6 +75,7 @@ class CheckResult:
     findings: tuple[Finding, ...]
     reason: str | None
     duration: float
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data."""
@@ -71,6 +84,7 @@ class CheckResult:
             "rule": self.rule,
             "status": self.status,
             "reason": self.reason,
+            "notes": list(self.notes),
             "duration": round(self.duration, 3),
             "findings": [finding.to_dict() for finding in self.findings],
         }
@@ -106,8 +120,15 @@ class Report:
         raise KeyError(name)
 
     def counts(self) -> dict[str, int]:
-        """How many checks passed, failed and were skipped."""
-        return {s: sum(r.status == s for r in self.results) for s in (PASSED, FAILED, SKIPPED)}
+        """How many checks ended in each state."""
+        return {s: sum(r.status == s for r in self.results) for s in STATES}
+
+    @property
+    def fix_first(self) -> str | None:
+        """What to fix first: the failed check others are blocked by, else the first failed."""
+        if any(r.status == BLOCKED for r in self.results):
+            return "accepts_valid_delivery"
+        return self.failed[0].name if self.failed else None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (the ``--json`` format)."""
@@ -119,6 +140,7 @@ class Report:
             "timeout": self.timeout,
             "passed": self.passed,
             "counts": self.counts(),
+            "fix_first": self.fix_first,
             "duration": round(self.duration, 3),
             "checks": [result.to_dict() for result in self.results],
         }
@@ -148,7 +170,8 @@ def _visible(text: str) -> str:
 
 _INVISIBLE = {"Cc", "Cf", "Co", "Cn", "Zl", "Zp"}
 _MARKS = {PASSED: "[green]✔ passed[/]", FAILED: "[bold red]✘ failed[/]",
-          SKIPPED: "[yellow]– skipped[/]"}
+          INCONCLUSIVE: "[magenta]? inconclusive[/]", SKIPPED: "[yellow]– skipped[/]",
+          BLOCKED: "[red]■ blocked[/]"}
 
 
 def render(report: Report, console: Any = None) -> None:
@@ -169,9 +192,11 @@ def render(report: Report, console: Any = None) -> None:
     table.add_column("time", justify="right")
     table.add_column("rule / reason")
     for result in report.results:
-        note = result.reason if result.status == SKIPPED else result.rule
+        note = result.rule if result.reason is None else result.reason
         if result.status == FAILED:
             note = result.findings[0].title if result.findings else result.rule
+        if result.notes:
+            note = f"{note} (note: {'; '.join(result.notes)})"
         table.add_row(result.name, _MARKS[result.status], f"{result.duration:.2f} s",
                       escape(note or ""))
     console.print(table)
@@ -182,11 +207,16 @@ def render(report: Report, console: Any = None) -> None:
             console.print(Panel(body, title=f"[red]{result.name}[/]: {escape(finding.title)}",
                                 title_align="left", border_style="red"))
             # outside the panel and never wrapped, so it copies and pastes as one command
-            console.print("[bold]reproduce:[/]")
+            expiry = ("" if finding.expires is None
+                      else f" (its signature expires at Unix time {finding.expires}; "
+                      "`hooklab replay REPORT.json " + result.name + " --secret S` re-signs)")
+            console.print(f"[bold]reproduce{escape(expiry)}:[/]")
             console.print(escape(finding.curl), soft_wrap=True, highlight=False)
     counts = report.counts()
     verdict = "[green]all checks passed[/]" if report.passed else "[bold red]checks failed[/]"
-    console.print(f"{verdict}: {counts[PASSED]} passed, {counts[FAILED]} failed, "
-                  f"{counts[SKIPPED]} skipped in {report.duration:.1f} s "
+    if report.fix_first is not None:
+        console.print(f"[bold]fix first:[/] {report.fix_first}")
+    console.print(f"{verdict}: " + ", ".join(f"{counts[s]} {s}" for s in STATES)
+                  + f" in {report.duration:.1f} s "
                   f"(max {report.max_examples} examples per check, "
                   f"{'derandomized' if report.seed is None else f'seed {report.seed}'})")

@@ -7,7 +7,9 @@ a :class:`Target`: the :class:`~hooklab.harness.transport.BlockingChannel` over 
 requests go to, and the URL a ``curl`` command replays them on (the placeholder
 ``$RECEIVER_URL`` for an in-process app). The checks send raw
 :class:`~hooklab.harness.transport.Request` objects through it and never ask which kind
-it is. A URL that refuses the connection raises :class:`TargetUnreachable`.
+it is. Over HTTP every request goes on a fresh connection (no keep-alive), so no example
+is blamed for what the previous one did to the connection. A URL that refuses the
+connection raises :class:`TargetUnreachable`.
 
 Example::
 
@@ -81,6 +83,17 @@ class Target:
         return f"Target({self.url!r}, {self.channel.channel!r})"
 
 
+class _FreshChannel(HttpChannel):
+    """An :class:`HttpChannel` whose client keeps no connection alive, closed with it."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self._fresh_client = client
+
+    async def aclose(self) -> None:
+        await self._fresh_client.aclose()
+
+
 def _check_url(url: str) -> str:
     import httpx
 
@@ -120,8 +133,13 @@ def open_target(app_or_url: Any, *, path: str = "/", kind: str | None = None) ->
         raise ConfigError(f"unknown target kind {kind!r}; choose url, asgi or wsgi",
                           field="kind")
     if kind == "url":
+        import httpx
+
         url = _check_url(str(app_or_url))
-        return Target(BlockingChannel(HttpChannel()), url=url, post_url=url, in_process=False)
+        client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                                   limits=httpx.Limits(max_keepalive_connections=0))
+        return Target(BlockingChannel(_FreshChannel(client)), url=url, post_url=url,
+                      in_process=False)
     app = AppChannel(app_or_url, kind=kind)
     channel = BlockingChannel(app)
     try:

@@ -13,6 +13,8 @@ worker is killed. The face is :class:`Outbox` with the records it takes and give
 - ``health.py``: auto-disable (:class:`AutoDisable`) and its counts;
 - ``status.py``: what ``hooklab status`` shows;
 - ``worker.py``: the asyncio worker that delivers over HTTP;
+- ``leases.py``: a claim's lease, checked again right before its request is written;
+- ``outage.py``: how the worker rides out database faults (capped backoff, results kept);
 - ``bench.py``: ``python -m hooklab.harness.outbox.bench``, the worker against a bare loop.
 
 Example::

@@ -151,10 +151,12 @@ def _restart(db: OutboxDB, message_id: str, endpoint_id: str, event_type: str,
     current = db.generation(message_id, endpoint_id)
     generation = 1 if current is None else current + 1
     if view is not None:
-        if view.finished_at is None:
+        quarantined = db.is_quarantined(message_id, endpoint_id)
+        if view.finished_at is None and not quarantined:
             raise ConfigError(f"message {message_id!r} to endpoint {endpoint_id!r} is still "
                               f"being delivered ({view.status}); nothing to resend")
-        history = db.store.history(message_id, endpoint_id)
+        # a quarantined delivery's history may be what cannot be read: archive it without
+        history = [] if quarantined else db.store.history(message_id, endpoint_id)
         db.conn.execute(
             "INSERT INTO outbox_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (message_id, endpoint_id, generation - 1, view.state, view.reason,

@@ -37,14 +37,14 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 _SERVE = """
-import socket, sys, uvicorn
+import os, socket, uvicorn
 from hooklab.harness.receiver import create_receiver
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
 sock.bind(("127.0.0.1", 0))
 sock.listen(2048)
 print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-config = uvicorn.Config(create_receiver(sys.argv[1]), log_level="warning", access_log=False,
-                        http="h11", lifespan="on")
+config = uvicorn.Config(create_receiver(os.environ["HOOKLAB_SECRET"]), log_level="warning",
+                        access_log=False, http="h11", lifespan="on")
 uvicorn.Server(config).run(sockets=[sock])
 """
 
@@ -55,9 +55,11 @@ def start_receiver() -> tuple[subprocess.Popen[str], str]:
 
     The listening socket is made with ``IPPROTO_TCP``, so asyncio sets ``TCP_NODELAY`` on
     each connection (without it, delayed ACKs stall every keep-alive request ~40 ms).
+    The secret goes in the environment (``HOOKLAB_SECRET``): ``argv`` is visible in ``ps``.
     """
-    process = subprocess.Popen([sys.executable, "-c", _SERVE, SECRET],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen([sys.executable, "-c", _SERVE], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "HOOKLAB_SECRET": SECRET})
     assert process.stdout is not None
     line = process.stdout.readline()
     if not line.startswith("http://"):

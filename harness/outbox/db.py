@@ -44,7 +44,8 @@ from hooklab.model.tracking import DeliveryTracker
 
 from .health import Health
 
-__all__ = ["SCHEMA", "OutboxDB", "StoredMessage", "UnknownMessage", "endpoint_filter"]
+__all__ = ["QUARANTINED", "SCHEMA", "OutboxDB", "StoredMessage", "UnknownMessage",
+           "endpoint_filter"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -73,6 +74,9 @@ CREATE TABLE IF NOT EXISTS outbox_events (
 );
 CREATE INDEX IF NOT EXISTS outbox_events_endpoint ON outbox_events (endpoint_id, seq);
 """
+#: The ``lease_owner`` of a quarantined delivery (its ``due_at`` is NULL: never claimed);
+#: see :mod:`~hooklab.harness.outbox.step`.
+QUARANTINED = "!quarantined"
 _INSERT_EVENT = ("INSERT INTO outbox_events (at, kind, endpoint_id, message_id, detail) "
                  "VALUES (?, ?, ?, ?, ?)")
 _UPDATE_SCHEDULE = ("UPDATE outbox_deliveries SET due_at = ?, lease_owner = ? "
@@ -112,14 +116,16 @@ class OutboxDB:
 
     ``timeout`` is how long a write waits for another process's lock before failing with
     :class:`~hooklab.model.errors.StoreError`; ``busy_ms`` keeps it in milliseconds.
+    ``readonly`` opens an existing file for reading only (``hooklab status``), which works
+    on a read-only filesystem too (:func:`~hooklab.model.sqlite.connect_readonly`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", readonly: bool = False) -> None:
         self.path = os.fspath(path)
         self.busy_ms = int(timeout * 1000)
         # One connection for every store, so each step is one transaction.
-        self.database = sqlite.Database(self.path, timeout=timeout)
+        self.database = sqlite.Database(self.path, timeout=timeout, readonly=readonly)
         self.conn = self.database.conn
         self.store = SqliteStatusStore(self.database)
         self.registry = SqliteRegistry(self.database)
@@ -232,6 +238,23 @@ class OutboxDB:
         row = self.conn.execute("SELECT generation FROM outbox_deliveries WHERE message_id = ? "
                                 "AND endpoint_id = ?", (message_id, endpoint_id)).fetchone()
         return None if row is None else int(row[0])
+
+    def disabled(self, endpoint_ids: set[str]) -> set[str]:
+        """Those of ``endpoint_ids`` that are disabled or removed now."""
+        ids = sorted(endpoint_ids)[:500]
+        if not ids:
+            return set()
+        with sqlite.errors(self.path):
+            rows = self.conn.execute(f"SELECT id FROM endpoints WHERE enabled = 1 AND id IN "
+                                     f"({', '.join('?' * len(ids))})", ids)
+            return set(ids) - {r[0] for r in rows}
+
+    def is_quarantined(self, message_id: str, endpoint_id: str) -> bool:
+        """Whether the delivery was quarantined (see :data:`QUARANTINED`)."""
+        row = self.conn.execute("SELECT lease_owner, due_at FROM outbox_deliveries WHERE "
+                                "message_id = ? AND endpoint_id = ?",
+                                (message_id, endpoint_id)).fetchone()
+        return row is not None and row[0] == QUARANTINED and row[1] is None
 
     def close(self) -> None:
         """Close the connection (the stores share it)."""

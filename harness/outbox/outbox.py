@@ -82,14 +82,15 @@ class Outbox:
 
     ``timeout`` is how long a write waits for another process's lock before failing with
     :class:`~hooklab.model.errors.StoreError` ("database is locked"). ``synchronous`` is
-    SQLite's setting for this connection (see :meth:`durability`). ``db`` is the
+    SQLite's setting for this connection (see :meth:`durability`); ``readonly`` opens an
+    existing file for reading only (it works on a read-only filesystem). ``db`` is the
     :class:`~hooklab.harness.outbox.db.OutboxDB` underneath; ``store``, ``registry`` and
     ``health`` are its stores.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = sqlite.BUSY_TIMEOUT,
-                 synchronous: str = "FULL") -> None:
-        self.db = OutboxDB(path, timeout=timeout, synchronous=synchronous)
+                 synchronous: str = "FULL", readonly: bool = False) -> None:
+        self.db = OutboxDB(path, timeout=timeout, synchronous=synchronous, readonly=readonly)
         self.path = self.db.path
         self.store = self.db.store
         self.registry = self.db.registry

@@ -5,8 +5,10 @@ The read side of the durable outbox (:mod:`hooklab.harness.outbox`), through its
 lists deliveries newest first with their status, generation, lease and last outcome;
 :func:`message_report` gathers one message with every delivery's attempts, its earlier
 generations (manual resends, recoveries) and its operational events; :func:`events`
-reads the operational events. Each returns plain dicts, ready for ``--json``;
-:func:`render_overview` and :func:`render_message` draw them as rich tables.
+reads the operational events and :func:`count_events` counts them; :func:`quarantined`
+lists the deliveries put aside because their data could not be read (see
+:mod:`~hooklab.harness.outbox.step`). Each returns plain
+dicts, ready for ``--json``; the CLI (``hooklab.harness.cli.status``) draws them as tables.
 
 Example::
 
@@ -24,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from hooklab.model.records import Status
 from hooklab.model.status import STATUS_OF_STATE, parse_status
 
+from .db import QUARANTINED
+
 if TYPE_CHECKING:
     from .outbox import Outbox
 
-__all__ = ["deliveries", "events", "message_report", "overview", "render_message",
-           "render_overview", "when"]
+__all__ = ["count_events", "deliveries", "events", "message_report", "overview", "quarantined",
+           "when"]
 
 _LIST = """
 SELECT d.message_id, d.endpoint_id, d.event_type, coalesce(o.generation, 1), d.status,
@@ -93,6 +97,30 @@ def events(outbox: Outbox, *, endpoint_id: str | None = None, message_id: str | 
             for row in outbox.db.conn.execute(sql, params).fetchall()]
 
 
+def quarantined(outbox: Outbox, *, endpoint_id: str | None = None) -> list[dict[str, Any]]:
+    """Quarantined deliveries (never claimed until resent), each with the ``detail`` and
+    time (``at``) of the ``delivery_error`` that put it aside."""
+    sql = ("SELECT d.message_id, d.endpoint_id, e.at, e.detail FROM outbox_deliveries d "
+           "LEFT JOIN outbox_events e ON e.seq = (SELECT max(seq) FROM outbox_events WHERE "
+           "kind = 'delivery_error' AND message_id = d.message_id AND endpoint_id = "
+           "d.endpoint_id) WHERE d.lease_owner = ? AND d.due_at IS NULL")
+    params: list[Any] = [QUARANTINED]
+    if endpoint_id is not None:
+        sql += " AND d.endpoint_id = ?"
+        params.append(endpoint_id)
+    keys = ("message_id", "endpoint_id", "at", "detail")
+    return [dict(zip(keys, row, strict=True))
+            for row in outbox.db.conn.execute(sql + " ORDER BY d.rowid", params)]
+
+
+def count_events(outbox: Outbox, *, endpoint_id: str | None = None) -> int:
+    """How many operational events there are (for one endpoint, if given)."""
+    sql, params = "SELECT count(*) FROM outbox_events", []
+    if endpoint_id is not None:
+        sql, params = sql + " WHERE endpoint_id = ?", [endpoint_id]
+    return int(outbox.db.conn.execute(sql, params).fetchone()[0])
+
+
 def overview(outbox: Outbox, *, endpoint_id: str | None = None, status: str | None = None,
              limit: int | None = 50, event_limit: int | None = 20) -> dict[str, Any]:
     """Counts by status, the newest deliveries and the newest operational events."""
@@ -100,6 +128,7 @@ def overview(outbox: Outbox, *, endpoint_id: str | None = None, status: str | No
     return {
         "counts": {s.value: counts[s] for s in Status},
         "deliveries": deliveries(outbox, endpoint_id=endpoint_id, status=status, limit=limit),
+        "quarantined": quarantined(outbox, endpoint_id=endpoint_id),
         "events": events(outbox, endpoint_id=endpoint_id, limit=event_limit),
     }
 
@@ -132,75 +161,3 @@ def message_report(outbox: Outbox, message_id: str, *,
 
 def _status(state: str) -> str:
     return STATUS_OF_STATE[state].value if state in STATUS_OF_STATE else state
-
-
-_STYLE = {"delivered": "green", "failed": "red", "awaiting_retry": "yellow",
-          "sending": "cyan", "pending": "white"}
-
-
-def _events_table(items: list[dict[str, Any]], title: str) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for column in ("time (UTC)", "event", "endpoint", "message", "detail"):
-        table.add_column(column, overflow="fold")
-    for e in items:
-        table.add_row(when(e["at"]), e["kind"], e["endpoint_id"] or "",
-                      e["message_id"] or "", e["detail"] or "")
-    return table
-
-
-def render_overview(report: dict[str, Any], console: Any) -> None:
-    """Draw :func:`overview` as tables on a rich console."""
-    from rich.table import Table
-
-    counts = "  ".join(f"[{_STYLE[k]}]{k}[/] {v}" for k, v in report["counts"].items())
-    console.print(f"deliveries: {counts}")
-    table = Table(title=f"latest {len(report['deliveries'])} deliveries", title_justify="left")
-    table.add_column("message", overflow="fold", min_width=12)
-    table.add_column("endpoint", overflow="fold")
-    for column in ("gen", "status", "tries", "last", "next / finished (UTC)", "reason"):
-        table.add_column(column)
-    for d in report["deliveries"]:
-        moment = d["finished_at"] if d["finished_at"] is not None else d["next_attempt_at"]
-        status = d["status"] + (" (leased)" if d["leased_by"] and d["status"] == "sending"
-                                else "")
-        table.add_row(d["message_id"], d["endpoint_id"], str(d["generation"]),
-                      f"[{_STYLE.get(d['status'], 'white')}]{status}[/]",
-                      str(d["attempts"]), d["last_outcome"] or "", when(moment),
-                      d["reason"] or "")
-    console.print(table)
-    if report["events"]:
-        console.print(_events_table(report["events"], "operational events (newest first)"))
-
-
-def render_message(report: dict[str, Any], console: Any) -> None:
-    """Draw :func:`message_report` on a rich console."""
-    from rich.table import Table
-
-    m = report["message"]
-    console.print(f"message [bold]{m['id']}[/]  type {m['event_type']}  {m['size']} bytes  "
-                  f"sent {when(m['created_at'])} UTC")
-    if not report["deliveries"]:
-        console.print("no deliveries (no endpoint accepted its event type)")
-    for d in report["deliveries"]:
-        style = _STYLE.get(d["status"], "white")
-        reason = f" ({d['reason']})" if d["reason"] else ""
-        console.print(f"\nendpoint [bold]{d['endpoint_id']}[/]  generation {d['generation']}"
-                      f"  [{style}]{d['status']}[/]{reason}")
-        table = Table()
-        for column in ("#", "start (UTC)", "duration", "outcome", "code", "next attempt",
-                       "response"):
-            table.add_column(column)
-        for a in d["attempt_log"]:
-            table.add_row(str(a["attempt"]), when(a["start"]),
-                          f"{a['end'] - a['start']:.3f} s", a["error"] or a["outcome"],
-                          str(a["status_code"] or ""), when(a["next_attempt_at"]),
-                          (a["response_body"] or "")[:60])
-        console.print(table)
-        for g in d["earlier_generations"]:
-            console.print(f"  generation {g['generation']}: {g['status']} after "
-                          f"{g['attempts']} attempts ({g['reason'] or 'ok'}); "
-                          f"{g['cause']} at {when(g['closed_at'])} UTC")
-    if report["events"]:
-        console.print(_events_table(report["events"], "operational events"))

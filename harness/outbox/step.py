@@ -14,7 +14,13 @@ it claims) and keeps its writes in memory (:meth:`OutboxDB.buffered
 changes), to write each table with one statement before it reads them or commits. Should
 one delivery fail (a corrupt row, an illegal move), the transaction is rolled back and done
 again *carefully*: each delivery on its own, in a savepoint, written at once; the bad one is
-noted (``delivery_error``) and put aside.
+noted (a ``delivery_error`` event) and put aside. A refusal of the domain (an illegal move:
+the row was changed behind the outbox's back) puts it aside for a minute, by when it has
+usually settled; anything else its data raises (a state the Delivery machine does not
+have, a value the code cannot read) *quarantines* it: it is no longer due
+(``lease_owner`` :data:`QUARANTINED`), ``hooklab status`` lists it, and ``hooklab resend``
+starts it afresh once looked at. A database fault (locked, disk full, I/O) is no delivery's
+fault: it aborts the step, and the worker retries the whole step later.
 
 Example::
 
@@ -44,19 +50,22 @@ from hooklab.model.errors import HooklabError, UnknownEndpoint
 from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.records import FailureReason
 from hooklab.model.retry import RetryPolicy
-from hooklab.model.status import DeliveryView
+from hooklab.model.status import STATUS_OF_STATE, DeliveryView
 from hooklab.model.tracking import DeliveryTracker
 
 from ..sender import Message
 from . import admin
-from .db import OutboxDB, endpoint_filter
+from .db import QUARANTINED, OutboxDB, endpoint_filter
 from .health import AutoDisable
 
-__all__ = ["LOST", "Claim", "PolicyFor", "Result", "Step", "run_step"]
+__all__ = ["LOST", "QUARANTINED", "Claim", "PolicyFor", "Result", "Step", "database_fault",
+           "run_step"]
 
 #: The answer recorded for an attempt whose worker stopped before recording it.
 LOST = ("lease expired before the attempt's answer was recorded "
         "(the worker stopped or was killed)")
+#: How long a delivery the domain refused (an illegal move) is put aside, in seconds.
+PUT_ASIDE = 60.0
 Key = tuple[str, str]
 #: The retry policy a step applies to an endpoint's deliveries.
 PolicyFor = Callable[[Endpoint], RetryPolicy]
@@ -73,13 +82,17 @@ class Claim(NamedTuple):
 
 
 class Result(NamedTuple):
-    """What came back for a claim: the outcome, the start of the body, when."""
+    """What came back for a claim: the outcome, the start of the body, when.
+    ``dropped``: the claim was never posted because its endpoint was disabled meanwhile;
+    its attempt is recorded as not sent and the delivery fails ``disabled: <why>`` (if
+    the endpoint is enabled again by then, it is retried by the policy)."""
 
     claim: Claim
     outcome: Outcome
     body: bytes
     start: float
     end: float
+    dropped: bool = False
 
 
 def run_step(db: OutboxDB, owner: str, results: list[Result], *, claim: int, now: float,
@@ -102,10 +115,10 @@ def run_step(db: OutboxDB, owner: str, results: list[Result], *, claim: int, now
                     db.health.begin()
                     step.complete_all(results)
                     return step.claim(claim, only)
-        except HooklabError as exc:
+        except Exception as exc:
             if not begun and not wait and _busy(exc):
                 return None
-            if careful or not begun:
+            if careful or not begun or database_fault(exc):
                 raise
         finally:
             if not wait and not begun:
@@ -142,9 +155,32 @@ class Step:
         try:
             with self._savepoint():
                 yield
-        except HooklabError as exc:
-            self.db.event(self.now, "delivery_error", endpoint_id, message_id, str(exc))
-            self.db.schedule(message_id, endpoint_id, self.now + 60.0)
+        except Exception as exc:
+            if database_fault(exc):
+                raise
+            if isinstance(exc, HooklabError):
+                self.db.event(self.now, "delivery_error", endpoint_id, message_id,
+                              f"{exc}; put aside for {PUT_ASIDE:g} s")
+                self.db.schedule(message_id, endpoint_id, self.now + PUT_ASIDE)
+                return
+            why = str(exc) if isinstance(exc, _Corrupt) else f"{type(exc).__name__}: {exc}"
+            self.db.event(self.now, "delivery_error", endpoint_id, message_id,
+                          f"quarantined: {why}")
+            self.db.schedule(message_id, endpoint_id, None, QUARANTINED)
+
+    def tracker(self, view: DeliveryView | None, message_id: str,
+                endpoint_id: str) -> DeliveryTracker:
+        """The delivery's tracker, from ``view`` or read now; a state the Delivery machine
+        does not have is refused here, before anything moves."""
+        if view is None:
+            view = self.store.get(message_id, endpoint_id)
+            if view is None:
+                raise _Corrupt(f"delivery of {message_id!r} to {endpoint_id!r} has no "
+                               "tracked status")
+        if view.state not in STATUS_OF_STATE:
+            raise _Corrupt(f"stored in state {view.state!r}, which the Delivery machine "
+                           "does not have")
+        return DeliveryTracker.from_view(self.store, view)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -205,11 +241,14 @@ class Step:
                                "expired")
             return
         # After a rollback the claim's tracker may be ahead of the database: read it again.
-        tracker = DeliveryTracker.resume(self.store, *key) if self.careful else claim.tracker
+        tracker = self.tracker(None, *key) if self.careful else claim.tracker
         delay = tracker.finish(result.outcome, now=result.end,
                                policy=self.policy_for(claim.endpoint), rng=self.rng,
                                body=result.body)
         due = None if delay is None else result.end + delay
+        if result.dropped and not tracker.done and self.stopped(tracker,
+                                                                self.endpoint(key[1])):
+            return  # never posted: nothing to count against the endpoint
         why = result.body[:160].decode("utf-8", "replace") if result.outcome.error else ""
         self.settle(tracker, result.outcome, due, why)
 
@@ -226,15 +265,22 @@ class Step:
             db.health.failure(endpoint_id, message_id, now,
                               f"attempt {tracker.attempts}: {label}{nxt}")
         if tracker.done:
-            db.schedule(message_id, endpoint_id, None)
-            if tracker.state == "failed":
-                reason = db.health.exhausted(endpoint_id, message_id, now, self.auto,
-                                             gone=tracker.reason == FailureReason.GONE)
-                if reason is not None:
-                    admin.disable(db, endpoint_id, reason, now=now, cache=self.cache)
+            self.settle_unsent(tracker)
             return
         if not self.stopped(tracker, self.endpoint(endpoint_id)):
             db.schedule(message_id, endpoint_id, now if due is None else due)
+
+    def settle_unsent(self, tracker: DeliveryTracker) -> None:
+        """A delivery that ended: unschedule it and, if it failed, count it for
+        auto-disable (also one failed unsent, its retry claimed past the window)."""
+        db, now = self.db, self.now
+        message_id, endpoint_id = tracker.message_id, tracker.endpoint_id
+        db.schedule(message_id, endpoint_id, None)
+        if tracker.state == "failed":
+            reason = db.health.exhausted(endpoint_id, message_id, now, self.auto,
+                                         gone=tracker.reason == FailureReason.GONE)
+            if reason is not None:
+                admin.disable(db, endpoint_id, reason, now=now, cache=self.cache)
 
     def stopped(self, tracker: DeliveryTracker, endpoint: Endpoint | None) -> bool:
         """Fail the delivery (``disabled: <why>``) if its endpoint is disabled or gone."""
@@ -274,10 +320,7 @@ class Step:
     def _claim_one(self, message: Message, endpoint_id: str, generation: int,
                    view: DeliveryView | None) -> Claim | None:
         now = self.now
-        if view is not None:
-            tracker = DeliveryTracker.from_view(self.store, view)
-        else:
-            tracker = DeliveryTracker.resume(self.store, message.id, endpoint_id)
+        tracker = self.tracker(view, message.id, endpoint_id)
         endpoint = self.endpoint(endpoint_id)
         if tracker.state == "sending":  # its worker stopped: the attempt is lost
             self.db.event(now, "lease_expired", endpoint_id, message.id,
@@ -293,12 +336,25 @@ class Step:
             return None
         if self.stopped(tracker, endpoint):
             return None
+        assert endpoint is not None
         if tracker.state == "waiting":
             tracker.retry_due(now)
+            if tracker.expired(now, self.policy_for(endpoint)):  # claimed past max_window
+                self.settle_unsent(tracker)
+                return None
         number = tracker.attempt(now)
-        assert endpoint is not None
         self.db.schedule(message.id, endpoint_id, now + self.lease(endpoint), self.owner)
         return Claim(message, endpoint, generation, number, tracker)
+
+
+class _Corrupt(ValueError):
+    """A delivery's row holds what the outbox cannot read: it is quarantined."""
+
+
+def database_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database's failure (locked, full, I/O, corrupt file), not
+    one delivery's data: a :class:`sqlite3.Error`, or a StoreError raised from one."""
+    return isinstance(exc, sqlite3.Error) or isinstance(exc.__cause__, sqlite3.Error)
 
 
 def _busy(exc: BaseException) -> bool:

@@ -16,6 +16,14 @@ handing it to a thread costs more, as the two threads then fight for the GIL at 
 SQLite call), but never waits there for a lock: when another process holds the database's
 write lock, the step waits for it on a dedicated thread instead.
 
+Database faults: when a step fails (another process holds the lock past the busy timeout,
+the disk is full), the worker keeps the step's results in memory and tries again after a
+capped backoff, saying so on the console (:mod:`~hooklab.harness.outbox.outage`); it never
+gives up on its own, and drops no result it could still record.
+
+Leases: a claim is posted only if its answer can come before its lease ends, checked
+again right before the request is written (:mod:`~hooklab.harness.outbox.leases`).
+
 Stopping: :meth:`Worker.stop` (SIGINT or SIGTERM from ``hooklab worker``) stops claiming,
 lets the attempts in flight finish for up to ``grace`` seconds, records them and returns.
 A second stop, or the end of the grace, cancels what is left: those attempts are recorded
@@ -55,6 +63,8 @@ from ..sender import Sender
 from ..transport import MAX_RESPONSE_BYTES, Channel, HttpChannel
 from ..transport.ssrf import SsrfBlocked, SsrfGuard, guarded_transport
 from .health import AutoDisable
+from .leases import LEASE_RAN_OUT, LeaseCheck, LeaseRanOut, posting, time_left
+from .outage import Outage
 from .outbox import Outbox
 from .step import Claim, Result
 
@@ -190,7 +200,8 @@ class Worker:
         cfg = self.config
         client = httpx.AsyncClient(
             transport=guarded_transport(cfg.guard, max_connections=cfg.concurrency),
-            follow_redirects=False, trust_env=False)
+            follow_redirects=False, trust_env=False,
+            event_hooks={"request": [LeaseCheck(self.clock)]})
         return HttpChannel(client, max_body=cfg.max_response_bytes,
                            connect_timeout=cfg.connect_timeout, clock=self.clock)
 
@@ -222,7 +233,8 @@ class Worker:
         line = _Pipeline(self, Sender(channel, clock=self.clock, rng=self.rng))
         self._wake = wake = line.wake
         grace_end: float | None = None
-        idle_checks = failures = 0
+        idle_checks = 0
+        outage = Outage(say=_log.warning)
         try:
             while True:
                 wake.clear()  # before looking: a wake from now on is not missed
@@ -233,18 +245,25 @@ class Worker:
                         grace_end is not None and time.monotonic() >= grace_end)):
                     await line.cancel()
                 want = 0 if stopping else line.room()
+                if not outage.ready(time.monotonic()):
+                    if stopping and grace_end is not None and time.monotonic() >= grace_end:
+                        _log.warning("outbox worker stopping with %d results unrecorded: "
+                                     "their deliveries are attempted again (at least once)",
+                                     len(line.results))
+                        line.results.clear()
+                        break
+                    await self._wait(wake, outage.wait(time.monotonic()))
+                    continue
                 if line.flush_due(stopping) or want >= line.threshold:
                     batch = line.take()
                     try:
                         claims = await self._step(batch, min(want, cfg.batch))
-                        failures = 0
-                    except StoreError as exc:  # e.g. locked too long: the batch's leases
-                        failures += 1          # expire and are retried; try again later
-                        _log.warning("outbox step failed (%d in a row): %s", failures, exc)
-                        if failures >= 10:
-                            raise
-                        await self._wait(wake, cfg.poll_interval)
+                    except StoreError as exc:  # locked too long, disk full: ride it out,
+                        line.keep(batch)       # the results kept for the next step
+                        outage.failed(exc, held=len(line.results), now=time.monotonic())
                         continue
+                    outage.recovered(recorded=len(batch), now=time.monotonic())
+                    line.drop(self.outbox.db.disabled(line.endpoints_waiting()))
                     line.start(claims, leased_at=self._leased_at)
                     if claims or batch:
                         idle_checks = 0
@@ -253,7 +272,11 @@ class Worker:
                     break
                 timeout = line.flush_wait() if line.results else cfg.poll_interval
                 if not line.busy and not line.results:
-                    due, open_ = await self._next_due()
+                    try:
+                        due, open_ = await self._next_due()
+                    except StoreError as exc:
+                        outage.failed(exc, held=0, now=time.monotonic())
+                        continue
                     now = self.clock.now()
                     if cfg.until_idle and (open_ == 0 or (
                             cfg.max_wait is not None and due is not None
@@ -295,6 +318,9 @@ class Worker:
         except asyncio.CancelledError:
             body = b"the worker stopped before the answer came"
             return Result(claim, Outcome.transport("timeout"), body, start, self.clock.now())
+        except LeaseRanOut:
+            return Result(claim, Outcome.transport("timeout"), LEASE_RAN_OUT, start,
+                          self.clock.now())
         except SsrfBlocked as exc:  # the guard's refusal, named as such
             return Result(claim, Outcome.transport("blocked"), str(exc).encode(), start,
                           self.clock.now())
@@ -312,7 +338,7 @@ class Worker:
             self.outbox.close()
 
 
-_LEASE_RAN_OUT = b"not sent: its lease would end before the answer came (the worker fell behind)"
+_DISABLED = b"not sent: the endpoint was disabled after this attempt was claimed"
 
 
 class _Pipeline:
@@ -359,6 +385,13 @@ class _Pipeline:
         taken, self.results = self.results, []
         return taken
 
+    def keep(self, batch: list[Result]) -> None:
+        """Put back results a step could not record (first in line for the next one)."""
+        if batch:
+            if not self.results:
+                self.first_result = time.monotonic()
+            self.results[:0] = batch
+
     def start(self, claims: list[Claim], *, leased_at: float) -> None:
         """Queue new claims, leased at ``leased_at``; lanes (up to ``concurrency``) post
         them one after another."""
@@ -372,13 +405,14 @@ class _Pipeline:
         while self.waiting:
             claim, lease_end = self.waiting.popleft()
             now = self.worker.clock.now()
-            if now + claim.endpoint.timeout > lease_end:
+            if not time_left(lease_end, claim.endpoint.timeout, now):
                 # Its answer could come after the lease ends, when another worker may
                 # already have taken the delivery over: never post it, so one delivery is
                 # attempted by one worker at a time. Recorded as a timeout, retried later.
-                self._done(Result(claim, Outcome.transport("timeout"), _LEASE_RAN_OUT, now, now))
+                self._done(Result(claim, Outcome.transport("timeout"), LEASE_RAN_OUT, now, now))
                 continue
             self.posting += 1
+            posting(lease_end, claim.endpoint.timeout)
             try:
                 result = await self.worker._attempt(self.sender, claim)
             finally:
@@ -388,16 +422,36 @@ class _Pipeline:
                     self.room() >= self.threshold):
                 self.wake.set()
 
-    def _done(self, result: Result) -> None:
+    def _done(self, result: Result, attempted: bool = True) -> None:
         if not self.results:
             self.first_result = time.monotonic()
         self.results.append(result)
+        if not attempted:
+            return
         stats = self.worker.stats
         stats.attempts += 1
         if result.outcome.kind == "success":
             stats.delivered += 1
         else:
             stats.failed_attempts += 1
+
+    def endpoints_waiting(self) -> set[str]:
+        """The endpoints of the claims not yet posted."""
+        return {claim.endpoint.id for claim, _ in self.waiting}
+
+    def drop(self, endpoints: set[str]) -> None:
+        """Never post the waiting claims to ``endpoints`` (disabled since they were
+        claimed): each becomes a dropped result."""
+        if not endpoints:
+            return
+        now, kept = self.worker.clock.now(), deque[tuple[Claim, float]]()
+        for claim, lease_end in self.waiting:
+            if claim.endpoint.id in endpoints:
+                self._done(Result(claim, Outcome.transport("timeout"), _DISABLED, now, now,
+                                  dropped=True), attempted=False)
+            else:
+                kept.append((claim, lease_end))
+        self.waiting = kept
 
     async def cancel(self) -> None:
         """Stop every attempt now: each in flight, or claimed and not yet posted, is

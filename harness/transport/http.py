@@ -24,6 +24,7 @@ import ssl
 import time
 from typing import TYPE_CHECKING
 
+from hooklab.model.endpoints import mask_url
 from hooklab.model.errors import InvalidURL
 
 from ..clock import Clock, WallClock
@@ -104,7 +105,9 @@ class HttpChannel:
                         time.perf_counter() - start,
                     )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise InvalidURL(f"cannot POST to {url!r}: {exc}") from None
+            shown = mask_url(url)  # credentials in the URL stay out of the message
+            raise InvalidURL(f"cannot POST to {shown!r}: {str(exc).replace(url, shown)}"
+                             ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             return Response(classify_exception(exc), elapsed=time.perf_counter() - start,
                             detail=connect_reason(exc), connected=False)

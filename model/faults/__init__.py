@@ -15,7 +15,7 @@ fault              what happens                                                 
 ``bandwidth``      the body (``body_bytes``) trickles at ``bytes_per_second``   ``bandwidth=512:4096``
 ``down``           connection refused over windows, or flapping                 ``down=3600:7200``,
                                                                                 ``down=flap:540:60``
-``capacity``       ``limit`` concurrent requests; past it 503, or slow          ``capacity=50:503:1``
+``capacity``       ``limit`` at full speed; past it 503, or processor sharing   ``capacity=50:503:1``
 ``script``         per-attempt answers, the last repeating                      ``script=500,timeout,200``
 ``unauthorized``   401 over windows (e.g. it knows only the old key)            ``unauthorized=0:600``
 ``gone``           410 from time ``at`` on                                      ``gone=86400``

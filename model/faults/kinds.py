@@ -257,9 +257,19 @@ class Down:
 
 @dataclass(frozen=True, slots=True)
 class Capacity:
-    """At most ``limit`` concurrent requests. Past it, ``overflow="503"`` answers 503 at
-    once (with ``retry_after``); ``overflow="slow"`` stretches the latency by
-    ``in_flight / limit`` (processor sharing: latency grows with the queue)."""
+    """At most ``limit`` requests served at full speed.
+
+    Past it, ``overflow="503"`` answers 503 at once (with ``retry_after``).
+    ``overflow="slow"`` is processor sharing: while ``n`` requests are in service, each
+    one's remaining work (its latency on an idle receiver) is served at rate
+    ``min(1, limit / n)``, so a later arrival slows it and a departure speeds it up. The
+    simulator does exactly that (:mod:`hooklab.sim.sharing`). A caller that must fix a
+    request's latency when it starts (the real flaky receiver, through
+    :meth:`ReceiverModel.answer`) can only apply :meth:`frozen_stretch` instead.
+
+        >>> Capacity(2, "slow").frozen_stretch(3)
+        2.0
+    """
 
     limit: int
     overflow: str = "503"
@@ -272,6 +282,12 @@ class Capacity:
             raise ScenarioError(f"capacity overflow must be '503' or 'slow', got {self.overflow!r}")
         if self.retry_after is not None:
             check_nonneg(self.retry_after, "capacity retry_after")
+
+    def frozen_stretch(self, in_flight: int) -> float:
+        """The factor ``(in_flight + 1) / limit`` (1 below the limit) by which a request that
+        starts while ``in_flight`` others are served is slowed, fixed at its start: an
+        approximation of processor sharing that ignores later arrivals and departures."""
+        return (in_flight + 1) / self.limit if in_flight >= self.limit else 1.0
 
 
 @dataclass(frozen=True, slots=True)

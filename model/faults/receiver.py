@@ -106,7 +106,11 @@ class ReceiverModel:
         self, *, now: float, attempt: int, in_flight: int, rng: random.Random
     ) -> Answer:
         """Decide the answer to attempt ``attempt`` (1-based) of a message, sent at
-        ``now`` while ``in_flight`` other requests are being served."""
+        ``now`` while ``in_flight`` other requests are being served.
+
+        With ``capacity`` overflow ``slow`` the latency is stretched by
+        :meth:`Capacity.frozen_stretch`, fixed now; the simulator passes ``in_flight=0``
+        and shares the slots exactly instead (:mod:`hooklab.sim.sharing`)."""
         down = self.down
         if down is not None and down.is_down(now):
             return _REFUSED
@@ -120,7 +124,7 @@ class ReceiverModel:
         if capacity is not None and in_flight >= capacity.limit:
             if capacity.overflow == "503":
                 return Answer(503, None, 0.0, capacity.retry_after, "capacity")
-            scale = (in_flight + 1) / capacity.limit
+            scale = capacity.frozen_stretch(in_flight)
         if self.script:
             step = self.script[min(attempt, len(self.script)) - 1]
             return self._finish(_scripted(step), rng, scale)

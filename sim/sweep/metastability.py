@@ -6,8 +6,9 @@ sustains itself through work amplification, here retries. The explorer builds th
 from the simulator's own parts:
 
 - one endpoint whose receiver has a concurrency ``capacity`` with ``overflow = "slow"``:
-  past the limit every request is slowed by ``in_flight / capacity`` (latency grows with
-  the queue), and a request the sender gave up on still keeps the receiver busy;
+  processor sharing, so past the limit every request in service is slowed to
+  ``capacity / in_flight`` of full speed, and a request the sender gave up on still
+  keeps the receiver busy;
 - the sender's request ``timeout``: a slow answer becomes a timeout, which the retry
   policy turns into a retry, adding load exactly when there is no room for it;
 - Poisson arrivals at ``rate`` (by default half of what the receiver can serve), then a

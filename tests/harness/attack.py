@@ -75,7 +75,8 @@ def host_port(url: str) -> tuple[str, int]:
     return host, int(port.split("/")[0])
 
 
-async def _post(host: str, port: int, size: int, chunked: bool, path: str) -> str:
+async def _post(host: str, port: int, size: int, chunked: bool, path: str,
+                early: float) -> str:
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError as exc:
@@ -85,6 +86,9 @@ async def _post(host: str, port: int, size: int, chunked: bool, path: str) -> st
     answer = asyncio.ensure_future(reader.readline())
     try:
         writer.write(head.encode())
+        await writer.drain()
+        if early:
+            await asyncio.wait([answer], timeout=early)
         sent = 0
         while sent < size and not answer.done():
             piece = min(CHUNK, size - sent)
@@ -110,13 +114,16 @@ async def _post(host: str, port: int, size: int, chunked: bool, path: str) -> st
 
 
 def flood(url: str, *, connections: int, size: int, chunked: bool = False,
-          path: str = "/webhook") -> Counter[str]:
+          path: str = "/webhook", early: float = 0.0) -> Counter[str]:
     """POST ``connections`` unsigned bodies of ``size`` bytes at once; count the answers
-    (a status code, or ``closed`` when the connection ended without one)."""
+    (a status code, or ``closed`` when the connection ended without one). With ``early``,
+    each client waits up to that many seconds after its headers for an answer before it
+    sends the body, as curl does with ``Expect``: an answer given from the headers alone is
+    then read before the body's bytes could provoke a reset that loses it."""
     host, port = host_port(url)
 
     async def go() -> list[str]:
-        return await asyncio.gather(*(_post(host, port, size, chunked, path)
+        return await asyncio.gather(*(_post(host, port, size, chunked, path, early)
                                       for _ in range(connections)))
 
     return Counter(asyncio.run(go()))

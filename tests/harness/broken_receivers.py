@@ -30,6 +30,8 @@ BUGS = (
     "accepts_stale",  # no timestamp tolerance at all
     "no_dedupe",  # processes a redelivered message again
     "crash_on_garbage_header",  # int() on the timestamp header without a guard: 500
+    "trusts_unsigned_id",  # dedupes GitHub deliveries by the unsigned X-GitHub-Delivery
+    "crash_on_corrupted_signature",  # b64decode/compare_digest errors escape: 500
 )
 
 
@@ -82,6 +84,9 @@ class Lane:
                 body = json.dumps(json.loads(body)).encode()
         if self.bug == "first_signature_only":
             headers = _first_signature(self.scheme.name, headers)
+        if self.bug == "crash_on_corrupted_signature" and not headers.get(
+                "webhook-signature", "").isascii():
+            raise TypeError("comparing strings with non-ASCII characters")
         tolerance = 1e12 if self.bug == "accepts_stale" else DEFAULT_TOLERANCE
         try:
             return self.scheme.verify(headers, body, secrets=[self.secret], now=self.clock(),
@@ -116,9 +121,12 @@ class Lane:
         if not message_id and isinstance(payload, dict):
             message_id = str(payload.get("id", ""))
         message_id = message_id or hashlib.sha256(body).hexdigest()
-        if message_id in self.seen and self.bug != "no_dedupe":
+        key = message_id  # what deduplication trusts: a signed id, else the signed body
+        if self.scheme.name == "github" and self.bug != "trusts_unsigned_id":
+            key = hashlib.sha256(body).hexdigest()
+        if key in self.seen and self.bug != "no_dedupe":
             return 200, ""
-        self.seen.add(message_id)
+        self.seen.add(key)
         return 200, message_id
 
 

@@ -38,11 +38,12 @@ SECRETS = {
 }
 SECRET = SECRETS["standard"]
 EXAMPLES = 25
-NOT_APPLICABLE = {
-    "standard": set(),
-    "stripe": {"rejects_future_timestamp"},
+NOT_APPLICABLE = {  # no provider is named, so no handshake; standard signs its id
+    "standard": {"answers_handshake", "resists_unsigned_header_tampering"},
+    "stripe": {"rejects_future_timestamp", "answers_handshake",
+               "resists_unsigned_header_tampering"},
     "github": {"rejects_stale_timestamp", "rejects_future_timestamp",
-               "accepts_rotated_signatures"},
+               "accepts_rotated_signatures", "answers_handshake"},
 }
 
 
@@ -94,6 +95,9 @@ CAUGHT_BY = {
     "accepts_stale": ({"rejects_stale_timestamp"}, {"rejects_invalid_signature"}),
     "no_dedupe": ({"idempotent_redelivery"}, {"accepts_valid_delivery"}),
     "crash_on_garbage_header": ({"survives_malformed_headers"}, {"accepts_valid_delivery"}),
+    "crash_on_corrupted_signature": ({"rejects_corrupted_signature_field",
+                                      "survives_malformed_headers"},
+                                     {"accepts_valid_delivery", "rejects_invalid_signature"}),
 }
 
 
@@ -111,6 +115,16 @@ def test_each_broken_receiver_is_caught_by_the_right_check(bug):
         assert finding.title and finding.message and finding.curl.startswith("curl ")
 
 
+def test_dedupe_on_the_unsigned_github_id_is_caught_by_the_tampering_check():
+    secret = SECRETS["github"]
+    for bug, verdict in (("trusts_unsigned_id", "failed"), (None, "passed")):
+        receiver = MiniReceiver(secret, "github", bug=bug)
+        report = run_checks(receiver, secret=secret, scheme="github", max_examples=3,
+                            observe=receiver.processed_count,
+                            checks=["resists_unsigned_header_tampering"])
+        assert statuses(report) == {"resists_unsigned_header_tampering": verdict}, bug
+
+
 @pytest.mark.parametrize("scheme", ["stripe", "github"])
 def test_unverified_receiver_is_caught_under_every_scheme(scheme):
     receiver = MiniReceiver(SECRETS[scheme], scheme, bug="no_verification")
@@ -123,9 +137,10 @@ def test_finding_carries_title_minimal_example_and_curl():
     report = run_checks(MiniReceiver(SECRET, bug="crash_on_bad_json"), secret=SECRET,
                         checks=["rejects_malformed_json"], max_examples=EXAMPLES)
     (finding,) = report.result("rejects_malformed_json").findings
-    assert finding.title == "malformed JSON not answered 400"
-    assert "expected 400, got 500" in finding.message
-    assert finding.example == {"body": ""}  # Hypothesis shrank to the empty body
+    assert finding.title == "malformed JSON not rejected"
+    assert "expected a 4xx rejection (the diagram answers 400), got 500" in finding.message
+    assert "a 5xx is a crash" in finding.message
+    assert finding.example == {"body": ""}  # the adversarial corpus sends it first
     assert finding.request["body"] == ""
     assert finding.response["status"] == 500
     assert finding.curl.startswith('curl -sS -i -X POST "$RECEIVER_URL/"')

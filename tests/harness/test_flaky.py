@@ -270,3 +270,21 @@ def test_requests_the_limits_refuse_are_answered_and_logged_without_asking_the_m
     assert (record.message_id, record.attempt, record.status, record.fault) == (
         "big", 1, 413, "limit")
     assert record.signature_valid is None and flaky.admission.buffered == 0
+
+
+def test_the_request_log_never_holds_a_query_token_or_an_authorization_value():
+    flaky = FlakyReceiver("", secrets=SECRET, clock=FakeClock(NOW))
+
+    async def go():
+        channel = AppChannel(flaky)
+        try:
+            headers = {**headers_for("m1"), "Authorization": "Basic dTpodW50ZXIy"}
+            await channel.post("http://flaky.test/hook?token=s3cr3t&tenant=7", headers, b"{}",
+                               timeout=2.0)
+        finally:
+            await channel.aclose()
+    asyncio.run(go())
+    (record,) = flaky.records()
+    assert record.path == "/hook?token=***&tenant=7"
+    assert record.headers["authorization"] == "Basic ***"
+    assert "s3cr3t" not in json.dumps(record._asdict())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from hooklab.model import Endpoint, SqliteRegistry, SqliteStatusStore
-from hooklab.model.sqlite import Database, transaction
+from hooklab.model.errors import StoreError
+from hooklab.model.sqlite import Database, errors, transaction
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -71,3 +74,25 @@ def test_a_store_whose_schema_fails_closes_the_connection_it_opened(
     assert len(opened) == 1
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[0].execute("SELECT 1")
+
+
+def _fail(path: str, exc: sqlite3.Error) -> str:
+    with pytest.raises(StoreError) as caught, errors(path):
+        raise exc
+    return str(caught.value)
+
+
+def test_a_full_disk_is_named_disk_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "x.db")
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    assert "disk full" in _fail(path, full)
+    io = sqlite3.OperationalError("disk I/O error")
+    io.sqlite_errorcode = 778  # type: ignore[attr-defined]  # SQLITE_IOERR_WRITE
+    assert "disk full" not in _fail(path, io)  # the device has room: an I/O error
+
+    class Statvfs:
+        f_bavail, f_frsize = 3, 4096
+
+    monkeypatch.setattr(os, "statvfs", lambda p: Statvfs())
+    assert "disk full" in _fail(path, io)  # no room left: that is what the error means

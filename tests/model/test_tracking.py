@@ -195,3 +195,23 @@ def test_a_failed_batch_leaves_tracker_and_sqlite_store_unchanged(tmp_path: Path
     assert view is not None and view.state == "sending"
     other.close()
     store.close()
+
+
+def test_a_retry_taken_past_the_window_fails_unsent() -> None:
+    # the verdict grants the retry at 1 + 90 <= 100 s; the worker takes it only at 150 s
+    policy = RetryPolicy("w", max_attempts=50, backoff=ConstantSchedule(90), max_window=100)
+    store = MemoryStatusStore()
+    tracker = DeliveryTracker(store)
+    tracker.start("m", "e", "t", now=0.0)
+    tracker.attempt(now=0.0)
+    assert tracker.finish(classify(500), now=1.0, policy=policy, rng=random.Random(0)) == 90
+    tracker.retry_due(now=150.0)
+    assert tracker.expired(150.0, policy)
+    assert (tracker.status, tracker.reason, tracker.attempts) == (Status.FAILED,
+                                                                   "retry_window", 1)
+    on_time = DeliveryTracker(MemoryStatusStore())
+    on_time.start("m", "e", "t", now=0.0)
+    on_time.attempt(now=0.0)
+    on_time.finish(classify(500), now=1.0, policy=policy, rng=random.Random(0))
+    on_time.retry_due(now=91.0)
+    assert not on_time.expired(91.0, policy) and on_time.state == "retrying"

@@ -105,3 +105,45 @@ def test_worker_pool_bounds_throughput() -> None:
     assert result.summary.delivered == 400
     # 400 requests, 8 at a time, 0.5 s each: exactly 25 s of work
     assert max(a.end for a in result.attempts) == pytest.approx(400 / workers * latency)
+
+
+def _erlang_c_mean(arrival_rate: float, servers: int, service_mean: float) -> float:
+    """The M/M/c mean time in system (Erlang C wait plus the service)."""
+    a = arrival_rate * service_mean
+    top = a**servers / math.factorial(servers) * servers / (servers - a)
+    waiting = top / (sum(a**k / math.factorial(k) for k in range(servers)) + top)
+    return waiting * service_mean / (servers - a) + service_mean
+
+
+def _batch_mean_bounds(values: list[float], batches: int = 25) -> tuple[float, float]:
+    """The mean and its standard error from batch means (the samples are correlated)."""
+    size = len(values) // batches
+    means = [sum(values[i * size:(i + 1) * size]) / size for i in range(batches)]
+    mean = sum(means) / batches
+    var = sum((m - mean) ** 2 for m in means) / (batches - 1)
+    return mean, math.sqrt(var / batches)
+
+
+def test_slow_capacity_is_processor_sharing_with_the_mmc_mean() -> None:
+    # each request's remaining work served at min(1, N/in_flight): with exponential work the
+    # number in service is the M/M/c birth-death chain, so the mean matches Erlang C
+    rate, slots, mean_work = 8.0, 10, 1.0
+    receiver = ReceiverModel(latency=Latency(mean_work, distribution="exponential"),
+                             capacity=Capacity(slots, "slow"))
+    scenario = Scenario(messages=120_000, arrivals=Arrivals("poisson", rate=rate),
+                        endpoints=(EndpointSpec("r", receiver=receiver, timeout=1e6),))
+    result = simulate(scenario, seed=7)
+    times = [a.end - a.start for a in sorted(result.attempts, key=lambda a: a.start)]
+    mean, se = _batch_mean_bounds(times[5_000:])  # past the warm-up from an empty receiver
+    expected = _erlang_c_mean(rate, slots, mean_work)
+    assert abs(mean - expected) <= 4 * se, (mean, se, expected)
+
+
+def test_shared_requests_slow_each_other_until_the_sender_gives_up() -> None:
+    # two requests of 10 s work share one slot, so both would finish at 20 s: the sender
+    # gives up on both at 15 s (a stretch frozen at the start gives 10 s, then 20 s)
+    receiver = ReceiverModel(latency=Latency(10.0), capacity=Capacity(1, "slow"))
+    scenario = Scenario(messages=2, arrivals=Arrivals("burst"), max_attempts=1,
+                        endpoints=(EndpointSpec("r", receiver=receiver, timeout=15.0),))
+    result = simulate(scenario, seed=1)
+    assert sorted((a.end, a.error) for a in result.attempts) == [(15.0, "timeout")] * 2

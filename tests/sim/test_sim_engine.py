@@ -11,7 +11,8 @@ import pytest
 from hooklab.model.errors import IllegalTransition
 from hooklab.model.faults import EventProcessor, Latency, ReceiverModel
 from hooklab.sim import Arrivals, AutoDisable, EndpointSpec, Scenario, simulate
-from hooklab.sim._engine import DELIVERY, Engine, _Delivery
+from hooklab.sim._engine import DELIVERY, Engine
+from hooklab.sim._state import DeliveryState
 
 
 def one(receiver: ReceiverModel | str, *, messages: int = 100, policy: object = "diagram",
@@ -178,7 +179,7 @@ def test_cut_off_leaves_pending_deliveries() -> None:
 
 def test_illegal_transitions_surface_as_illegal_transition() -> None:
     engine = Engine(one(ReceiverModel(), messages=1), seed=0)
-    done = _Delivery(0, 0, engine.endpoints[0], 0.0)
+    done = DeliveryState(0, 0, engine.endpoints[0], 0.0)
     done.state = DELIVERY.index("end")
     with pytest.raises(IllegalTransition, match="post"):
         engine._attempt(done)
@@ -197,3 +198,22 @@ def test_a_status_the_policy_never_retries_ends_not_retried_after_one_attempt() 
     s = result.summary
     assert s.failed == 20 and s.attempts == 40
     assert dict(s.failed_by_reason) == {"not_retried": 20}
+
+
+def test_no_attempt_starts_past_the_retry_window_under_a_bounded_pool() -> None:
+    # the verdict checks the window when a retry is queued; a retry that then waits for one
+    # of 2 busy workers must be checked again when a worker takes it
+    window = 100.0
+    policy = {"schedule": "constant", "delay": 90, "max_attempts": 50, "max_window": window}
+    receiver = ReceiverModel.parse("status=500:1 latency=0.5")
+    scenario = Scenario(messages=2_000, arrivals=Arrivals("poisson", rate=3.0), workers=2,
+                        endpoints=(EndpointSpec("r", receiver=receiver),), policy=policy)
+    result = simulate(scenario, seed=1)
+    first: dict[str, float] = {}
+    late = 0
+    for a in sorted(result.attempts, key=lambda a: (a.message_id, a.attempt)):
+        first.setdefault(a.message_id, a.start)
+        late += a.start - first[a.message_id] > window
+    assert result.summary.deliveries == 2_000 and late == 0
+    reasons = Counter(d.reason for d in result.deliveries)
+    assert set(reasons) == {"retry_window"}  # every one failed, none past the window

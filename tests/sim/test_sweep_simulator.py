@@ -81,18 +81,23 @@ def test_sweep_rows_are_the_simulator_summaries_of_each_cell(tmp_path: Path) -> 
 
 def test_cli_sweep_reports_failing_cells_and_resumes(tmp_path: Path, capsys) -> None:
     out = tmp_path / "r.csv"
-    argv = ["sweep", "--grid", "failure_rate=0,0.5,2", "--grid", "messages=60",
+    # each value is valid alone (a usage error otherwise); overflow=bogus fails only in
+    # the cells that have a capacity for it to overflow
+    argv = ["sweep", "--grid", "capacity=unlimited,5", "--grid", "overflow=bogus",
+            "--grid", "failure_rate=0,0.5", "--grid", "messages=60",
             "--scenario", "flaky-receiver", "--replications", "2", "--out", str(out),
             "--workers", "1", "--no-progress"]  # fmt: skip
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert "6 runs; 4 done, 2 failed" in captured.err
-    assert "failure_rate=2, messages=60 (replications 0, 1): ScenarioError" in captured.err
-    assert "failure_rate must be in [0, 1]" in captured.err
+    assert "8 runs; 4 done, 4 failed" in captured.err
+    assert ("capacity=5, overflow=bogus, failure_rate=0, messages=60 (replications 0, 1): "
+            "ScenarioError") in captured.err
+    assert "capacity overflow must be" in captured.err
     assert "failure_rate" in captured.out and "amplification" in captured.out
     rows = read_table(out)
-    assert [(r["failure_rate"], r["replication"]) for r in rows] == [
-        ("0", "0"), ("0", "1"), ("0.5", "0"), ("0.5", "1")
+    assert [(r["capacity"], r["failure_rate"], r["replication"]) for r in rows] == [
+        ("unlimited", "0", "0"), ("unlimited", "0", "1"), ("unlimited", "0.5", "0"),
+        ("unlimited", "0.5", "1")
     ]  # fmt: skip
     assert main(argv) == 1
     assert "(4 already in" in capsys.readouterr().err
@@ -123,6 +128,8 @@ def test_cli_reads_the_grid_from_a_toml_file(tmp_path: Path, capsys) -> None:
         (["--grid", "policy=svix", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
          "error: --workers and --scheduler exclude each other (Dask decides)"),
         (["--grid", "x=1,1"], "error: --grid 'x=1,1': x lists a value twice"),
+        (["--grid", "failure_rate=0,abc"], "error: --grid failure_rate=abc: failure_rate must"),
+        (["--grid", "max_attempts=3,0"], "error: --grid max_attempts=0: max_attempts must"),
         (["--grid", "policy=svix", "--replications", "0"], "error: --replications 0: must be"),
         (["--preset", "metastability", "--grid", "colour=1"],
          "error: --grid colour: unknown parameter for --preset metastability; known: capacity"),

@@ -67,7 +67,7 @@ def test_endpoints_add_list_and_secrets_are_masked(cli: Cli) -> None:
                        "--policy", "svix", "--timeout", "10")
     assert (code, out.strip()) == (0, "ep_1")
     code, out, _ = cli("endpoints", "list", "--json")
-    (listed,) = json.loads(out)
+    (listed,) = json.loads(out)["items"]
     assert listed["events"] == ["invoice.*", "customer.created"]
     assert listed["policy"] == "svix" and listed["timeout"] == 10.0
     assert listed["secrets"][0]["secret"].startswith("whsec_") and "…" in (
@@ -200,14 +200,14 @@ def test_worker_status_resend_and_recover_end_to_end(cli: Cli, receiver: LiveSer
     assert code == 0 and "3 attempts (1 delivered, 2 failed attempts)" in err
     code, out, _ = cli("status", "msg_1", "--json")
     report = json.loads(out)
-    by_endpoint = {d["endpoint_id"]: d for d in report["deliveries"]}
+    by_endpoint = {d["endpoint_id"]: d for d in report["deliveries"]["items"]}
     assert by_endpoint["ep_1"]["status"] == "delivered"
     assert by_endpoint["ep_dead"]["status"] == "failed"
     assert [a["error"] for a in by_endpoint["ep_dead"]["attempt_log"]] == [
         "connection_refused"] * 2
     code, out, _ = cli("status", "--status", "failed", "--json")
-    assert [d["endpoint_id"] for d in json.loads(out)["deliveries"]] == ["ep_dead"]
-    assert "message_exhausted" in {e["kind"] for e in json.loads(out)["events"]}
+    assert [d["endpoint_id"] for d in json.loads(out)["deliveries"]["items"]] == ["ep_dead"]
+    assert "message_exhausted" in {e["kind"] for e in json.loads(out)["events"]["items"]}
     code, out, _ = cli("status")
     assert code == 0 and "msg_1" in out and "failed" in out
     code, out, _ = cli("resend", "msg_1", "--endpoint", "ep_1")
@@ -216,7 +216,7 @@ def test_worker_status_resend_and_recover_end_to_end(cli: Cli, receiver: LiveSer
     assert code == 0 and out.startswith("1 failed")
     cli("worker", "--until-idle", "--allow-private", "--policy", fast, "--synchronous", "FULL")
     report = json.loads(cli("status", "msg_1", "--json")[1])
-    by_endpoint = {d["endpoint_id"]: d for d in report["deliveries"]}
+    by_endpoint = {d["endpoint_id"]: d for d in report["deliveries"]["items"]}
     assert by_endpoint["ep_1"]["generation"] == 2
     assert by_endpoint["ep_1"]["earlier_generations"][0]["status"] == "delivered"
     assert by_endpoint["ep_dead"]["generation"] == 2
@@ -271,7 +271,7 @@ def test_ssrf_refusal_is_recorded_as_blocked_with_the_rule(cli: Cli, receiver: L
     code, _, _ = cli("worker", "--until-idle", "--policy", fast)  # no --allow-private
     assert code == 0
     code, out, _ = cli("status", "msg_1", "--json")
-    (delivery,) = json.loads(out)["deliveries"]
+    (delivery,) = json.loads(out)["deliveries"]["items"]
     assert delivery["status"] == "failed"
     assert [a["error"] for a in delivery["attempt_log"]] == ["blocked"] * 2
 

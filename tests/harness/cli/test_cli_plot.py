@@ -113,7 +113,7 @@ def test_plot_study_from_a_sweep_table(sweep_table, tmp_path):
 def test_endpoint_filter_and_messages_cap(status_db, tmp_path):
     out = tmp_path / "t.png"
     argv = ["plot", "--db", str(status_db), "-o", str(out), "--endpoint", "ep_1",
-            "--messages", "1"]  # fmt: skip
+            "--max-lanes", "1"]  # fmt: skip
     assert main(argv) == 0 and out.exists()
 
 
@@ -124,7 +124,7 @@ def test_endpoint_filter_and_messages_cap(status_db, tmp_path):
         (["plot", "--db", "missing.sqlite"], "--db 'missing.sqlite' does not exist"),
         (["plot"], "give a records file"),
         (["plot", "x.jsonl", "-o", "out.jpg"], "use a .png, .svg or .pdf"),
-        (["plot", "x.jsonl", "--messages", "0"], "--messages must be at least 1"),
+        (["plot", "x.jsonl", "--max-lanes", "0"], "--max-lanes must be at least 1"),
         (["plot", "x.jsonl", "--kind", "load", "--bin", "-1"], "--bin must be a positive"),
         (["plot", "missing.csv", "--kind", "study"], "results table 'missing.csv' does not"),
     ],

@@ -58,13 +58,13 @@ def test_flags_override_the_scenario_file(capsys: pytest.CaptureFixture[str],
                        "--policy", "svix", "--failure-rate", "0")
     assert summary["messages"] == 10 and summary["attempts"] == 10
     summary = run_json(capsys, "--scenario", str(path), "--max-attempts", "2",
-                       "--receiver", "status=503:1")
+                       "--faults", "status=503:1")
     assert summary["attempts"] == 100
 
 
 def test_json_and_records_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, records = tmp_path / "s.json", tmp_path / "r.csv"
-    assert main(["simulate", "--messages", "100", "--json", str(out),
+    assert main(["simulate", "--messages", "100", "--json-out", str(out),
                  "--records", str(records)]) == 0
     summary = json.loads(out.read_text())
     lines = records.read_text().splitlines()
@@ -79,10 +79,10 @@ def test_json_and_records_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--policy", "nope"], "unknown retry policy 'nope'"),
         (["--failure-rate", "1.5"], "failure_rate"),
         (["--messages", "-3"], "messages must be"),
-        (["--receiver", "boom=1"], "unknown fault 'boom'"),
+        (["--faults", "boom=1"], "unknown fault 'boom'"),
         (["--records", "out.xlsx"], "must end in one of"),
         (["--plot", "out.txt"], ".png"),
-        (["--workers", "0"], "workers"),
+        (["--concurrency", "0"], "--concurrency must be"),
     ],
 )
 def test_bad_flags_exit_2_with_a_clear_message(

@@ -1,0 +1,159 @@
+"""The engine's run-time state: one slotted object per delivery and per endpoint.
+
+The engine (:mod:`hooklab.sim._engine`) drives these; they hold no logic beyond their
+counters. Here too: the compiled lifecycles and the names of the events the engine fires
+(checked against the machines at import), the random substreams of a run, and
+:class:`Wake`, the bare SimPy event every future moment is scheduled as. Private to the
+simulator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from typing import Any
+
+from hooklab.model.compiled import compile_machine
+from hooklab.model.delivery import Delivery
+from hooklab.model.processing import Processing
+from hooklab.model.reception import Reception
+from hooklab.model.records import FailureReason
+
+from .scenario import Scenario
+from .sharing import Sharing
+
+__all__ = ["DeliveryState", "EndpointState", "Wake", "Watch", "may_gone", "substream"]
+
+#: Why a delivery failed; ``endpoint_disabled`` is FailureReason.DISABLED's older name.
+EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED = (
+    FailureReason.EXHAUSTED.value, FailureReason.RETRY_WINDOW.value, FailureReason.GONE.value,
+    FailureReason.NOT_RETRIED.value)
+ENDPOINT_DISABLED = "endpoint_disabled"
+
+DELIVERY = compile_machine(Delivery)
+RECEPTION = compile_machine(Reception)
+PROCESSING = compile_machine(Processing)
+
+# The events this driver sends; checked against the machines at import, so a renamed
+# event fails here loudly instead of deep inside a run.
+OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE = (
+    "occur", "prepare_payload", "post", "respond", "log", "backoff", "retry", "disable")
+VERIFY, PARSE, ENQUEUE = "verify", "parse", "enqueue"
+DESERIALIZE, ROUTE, EXECUTE, COMPLETE = "deserialize", "route", "execute", "complete"
+EXPIRE = "expire"
+for _cm, _events in ((DELIVERY, (OCCUR, PREPARE, POST, RESPOND, LOG, BACKOFF, RETRY, DISABLE,
+                                 EXPIRE)),
+                     (RECEPTION, (VERIFY, PARSE, ENQUEUE)),
+                     (PROCESSING, (DESERIALIZE, ROUTE, EXECUTE, COMPLETE))):
+    _known = {e for row in _cm.table for e in row}
+    _missing = [e for e in _events if e not in _known]
+    if _missing:  # pragma: no cover - guards against a renamed lifecycle event
+        raise ImportError(f"hooklab.sim: {_cm.machine} has no event(s) {_missing}")
+
+S_DELIVERED = DELIVERY.index("delivered")
+S_FAILED = DELIVERY.index("failed")
+S_RETRY_QUEUED = DELIVERY.index("retry_queued")
+S_SENDING = DELIVERY.index("sending")
+S_DUPLICATE = RECEPTION.index("duplicate")
+S_PROCESSED = PROCESSING.index("completed")
+FINAL = DELIVERY.final
+
+
+def substream(base: int, name: str) -> random.Random:
+    """The random stream called ``name`` of a run whose root stream gave ``base``."""
+    digest = hashlib.sha256(f"{base}/{name}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def may_gone(ep: EndpointState) -> bool:
+    model = ep.model
+    return (model.gone is not None or 410 in model.script
+            or any(s.code == 410 for s in model.status))
+
+
+class Wake:
+    """A bare SimPy event: scheduled with ``env.schedule``, it calls ``fn(value)``.
+
+    SimPy's ``step`` only reads ``callbacks`` (then sets it to ``None``) and ``_ok``, so a
+    slotted object with one shared callback tuple costs less than a ``Timeout``.
+    """
+
+    __slots__ = ("_ok", "_value", "callbacks", "fn")
+
+    def __init__(self, fn: Callable[[Any], None], value: Any) -> None:
+        self.callbacks = CALL
+        self._ok = True
+        self.fn = fn
+        self._value = value
+
+
+def call_back(event: Wake) -> None:
+    event.fn(event._value)
+
+
+CALL = (call_back,)
+
+
+class DeliveryState:
+    """One message on its way to one endpoint (the engine's private state)."""
+
+    __slots__ = ("accepted", "attempt", "created", "ep", "first", "kind", "msg", "prev",
+                 "state", "watch")
+
+    def __init__(self, msg: int, kind: int, ep: EndpointState, created: float) -> None:
+        self.msg = msg
+        self.kind = kind
+        self.ep = ep
+        self.created = created
+        self.state = DELIVERY.initial
+        self.attempt = 0
+        self.first = 0.0
+        self.prev: float | None = None
+        self.accepted = False
+        self.watch: list[Watch] | None = None
+
+
+class Watch:
+    """How long deliveries that were pending when an outage ended take to leave."""
+
+    __slots__ = ("end", "endpoint", "last", "left", "start")
+
+    def __init__(self, endpoint: str, start: float, end: float) -> None:
+        self.endpoint, self.start, self.end = endpoint, start, end
+        self.left = 0
+        self.last = end
+
+
+class EndpointState:
+    """An endpoint at run time: its policy, receiver, streams and counters."""
+
+    def __init__(self, index: int, spec: Any, scenario: Scenario, base: int) -> None:
+        self.index = index
+        self.id = spec.id
+        self.events = tuple(spec.events)
+        self.policy = scenario.policy_for(spec)
+        self.model = scenario.receiver_for(spec)
+        self.timeout = float(spec.timeout)
+        self.auto = spec.auto_disable
+        self.verdict = self.policy.verdict
+        self.answer = self.model.answer
+        self.rng = substream(base, f"receiver/{spec.id}")
+        self.policy_rng = substream(base, f"policy/{spec.id}")
+        self.processing = self.model.processing
+        self.processing_rng = substream(base, f"processing/{spec.id}")
+        capacity = self.model.capacity
+        # overflow "503" counts requests to refuse past the limit; "slow" shares the limit
+        # between the requests in service (sim/sharing.py), so the model is asked for the
+        # unshared latency (in_flight stays 0) and the engine stretches it exactly
+        self.track_in_flight = capacity is not None and capacity.overflow == "503"
+        self.sharing = (Sharing(capacity.limit)
+                        if capacity is not None and capacity.overflow == "slow" else None)
+        self.disabled_at: float | None = None
+        self.disabled_reason: str | None = None
+        self.in_flight = self.consecutive = 0
+        self.failing_since: float | None = None
+        self.deliveries = self.delivered = self.failed = self.attempts = 0
+        self.duplicates = self.out_of_order = self.processed = self.processing_failures = 0
+        self.newest_delivered = -1
+        self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0

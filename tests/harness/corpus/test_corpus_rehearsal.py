@@ -1,0 +1,75 @@
+"""Rehearsals against the corpus: receivers built on each provider's own SDK, as its docs show.
+
+The corpus holds receivers for the ``standard`` (standardwebhooks, svix), ``stripe`` and
+``github`` twins; none exists yet for shopify, slack, twilio, sendgrid or discord. Their
+SDKs check timestamps on the wall clock, so these rehearsals sign at the moment of
+sending while the schedule runs on virtual time. What the documented patterns do with
+redeliveries is ground truth here: none of those docs deduplicates, so a twin that retries
+after a late acknowledgement has its events processed again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hooklab.harness.rehearsal import CallbackObserver, StateObserver, run_rehearsal
+from hooklab.model.providers import get_provider
+from hooklab.model.rehearsal import Plan, RehearsalReport, Trouble
+
+from .serve import RECEIVERS, create_app, serving
+
+IN_PROCESS = [r.name for r in RECEIVERS.values() if r.in_process]
+#: Corpus receivers exist for these twins only.
+COVERED = sorted({r.scheme for r in RECEIVERS.values()})
+
+
+def _rehearse(name: str, trouble: Trouble, events: int = 6) -> RehearsalReport:
+    receiver = RECEIVERS[name]
+    app, processed = create_app(name)
+    return run_rehearsal(app, receiver.scheme, secret=receiver.secret, trouble=trouble,
+                         plan=Plan(events=events, seed=2), path=receiver.path,
+                         observer=CallbackObserver(processed.count))
+
+
+def test_the_corpus_covers_the_standard_stripe_and_github_twins() -> None:
+    assert COVERED == ["github", "standard", "stripe"]
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_with_no_trouble_each_sdk_receiver_processes_every_event_once(name: str) -> None:
+    report = _rehearse(name, Trouble())
+    assert report.delivered == report.processed_once == report.events
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_after_an_outage_an_sdk_receiver_has_what_was_delivered_once_and_nothing_else(
+        name: str) -> None:
+    report = _rehearse(name, Trouble(outages=((0.0, 4 * 3600.0),)))
+    assert report.delivered + report.lost == report.events
+    assert report.processed_once == report.delivered and report.duplicates == 0
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_acks_past_the_timeout_make_a_retrying_twin_redeliver_to_receivers_without_dedupe(
+        name: str) -> None:
+    twin = get_provider(RECEIVERS[name].scheme)
+    assert twin.timeout is not None and twin.policy is not None
+    report = _rehearse(name, Trouble(slow=twin.timeout.total + 1), events=3)
+    assert report.delivered == 0
+    if twin.policy.max_attempts > 1:
+        assert report.duplicates == report.events  # every retry was processed again
+        assert report.extra_processings == report.attempts - report.events
+    else:  # GitHub does not retry: one attempt, processed once
+        assert report.processed_once == report.events
+
+
+@pytest.mark.network
+def test_a_rehearsal_over_http_counts_through_the_receivers_observe_route() -> None:
+    receiver = RECEIVERS["stripe_flask"]
+    with serving("stripe_flask") as served:
+        report = run_rehearsal(served.webhook_url, "stripe", secret=receiver.secret,
+                               plan=Plan(events=4, seed=3),
+                               trouble=Trouble(outages=((0.0, 3600.0),)),
+                               observer=StateObserver(served.observe_url))
+    assert report.delivered == report.processed_once == 4
+    assert report.attempts > 4
