@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -207,7 +208,7 @@ def test_cut_off_runs_count_pending_deliveries_alike() -> None:
                          vector.summary.pending, vector.summary.deliveries) < Z
 
 
-def _one(receiver: str, *, policy: str = "svix", arrivals: Arrivals | None = None,
+def _one(receiver: str, *, policy: str | dict[str, Any] = "svix", arrivals: Arrivals | None = None,
          messages: int | None = 3000, timeout: float = 15.0, **changes: object) -> Scenario:
     spec = EndpointSpec("e", receiver=ReceiverModel.parse(receiver), timeout=timeout,
                         auto_disable=AutoDisable(gone=False))
