@@ -184,8 +184,8 @@ def test_auto_engine_takes_the_vector_path_only_where_it_can(
 
 @pytest.mark.parametrize(("argv", "reason"), [
     (["--scenario", "outage-storm"], "bounded worker pool"),
-    (["--receiver", "capacity=5:503"], "receiver capacity"),
-    (["--receiver", "gone=60"], "auto-disables on 410 Gone"),
+    (["--faults", "capacity=5:503"], "receiver capacity"),
+    (["--faults", "gone=60"], "auto-disables on 410 Gone"),
 ])
 def test_engine_vector_on_a_scenario_it_cannot_run_names_the_reason(
         capsys: pytest.CaptureFixture[str], argv: list[str], reason: str) -> None:
