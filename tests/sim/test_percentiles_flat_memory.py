@@ -1,4 +1,5 @@
-"""Percentiles in flat memory: the same figures from a list, an ``array('d')`` or numpy."""
+"""Percentiles in flat memory: the same figures from a list, an ``array('d')`` or numpy
+(named apart from simtruth's test_summary_percentiles, which tests what they mean)."""
 
 from __future__ import annotations
 
