@@ -1,5 +1,5 @@
 """Percentiles in flat memory: the same figures from a list, an ``array('d')`` or numpy
-(named apart from simtruth's test_summary_percentiles, which tests what they mean)."""
+(what each percentile means is tested with the summary)."""
 
 from __future__ import annotations
 
