@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING
 from hooklab.model import sqlite
 from hooklab.model.errors import ConfigError
 from hooklab.model.records import Status
-from hooklab.model.tracking import DeliveryTracker
+
+from .db import CorruptRow
 
 if TYPE_CHECKING:
     from hooklab.model.endpoints import Endpoint
@@ -77,7 +78,11 @@ def disable(db: OutboxDB, endpoint_id: str, reason: str, *, now: float,
             (endpoint_id, now)).fetchall()
         failed = 0
         for (message_id,) in rows:
-            tracker = DeliveryTracker.resume(db.store, message_id, endpoint_id)
+            try:
+                tracker = db.resume(message_id, endpoint_id)
+            except CorruptRow as exc:  # its row cannot be read: that delivery only
+                db.quarantine(now, message_id, endpoint_id, str(exc))
+                continue
             if tracker.state == "sending":
                 continue  # a lost attempt: the next claim records it, then disables
             if not tracker.done:

@@ -31,21 +31,22 @@ Example::
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from hooklab.model import sqlite
 from hooklab.model.endpoints import Endpoint
-from hooklab.model.errors import ConfigError
+from hooklab.model.errors import ConfigError, StoreError
 from hooklab.model.registry import SqliteRegistry
-from hooklab.model.status import SqliteStatusStore
+from hooklab.model.status import STATUS_OF_STATE, DeliveryView, SqliteStatusStore
 from hooklab.model.tracking import DeliveryTracker
 
 from .health import Health
 
-__all__ = ["QUARANTINED", "SCHEMA", "OutboxDB", "StoredMessage", "UnknownMessage",
-           "endpoint_filter"]
+__all__ = ["QUARANTINED", "SCHEMA", "CorruptRow", "OutboxDB", "StoredMessage",
+           "UnknownMessage", "database_fault", "endpoint_filter"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -109,6 +110,17 @@ def endpoint_filter(endpoints: tuple[str, ...] | None) -> tuple[str, tuple[str, 
     if endpoints is None:
         return "", ()
     return f" AND d.endpoint_id IN ({', '.join('?' * len(endpoints))})", tuple(endpoints)
+
+
+class CorruptRow(StoreError):
+    """A delivery's row holds what the outbox cannot read (a state the Delivery machine
+    does not have): that delivery is quarantined, the others go on."""
+
+
+def database_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database's failure (locked, full, I/O, corrupt file), not
+    one delivery's data: a :class:`sqlite3.Error`, or a StoreError raised from one."""
+    return isinstance(exc, sqlite3.Error) or isinstance(exc.__cause__, sqlite3.Error)
 
 
 class OutboxDB:
@@ -248,6 +260,26 @@ class OutboxDB:
             rows = self.conn.execute(f"SELECT id FROM endpoints WHERE enabled = 1 AND id IN "
                                      f"({', '.join('?' * len(ids))})", ids)
             return set(ids) - {r[0] for r in rows}
+
+    def resume(self, message_id: str, endpoint_id: str,
+               view: DeliveryView | None = None) -> DeliveryTracker:
+        """The delivery's tracker, from ``view`` or read now; :class:`CorruptRow` if the
+        row cannot be read, before anything moves."""
+        if view is None:
+            view = self.store.get(message_id, endpoint_id)
+            if view is None:
+                raise CorruptRow(f"delivery of {message_id!r} to {endpoint_id!r} has no "
+                                 "tracked status")
+        if view.state not in STATUS_OF_STATE:
+            raise CorruptRow(f"stored in state {view.state!r}, which the Delivery machine "
+                             "does not have")
+        return DeliveryTracker.from_view(self.store, view)
+
+    def quarantine(self, now: float, message_id: str, endpoint_id: str, why: str) -> None:
+        """Put the delivery aside for good (a ``delivery_error`` event says why): it is
+        never claimed again until resent; see :mod:`~hooklab.harness.outbox.step`."""
+        self.event(now, "delivery_error", endpoint_id, message_id, f"quarantined: {why}")
+        self.schedule(message_id, endpoint_id, None, QUARANTINED)
 
     def is_quarantined(self, message_id: str, endpoint_id: str) -> bool:
         """Whether the delivery was quarantined (see :data:`QUARANTINED`)."""

@@ -34,7 +34,7 @@ __all__ = ["Outage"]
 class Outage:
     """The state of one worker's database outage (none while ``failures`` is 0)."""
 
-    def __init__(self, *, first: float = 0.1, cap: float = 5.0, remind: float = 30.0,
+    def __init__(self, *, first: float = 0.1, cap: float = 2.0, remind: float = 30.0,
                  say: Callable[[str], None]) -> None:
         self.first, self.cap, self.remind, self.say = first, cap, remind, say
         self.failures = 0

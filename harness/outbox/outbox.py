@@ -173,7 +173,8 @@ class Outbox:
 
         Should one delivery fail (a corrupt row, an illegal move), the transaction is
         rolled back and done again with each delivery on its own: the bad one is noted
-        (``delivery_error``) and put aside for a minute; the others go on. See
+        (``delivery_error``) and put aside (for a minute after an illegal move; for good,
+        *quarantined*, when its row cannot be read); the others go on. See
         :mod:`~hooklab.harness.outbox.step`."""
         return run_step(self.db, owner, list(results), claim=claim, now=now, lease=lease,
                         policy_for=policy_for, rng=rng, auto=auto or AutoDisable(), only=only,

@@ -50,16 +50,15 @@ from hooklab.model.errors import HooklabError, UnknownEndpoint
 from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.records import FailureReason
 from hooklab.model.retry import RetryPolicy
-from hooklab.model.status import STATUS_OF_STATE, DeliveryView
+from hooklab.model.status import DeliveryView
 from hooklab.model.tracking import DeliveryTracker
 
 from ..sender import Message
 from . import admin
-from .db import QUARANTINED, OutboxDB, endpoint_filter
+from .db import QUARANTINED, CorruptRow, OutboxDB, database_fault, endpoint_filter
 from .health import AutoDisable
 
-__all__ = ["LOST", "QUARANTINED", "Claim", "PolicyFor", "Result", "Step", "database_fault",
-           "run_step"]
+__all__ = ["LOST", "QUARANTINED", "Claim", "PolicyFor", "Result", "Step", "run_step"]
 
 #: The answer recorded for an attempt whose worker stopped before recording it.
 LOST = ("lease expired before the attempt's answer was recorded "
@@ -158,29 +157,13 @@ class Step:
         except Exception as exc:
             if database_fault(exc):
                 raise
-            if isinstance(exc, HooklabError):
+            if isinstance(exc, HooklabError) and not isinstance(exc, CorruptRow):
                 self.db.event(self.now, "delivery_error", endpoint_id, message_id,
                               f"{exc}; put aside for {PUT_ASIDE:g} s")
                 self.db.schedule(message_id, endpoint_id, self.now + PUT_ASIDE)
                 return
-            why = str(exc) if isinstance(exc, _Corrupt) else f"{type(exc).__name__}: {exc}"
-            self.db.event(self.now, "delivery_error", endpoint_id, message_id,
-                          f"quarantined: {why}")
-            self.db.schedule(message_id, endpoint_id, None, QUARANTINED)
-
-    def tracker(self, view: DeliveryView | None, message_id: str,
-                endpoint_id: str) -> DeliveryTracker:
-        """The delivery's tracker, from ``view`` or read now; a state the Delivery machine
-        does not have is refused here, before anything moves."""
-        if view is None:
-            view = self.store.get(message_id, endpoint_id)
-            if view is None:
-                raise _Corrupt(f"delivery of {message_id!r} to {endpoint_id!r} has no "
-                               "tracked status")
-        if view.state not in STATUS_OF_STATE:
-            raise _Corrupt(f"stored in state {view.state!r}, which the Delivery machine "
-                           "does not have")
-        return DeliveryTracker.from_view(self.store, view)
+            why = str(exc) if isinstance(exc, CorruptRow) else f"{type(exc).__name__}: {exc}"
+            self.db.quarantine(self.now, message_id, endpoint_id, why)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -241,7 +224,7 @@ class Step:
                                "expired")
             return
         # After a rollback the claim's tracker may be ahead of the database: read it again.
-        tracker = self.tracker(None, *key) if self.careful else claim.tracker
+        tracker = self.db.resume(*key) if self.careful else claim.tracker
         delay = tracker.finish(result.outcome, now=result.end,
                                policy=self.policy_for(claim.endpoint), rng=self.rng,
                                body=result.body)
@@ -320,7 +303,7 @@ class Step:
     def _claim_one(self, message: Message, endpoint_id: str, generation: int,
                    view: DeliveryView | None) -> Claim | None:
         now = self.now
-        tracker = self.tracker(view, message.id, endpoint_id)
+        tracker = self.db.resume(message.id, endpoint_id, view)
         endpoint = self.endpoint(endpoint_id)
         if tracker.state == "sending":  # its worker stopped: the attempt is lost
             self.db.event(now, "lease_expired", endpoint_id, message.id,
@@ -345,16 +328,6 @@ class Step:
         number = tracker.attempt(now)
         self.db.schedule(message.id, endpoint_id, now + self.lease(endpoint), self.owner)
         return Claim(message, endpoint, generation, number, tracker)
-
-
-class _Corrupt(ValueError):
-    """A delivery's row holds what the outbox cannot read: it is quarantined."""
-
-
-def database_fault(exc: BaseException) -> bool:
-    """Whether ``exc`` is the database's failure (locked, full, I/O, corrupt file), not
-    one delivery's data: a :class:`sqlite3.Error`, or a StoreError raised from one."""
-    return isinstance(exc, sqlite3.Error) or isinstance(exc.__cause__, sqlite3.Error)
 
 
 def _busy(exc: BaseException) -> bool:

@@ -14,7 +14,13 @@ this package sends it:
 
 from __future__ import annotations
 
-from .machine import TROUBLES, RehearsalFailure, RehearsalMachine, failure_text
+from .machine import (
+    TROUBLES,
+    RehearsalFailure,
+    RehearsalMachine,
+    failure_text,
+    rehearsal_test,
+)
 from .observe import (
     CallbackObserver,
     Observer,
@@ -37,6 +43,7 @@ __all__ = [
     "failure_text",
     "load_target",
     "receiver_observer",
+    "rehearsal_test",
     "rehearse",
     "run_rehearsal",
 ]

@@ -9,7 +9,9 @@ rotation). Hypothesis then shrinks the trace of rules to its smallest form, so t
 reads like
 "loses 4 events under the Shopify twin after an outage of 4 h 1 min".
 
-Subclass it to rehearse your own receiver: set ``provider`` (a fully covered twin), the
+:func:`rehearsal_test` builds the test case in one call
+(``test_shopify = rehearsal_test("shopify", make_my_app)``). Or subclass the machine to
+rehearse your own receiver: set ``provider`` (a fully covered twin), the
 ``trouble`` to draw from, and override :meth:`RehearsalMachine.receiver` to build the app
 under test from the keys it must accept (and :meth:`RehearsalMachine.observer` to count
 what it processed, unless it is a reference receiver)::
@@ -34,9 +36,11 @@ sees signatures at virtual time, one that does not gets them signed at the wall 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import unittest
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
@@ -49,7 +53,8 @@ from ..receiver import ReferenceReceiver, create_receiver
 from .observe import Observer
 from .runner import run_rehearsal
 
-__all__ = ["TROUBLES", "RehearsalFailure", "RehearsalMachine", "failure_text"]
+__all__ = ["TROUBLES", "RehearsalFailure", "RehearsalMachine", "failure_text",
+           "rehearsal_test"]
 
 #: The kinds of trouble a machine can draw.
 TROUBLES = ("outage", "rotation", "slow")
@@ -99,11 +104,16 @@ class RehearsalMachine(RuleBasedStateMachine):
     #: Events per rehearsal, one every ``interval`` seconds.
     events: ClassVar[int] = 4
     interval: ClassVar[float] = 900.0
+    #: Where in-process requests go.
+    path: ClassVar[str] = "/"
     #: Whether the receiver is given the key after a rotation as well as the one before.
     receiver_knows_new_key: ClassVar[bool] = True
     #: Whether signatures carry virtual time (the receiver reads the FakeClock it is
     #: given); None: only for a reference receiver.
     virtual_signatures: ClassVar[bool | None] = None
+    #: The shared secret the provider signs with before a rotation, for a receiver with a
+    #: fixed one; None: drawn (the key after a rotation is always drawn).
+    secret: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +125,8 @@ class RehearsalMachine(RuleBasedStateMachine):
         scheme = get_scheme(self.twin.scheme or "")
         rng = random.Random(f"rehearsal:{self.provider}")
         self.keys = [scheme.generate_keys(rng), scheme.generate_keys(rng)]
+        if self.secret is not None:
+            self.keys[0] = {"secret": self.secret}
         self.outages: list[tuple[float, float]] = []
         self.rotate_at: float | None = None
         self.slow: float | None = None
@@ -169,7 +181,7 @@ class RehearsalMachine(RuleBasedStateMachine):
         report = run_rehearsal(
             app, self.twin, secret=signing_secret(old), new_secret=signing_secret(new),
             trouble=trouble, plan=Plan(events=self.events, interval=self.interval),
-            observer=observer,
+            observer=observer, path=self.path,
             clock=clock if self._virtual(app) else None)
         if not report.ok or report.unverifiable:
             raise RehearsalFailure(report, self.twin.title)
@@ -178,3 +190,42 @@ class RehearsalMachine(RuleBasedStateMachine):
         if self.virtual_signatures is None:
             return isinstance(app, ReferenceReceiver)
         return self.virtual_signatures
+
+
+def rehearsal_test(
+    provider: str,
+    receiver: Callable[[Sequence[str], FakeClock], Any] | None = None,
+    *,
+    trouble: Sequence[str] = TROUBLES,
+    observer: Callable[[Any], Observer | None] | None = None,
+    path: str = "/",
+    secret: str | None = None,
+    max_examples: int = 50,
+    derandomize: bool = True,
+) -> type[unittest.TestCase]:
+    """A test case rehearsing ``provider`` against the app ``receiver(secrets, clock)``
+    builds (default: the reference receiver), for a pytest or unittest module:
+    ``test_shopify = rehearsal_test("shopify", make_app)``. Its settings leave out the
+    explain phase and the example database, so a shrink takes seconds and writes nothing,
+    and derandomize (the same examples every run) unless told otherwise.
+    """
+    attributes: dict[str, Any] = {"provider": provider, "trouble": tuple(trouble),
+                                  "path": path, "secret": secret}
+    if receiver is not None:
+        attributes["receiver"] = lambda self, secrets, clock: receiver(secrets, clock)
+    if observer is not None:
+        attributes["observer"] = lambda self, app: observer(app)
+    check_rehearsable(get_provider(provider))
+    unknown = set(trouble) - set(TROUBLES)
+    if unknown:
+        raise ValueError(f"trouble must be among {', '.join(TROUBLES)}, not "
+                         f"{', '.join(sorted(unknown))}")
+    machine: type[RehearsalMachine] = type(f"{provider.title()}Rehearsal",
+                                           (RehearsalMachine,), attributes)
+    case: type[unittest.TestCase] = machine.TestCase
+    case.settings = settings(  # type: ignore[attr-defined]
+        max_examples=max_examples, deadline=None, database=None, stateful_step_count=6,
+        derandomize=derandomize,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=[HealthCheck.too_slow])
+    return case

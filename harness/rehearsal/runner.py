@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import random
-import time
 from typing import Any
 
 from hooklab.model.errors import ConfigError
@@ -41,7 +40,7 @@ from hooklab.model.providers import Twin, get_provider, signing_secret
 from hooklab.model.rehearsal import NO_TROUBLE, Plan, Rehearsal, RehearsalReport, Trouble
 from hooklab.model.signing import get_scheme
 
-from ..clock import FakeClock
+from ..clock import FakeClock, WallClock
 from ..receiver import ReferenceReceiver
 from ..transport import AppChannel, Channel, HttpChannel
 from .observe import Observer, receiver_observer
@@ -98,6 +97,8 @@ async def rehearse(
         raise ConfigError(f"speed must be a factor > 0, not {speed!r}", field="speed")
     timeout = rehearsal.timeout or DEFAULT_TIMEOUT
     last = 0.0
+    sent = connected = 0
+    reason = ""
     while (step := rehearsal.next_step()) is not None:
         if clock is not None:
             clock.advance(max(0.0, rehearsal.plan.start + step.at - clock.now()))
@@ -110,7 +111,13 @@ async def rehearse(
         request = step.request
         response = await channel.post(request.url, request.headers, request.body,
                                       timeout=timeout)
-        rehearsal.record(step, response.outcome)
+        sent += 1
+        connected += response.connected
+        reason = reason or response.detail
+        rehearsal.record(step, response.outcome, response.headers)
+    if sent and not connected:
+        raise ConfigError(f"target {rehearsal.url}: no attempt could connect ({reason})",
+                          field="target")
     counts = None if observer is None else await observer.processed(rehearsal.message_ids)
     return RehearsalReport.of(rehearsal, counts)
 
@@ -151,8 +158,9 @@ def run_rehearsal(
     keys = {"old": secret, "new": new_secret or _drawn_key(twin, plan.seed)}
     url = app if isinstance(app, str) else IN_PROCESS_URL + (path if path.startswith("/")
                                                                else "/" + path)
+    wall = WallClock()
     rehearsal = Rehearsal(twin, keys, plan=plan, trouble=trouble, url=url,
-                          sign_time=None if clock is not None else lambda _t: time.time())
+                          sign_time=None if clock is not None else lambda _t: wall.now())
     return asyncio.run(_run(rehearsal, app, observer, clock, speed))
 
 

@@ -38,6 +38,7 @@ from typing import NamedTuple
 from ..errors import ConfigError
 from ..outcomes import Outcome
 from ..providers import EXAMPLE_NOW, EXAMPLE_URL, PROVIDERS, Message, Request, Twin
+from ..providers.wire import Headers
 from ..retry import RetryPolicy
 from .trouble import NO_TROUBLE, Trouble
 
@@ -45,8 +46,9 @@ __all__ = ["FATES", "Plan", "Rehearsal", "RehearsedAttempt", "Step", "check_rehe
 
 #: How an event's delivery ended, as the provider sees it.
 FATES = ("pending", "delivered", "exhausted", "dropped")
-#: Statuses that say the receiver could not verify the signature.
-_REFUSED = frozenset({401, 403})
+#: Statuses that say the receiver could not verify the signature (401 is the rule; many
+#: SDKs' documented receivers answer 400 or 403).
+_REFUSED = frozenset({400, 401, 403})
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,11 @@ class Rehearsal:
             return self._waiting
         return None
 
-    def record(self, step: Step, answer: Outcome | None) -> None:
-        """What the receiver answered to ``step`` (None: nothing was sent, it was down)."""
+    def record(self, step: Step, answer: Outcome | None,
+               headers: Mapping[str, str] | Headers = ()) -> None:
+        """What the receiver answered to ``step`` (None: nothing was sent, it was down),
+        with the answer's ``headers`` (a failure asking for no retry, Slack's
+        ``X-Slack-No-Retry: 1``, gets none where the twin honours it)."""
         if step != self._waiting:
             raise ConfigError("record answers the step next_step gave, once")
         self._waiting = None
@@ -214,7 +219,9 @@ class Rehearsal:
             return
         if self._failing_since is None:
             self._failing_since = step.at
-        delay = self.policy.next_delay(
+        opted_out = (answer is not None and outcome is answer and self.twin.retry_headers
+                     is not None and self.twin.retry_headers.opts_out(headers))
+        delay = None if opted_out else self.policy.next_delay(
             step.attempt, outcome, elapsed=step.at - delivery.first_at,
             previous_delay=delivery.previous_delay, rng=self._rng)
         delivery.previous, delivery.previous_delay = outcome, delay
@@ -245,7 +252,7 @@ class Rehearsal:
         return tuple(d.message.id for d in self.deliveries)
 
     def unverifiable(self) -> tuple[int, ...]:
-        """Events refused with 401 or 403 at or after the rotation (none without one)."""
+        """Events refused with 400, 401 or 403 at or after the rotation (none without one)."""
         at = self.trouble.rotate_at
         if at is None:
             return ()

@@ -2,7 +2,7 @@
 
 The provider's side is always known: how many events were ``delivered`` (acknowledged in
 time), ``exhausted`` (retries used up) or ``dropped`` (the twin's disable rule stopped
-delivery), and how many were ``unverifiable`` (refused with 401 or 403 after the key
+delivery), and how many were ``unverifiable`` (refused with 400, 401 or 403 after the key
 rotated). What the receiver *processed* is known only through an observer (the
 reference receiver's state view, or a callback): then ``processed_once``,
 ``duplicates`` (events processed more than once), ``extra_processings`` and
@@ -48,6 +48,11 @@ class RehearsalReport:
     disabled_at: float | None = None
     disable_reason: str | None = None
     notes: tuple[str, ...] = field(default=())
+    #: Events the provider gave up on that the receiver did process (acknowledged too
+    #: late, or processed before a failing answer); None: not observed.
+    lost_but_processed: int | None = None
+    #: Each event's message id and fate, in event order.
+    messages: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, rehearsal: Rehearsal,
@@ -71,11 +76,15 @@ class RehearsalReport:
         slow = rehearsal.trouble.slow
         if slow is not None and rehearsal.timeout is None:
             notes.append(f"slow acks not judged: {rehearsal.twin.name} states no timeout")
+        late = None if counts is None else sum(
+            1 for fate, n in zip(fates, counts, strict=True)
+            if fate in ("exhausted", "dropped") and n > 0)
         return cls(
             rehearsal.twin.name, rehearsal.trouble.describe(), len(fates),
             len(rehearsal.attempts), fates.count("delivered"), fates.count("exhausted"),
             fates.count("dropped"), len(rehearsal.unverifiable()), counts,
-            rehearsal.disabled_at, rehearsal.disable_reason, tuple(notes))
+            rehearsal.disabled_at, rehearsal.disable_reason, tuple(notes), late,
+            tuple(zip(rehearsal.message_ids, fates, strict=True)))
 
     # ------------------------------------------------------------------ derived counts
 
@@ -129,8 +138,13 @@ class RehearsalReport:
             "observed": self.observed, "processed_once": self.processed_once,
             "duplicates": self.duplicates, "extra_processings": self.extra_processings,
             "never_processed": self.never_processed,
+            "lost_but_processed": self.lost_but_processed,
             "disabled_at": self.disabled_at, "disable_reason": self.disable_reason,
             "notes": list(self.notes), "ok": self.ok,
+            "messages": [
+                {"id": message_id, "fate": fate,
+                 "processed": None if self.processed is None else self.processed[i]}
+                for i, (message_id, fate) in enumerate(self.messages)],
         }
 
     def lines(self) -> list[str]:
@@ -150,6 +164,9 @@ class RehearsalReport:
             out.append(f"duplicates processed: {self.duplicates} events "
                        f"({self.extra_processings} extra processings)")
             out.append(f"never processed: {self.never_processed}")
+            if self.lost_but_processed:
+                out.append(f"lost by the provider yet processed: {self.lost_but_processed} "
+                           "(the provider shows them failed)")
         out.extend(f"note: {n}" for n in self.notes)
         out.append("verdict: " + ("ok" if self.ok else "FAILED"))
         return out

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from hooklab.harness.clock import FakeClock
-from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.cli.status import render_overview
 from hooklab.harness.cli.table import Output
+from hooklab.harness.clock import FakeClock
+from hooklab.harness.outbox import Message, Outbox, Worker, WorkerConfig
 from hooklab.harness.outbox.status import overview
 from hooklab.harness.receiver import create_receiver
 from hooklab.harness.sender import Sender
@@ -241,3 +241,43 @@ def test_disabling_an_endpoint_drops_the_attempts_a_worker_claimed_ahead(
         assert all(a.response_body.startswith("not sent: the endpoint was disabled")
                    for a in view.attempts), view.attempts
     assert sum(len(v.attempts) for v in failed) >= 5  # some were claimed ahead, dropped
+
+
+def test_disabling_an_endpoint_quarantines_a_row_it_cannot_read(outbox: Outbox) -> None:
+    send(outbox, 3)
+    outbox.db.conn.execute("UPDATE deliveries SET state = 'nope' WHERE message_id = 'msg_1'")
+    assert outbox.disable_endpoint("ep_1", "by hand", now=5.0) == 2  # the other two
+    (bad,) = overview(outbox)["quarantined"]
+    assert bad["message_id"] == "msg_1" and "nope" in bad["detail"]
+
+
+def test_a_stop_during_an_outage_ends_after_the_grace_and_says_what_was_left(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    outbox = Outbox(tmp_path / "stuck.db")
+    outbox.registry.register(Endpoint("ep_1", "https://hooks.example.test/in", (SECRET,),
+                                      timeout=1.0))
+    send(outbox, 30)
+    channel = _LockingChannel(outbox.path, at=5, hold=8.0)  # longer than the stop takes
+    outbox.db.busy_ms = 100
+    outbox.db.busy_timeout()
+    worker = Worker(outbox, WorkerConfig(concurrency=2, batch=4, grace=0.5, lease=2.0,
+                                         policy=FAST), channel=channel, rng=random.Random(1))
+
+    async def main() -> float:
+        task = asyncio.ensure_future(worker.run())
+        while not channel.locked.is_set():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        worker.stop("test")
+        began = time.monotonic()
+        await task
+        return time.monotonic() - began
+
+    with caplog.at_level(logging.WARNING, "hooklab.worker"):
+        took = asyncio.run(main())
+    worker.close()
+    assert took < 5.0  # the grace, a backoff and a busy timeout: not the lock's 8 s
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "results unrecorded" in said and "at least once" in said
+    channel.thread.join()
+    outbox.close()

@@ -209,3 +209,17 @@ def test_durations_read_back_in_words() -> None:
         assert parse_span(words(parse_span(text)).replace(" ", "").replace("days", "d")
                           .replace("day", "d")) == parse_span(text)
     assert parse_outage("1h@30m") == (1800.0, 3600.0)
+
+
+def test_a_failure_asking_slack_for_no_retry_gets_none() -> None:
+    keys, _ = _keys("slack")
+    slack = get_provider("slack")
+    assert slack.retry_headers is not None and slack.retry_headers.opt_out is not None
+    name, value = slack.retry_headers.opt_out
+    for headers, attempts in (({name: value}, 1), ({}, len(slack.policy.attempt_times())
+                                                   if slack.policy else 1)):
+        rehearsal = Rehearsal(slack, keys, plan=Plan(events=2))
+        while (step := rehearsal.next_step()) is not None:
+            rehearsal.record(step, classify(500), headers)
+        assert len(rehearsal.attempts) == 2 * attempts
+        assert rehearsal.fates == ("exhausted", "exhausted")

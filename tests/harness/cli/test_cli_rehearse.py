@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import select
+import signal
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +54,8 @@ def test_a_reference_receiver_target_is_observed_and_survives_a_short_outage(
     assert report["observed"] is True and report["processed_once"] == 6
     assert report["lost"] == {"exhausted": 0, "dropped": 0, "total": 0}
     assert report["attempts"] > 6 and report["trouble"] == "an outage of 4 h"
+    assert [m["fate"] for m in report["messages"]] == ["delivered"] * 6
+    assert all(m["processed"] == 1 and m["id"].startswith("evt_") for m in report["messages"])
 
 
 def test_a_rotation_the_receiver_does_not_know_fails_with_exit_1(
@@ -102,3 +110,54 @@ def test_help_ends_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     tail = out[out.rindex("Examples:"):]
     assert "hooklab rehearse --provider shopify" in tail and "--outage 4h1m" in tail
+
+
+@contextlib.contextmanager
+def _serve_receiver(scheme: str, token: str) -> Iterator[str]:
+    """``hooklab serve receiver`` on port 0 with a state token, the secret in its
+    environment; yields its URL."""
+    command = [sys.executable, "-m", "hooklab.harness.cli", "serve", "receiver", "--scheme",
+               scheme, "--state-token", token, "--port", "0"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env={**os.environ, "HOOKLAB_SECRET": SECRET})
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        line = proc.stdout.readline() if ready else ""
+        assert "listening on http://127.0.0.1:" in line, (line, proc.poll())
+        yield line.split()[-1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.mark.network
+def test_over_http_the_state_view_with_its_token_observes_processing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLAB_SECRET", SECRET)
+    monkeypatch.setenv("HOOKLAB_STATE_TOKEN", "rehearsal-token")
+    with _serve_receiver("standard", "rehearsal-token") as url:
+        code, out, err = _run(capsys, "rehearse", "--provider", "standard", url + "/",
+                              "--observe", url + "/_hooklab/state", "--events", "5",
+                              "--outage", "1h", "--slow", "20s", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["processed_once"] == 5 and report["duplicates"] == 0
+    assert report["delivered"] == 0 and report["lost_but_processed"] == 5
+
+
+def test_an_unreachable_url_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLAB_SECRET", SECRET)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        code, out, err = _run(capsys, "rehearse", "--provider", "standard",
+                              f"http://127.0.0.1:{port}/", "--events", "2")
+    assert code == 2 and out == ""
+    assert "APP_OR_URL" in err and "no attempt could connect" in err
+    assert len(err.strip().splitlines()) == 1

@@ -10,9 +10,22 @@ after a late acknowledgement has its events processed again.
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Sequence
+from typing import Any
 
-from hooklab.harness.rehearsal import CallbackObserver, StateObserver, run_rehearsal
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from hooklab.harness.clock import FakeClock
+from hooklab.harness.rehearsal import (
+    CallbackObserver,
+    Observer,
+    RehearsalFailure,
+    RehearsalMachine,
+    StateObserver,
+    run_rehearsal,
+)
 from hooklab.model.providers import get_provider
 from hooklab.model.rehearsal import Plan, RehearsalReport, Trouble
 
@@ -73,3 +86,42 @@ def test_a_rehearsal_over_http_counts_through_the_receivers_observe_route() -> N
                                observer=StateObserver(served.observe_url))
     assert report.delivered == report.processed_once == 4
     assert report.attempts > 4
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_a_rotation_an_sdk_receiver_was_not_given_leaves_later_messages_unverifiable(
+        name: str) -> None:
+    report = _rehearse(name, Trouble(rotate_at=3600.0), events=8)
+    assert report.unverifiable == report.never_processed == 4  # events at 1 h and later
+
+
+class StripeFlaskRehearsal(RehearsalMachine):
+    """The stateful rehearsal against the Stripe SDK's documented Flask receiver."""
+
+    provider = "stripe"
+    trouble = ("slow",)
+    path = RECEIVERS["stripe_flask"].path
+    secret = RECEIVERS["stripe_flask"].secret  # the app's own
+
+    def receiver(self, secrets: Sequence[str], clock: FakeClock) -> Any:
+        app, processed = create_app("stripe_flask")
+        app.processed = processed
+        return app
+
+    def observer(self, app: Any) -> Observer:
+        return CallbackObserver(app.processed.count)
+
+
+
+@pytest.mark.slow
+def test_the_stateful_rehearsal_shrinks_the_stripe_docs_missing_dedupe_to_one_late_ack(
+        ) -> None:
+    timeout = get_provider("stripe").timeout
+    assert timeout is not None
+    with pytest.raises(RehearsalFailure) as info:
+        run_state_machine_as_test(StripeFlaskRehearsal, settings=settings(
+            max_examples=30, database=None, derandomize=True, deadline=None,
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+            suppress_health_check=list(HealthCheck)))
+    assert str(info.value) == ("processes 4 events more than once under the Stripe twin "
+                               f"after acks taking {timeout.total + 1:g} s")

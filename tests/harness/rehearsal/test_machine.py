@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unittest
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +12,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from hooklab.harness.clock import FakeClock
-from hooklab.harness.rehearsal import CallbackObserver, RehearsalFailure, RehearsalMachine
+from hooklab.harness.rehearsal import (
+    CallbackObserver,
+    RehearsalFailure,
+    RehearsalMachine,
+    rehearsal_test,
+)
 from hooklab.model.errors import VerificationError
 from hooklab.model.providers import get_provider
 from hooklab.model.signing import get_scheme
@@ -116,3 +122,25 @@ def test_unknown_trouble_and_partial_twins_are_refused() -> None:
         Typo()
     with pytest.raises(ValueError, match="fully covered"):
         Partial()
+
+
+def test_rehearsal_test_gives_a_test_case_whose_failure_is_the_shrunk_sentence() -> None:
+    case = rehearsal_test("shopify", trouble=("outage",), max_examples=60)
+    result = unittest.TestResult()
+    case("runTest").run(result)
+    assert len(result.failures) == 1
+    text = result.failures[0][1]
+    assert ("RehearsalFailure: loses 4 events under the Shopify twin after an outage of "
+            "4 h 1 min\n") in text
+    assert "state.outage(minutes=241, start=0)" in text
+
+
+def test_rehearsal_test_of_a_healthy_receiver_passes_and_bad_arguments_fail_at_once() -> None:
+    result = unittest.TestResult()
+    rehearsal_test("standard", trouble=("rotation", "slow"), max_examples=10)("runTest").run(
+        result)
+    assert result.wasSuccessful(), result.failures + result.errors
+    with pytest.raises(ValueError, match="trouble must be among"):
+        rehearsal_test("standard", trouble=("outages",))
+    with pytest.raises(ValueError, match="fully covered"):
+        rehearsal_test("paddle")
