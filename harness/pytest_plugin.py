@@ -83,11 +83,15 @@ def hooklab_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
 def _raise_for(report: Report) -> None:
     """Turn a one-check report into a pytest outcome."""
     __tracebackhide__ = True
-    from .conformance import SKIPPED, CheckFailed
+    from .conformance import BLOCKED, INCONCLUSIVE, SKIPPED, CheckFailed
 
     (result,) = report.results
     if result.status == SKIPPED:
         pytest.skip(result.reason or "not applicable")
+    if result.status == INCONCLUSIVE:
+        pytest.skip(f"inconclusive: {result.reason}")
+    if result.status == BLOCKED:
+        pytest.fail(result.reason or "blocked", pytrace=False)
     for finding in result.findings:
         failure = CheckFailed(finding.title, finding.message)
         failure.check, failure.example, failure.curl = result.name, finding.example, finding.curl

@@ -209,7 +209,6 @@ class CheckContext:
         self.conclusive = 0
         self.inconclusive_reasons: list[str] = []
         self._ids = itertools.count(1)
-        self._draws = itertools.count(1)
         self._nonce = os.urandom(4).hex()
         self.last_response: Response | None = None
         self._stuck: CheckFailed | None = None
@@ -264,7 +263,9 @@ class CheckContext:
         self.last_message_id = message_id
         now = self.now()
         kind = event_type or (self.twin.event_types[0] if self.twin.event_types else "")
-        message = self.twin.payload(random.Random(next(self._draws)), now, kind)
+        # drawn from the id: a new message never repeats an earlier one's body (receivers
+        # of unsigned-id schemes deduplicate on the body)
+        message = self.twin.payload(random.Random(message_id), now, kind)
         if body is None:
             value = message.json()
             if isinstance(value, dict):
