@@ -240,8 +240,8 @@ def verifies_before_parsing(ctx: CheckContext) -> None:
             forgery_answer[forgery] = answer.status or 0
         forged = forgery_answer[forgery]
         request = _forged(ctx, body, forgery, wrong)
-        status = ctx.answer(request, f"the forgery answer {forged}").status
-        signed = ctx.answer(ctx.delivery(body=body), "an answer").status
+        status = ctx.answer(request, f"the forgery answer {forged}").status or 0
+        signed = ctx.answer(ctx.delivery(body=body), "an answer").status or 0
         if forged >= 500:
             ctx.undecided(f"a forged well-formed delivery gets {forged} (a crash, not a "
                           "rejection)")
