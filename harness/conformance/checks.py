@@ -28,7 +28,8 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import UnsatisfiedAssumption
 
-from hooklab.model.providers import Answer
+from hooklab.model.providers import Answer, signing_secret
+from hooklab.model.signing import generate_keys
 
 from ..transport import Request
 from .adversarial import (
@@ -75,18 +76,26 @@ def _wrong_secrets(ctx: CheckContext) -> st.SearchStrategy[str]:
     if ctx.rules.name == "standard":
         keys = st.binary(min_size=24, max_size=32)
         secrets = keys.map(lambda key: "whsec_" + base64.b64encode(key).decode("ascii"))
+    elif ctx.rules.name == "discord":  # a key pair: any other signing key
+        secrets = st.integers(0, 2**32).map(lambda n: _generated_secret(ctx, n))
     else:
         secrets = st.text("abcdefghijklmnopqrstuvwxyzABCDEF0123456789_", min_size=8,
                           max_size=40)
     return secrets.filter(lambda secret: secret != ctx.secret)
 
 
+def _generated_secret(ctx: CheckContext, n: int) -> str:
+    return signing_secret(generate_keys(random.Random(n), ctx.rules.name))
+
+
 def _a_wrong_secret(ctx: CheckContext) -> str:
     if ctx.rules.name == "standard":
         wrong = "whsec_" + base64.b64encode(bytes(range(24))).decode("ascii")
+    elif ctx.rules.name == "discord":
+        wrong = _generated_secret(ctx, 1)
     else:
         wrong = "hooklab_wrong_secret_0123456789"
-    return wrong if wrong != ctx.secret else wrong[:-1] + "x"
+    return wrong if wrong != ctx.secret else _generated_secret(ctx, 2)
 
 
 def _hostile_bytes(request: Request) -> bool:

@@ -192,7 +192,7 @@ class CheckContext:
         self.provider = provider
         self.scheme = get_scheme(twin.scheme if provider else scheme)
         self.rules: SchemeRules = rules_for(self.scheme.name)
-        self.secret = check_secret(secret, self.scheme.name)
+        self.secret = check_secret(secret, self.scheme.name, use="sign")
         self.timeout = timeout
         self.tolerance = tolerance
         self.max_examples = max_examples
@@ -337,11 +337,12 @@ class CheckContext:
     def rejects(self, request: Request, title: str, *, rule: int = 401) -> Response:
         """Send ``request`` and fail with ``title`` unless it is rejected.
 
-        A rejection is any 4xx (``reject_status``, when set, exactly that); a 4xx other
-        than ``rule`` (the diagram's answer) leaves a note. A 5xx is a crash and a 2xx an
+        A rejection is any 4xx (``reject_status``, when set, exactly that for the
+        forgeries, whose ``rule`` is 401); a 4xx other than ``rule`` (the diagram's
+        answer) leaves a note. A 5xx is a crash and a 2xx an
         acceptance: both fail.
         """
-        strict = self.reject_status
+        strict = self.reject_status if rule == 401 else None  # strict for forgeries only
         want = f"{strict}" if strict else f"a 4xx rejection (the diagram answers {rule})"
         response = self.answer(request, want)
         status = response.status
