@@ -28,6 +28,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -138,15 +139,41 @@ def _jsonable(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _no_local_constants() -> Iterator[None]:
-    """Hypothesis without the constants it collects from "local" source files.
+def _hypothesis_quiet() -> Iterator[None]:
+    """Hypothesis as the checks need it: the same examples everywhere, nothing in the cwd.
 
-    Which files are local depends on the install (editable or wheel) and on what is
-    imported (a pytest run imports the user's tests), so with them the CLI, the Python
-    API and the plugin would draw different examples; collecting them also writes a
-    cache under ``.hypothesis/`` in the working directory. Hypothesis has no setting for
-    this, so the collector is swapped for an empty one while the checks run.
+    Hypothesis collects constants from "local" source files into generation; which files
+    are local depends on the install (editable or wheel) and on what is imported (a
+    pytest run imports the user's tests), so the CLI, the Python API and the plugin would
+    draw different examples. Hypothesis has no setting for this, so the collector is
+    swapped for an empty one while the checks run. Its caches (the Unicode tables) go to
+    the user's cache directory instead of ``./.hypothesis``, unless
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` or ``set_hypothesis_home_dir`` says where.
     """
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_no_local_constants())
+        stack.enter_context(_storage_outside_cwd())
+        yield
+
+
+@contextlib.contextmanager
+def _storage_outside_cwd() -> Iterator[None]:
+    from hypothesis import configuration
+
+    home = configuration.storage_directory(intent_to_write=False).home_directory
+    if os.getenv("HYPOTHESIS_STORAGE_DIRECTORY") or home != Path.cwd() / ".hypothesis":
+        yield
+        return
+    cache = Path(os.getenv("XDG_CACHE_HOME") or Path.home() / ".cache")
+    configuration.set_hypothesis_home_dir(cache / "hooklab" / "hypothesis")
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(home)
+
+
+@contextlib.contextmanager
+def _no_local_constants() -> Iterator[None]:
     try:
         from hypothesis.internal.conjecture import providers
         from hypothesis.internal.constants_ast import Constants
@@ -396,7 +423,7 @@ class CheckContext:
         if self.seed is not None:
             test = hypothesis_seed(self.seed)(test)
         try:
-            with _no_local_constants():
+            with _hypothesis_quiet():
                 test()
         except FlakyFailure as group:
             failure = next((e for e in group.exceptions if isinstance(e, CheckFailed)), None)
