@@ -30,6 +30,7 @@ from . import (
     plot,
     policies,
     providers,
+    replay,
     secret,
     serve,
     signing,
@@ -53,8 +54,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 #: The command modules, in the order ``hooklab --help`` lists their subcommands.
-COMMANDS = (simulate, plot, sweep, check, serve, outbox, diagram, signing, secret, policies,
-            providers)
+COMMANDS = (simulate, plot, sweep, check, replay, serve, outbox, diagram, signing, secret,
+            policies, providers)
 
 
 def usage_error(message: str) -> ConfigError:

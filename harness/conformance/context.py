@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import itertools
@@ -91,11 +92,13 @@ class CheckFailed(AssertionError):
         self.curl = ""
         self.check = ""
         self.expires: int | None = None
+        self.resign_offset: int | None = None
 
     def finding(self) -> Finding:
         """This failure as a plain :class:`~hooklab.harness.conformance.report.Finding`."""
         request = {} if self.request is None else {
             "body": self.request.body.decode("utf-8", "backslashreplace"),
+            "body_base64": base64.b64encode(self.request.body).decode("ascii"),
             "headers": [[k, v if isinstance(v, str) else v.decode("latin-1")]
                         for k, v in self.request.headers],
         }
@@ -104,7 +107,7 @@ class CheckFailed(AssertionError):
             "elapsed": round(self.response.elapsed, 4),
         }
         return Finding(self.check, self.title, self.message, self.example, self.curl,
-                       request, response, self.expires)
+                       request, response, self.expires, self.resign_offset)
 
     def __str__(self) -> str:
         lines = [f"{self.check}: {self.title}" if self.check else self.title, self.message]
@@ -239,7 +242,7 @@ class CheckContext:
         self._nonce = os.urandom(4).hex()
         self.last_response: Response | None = None
         self._stuck: CheckFailed | None = None
-        self._signed_at: dict[Request, int] = {}
+        self._signed_at: dict[Request, tuple[int, int, bool]] = {}
 
     # ------------------------------------------------------------------ per check
 
@@ -303,10 +306,10 @@ class CheckContext:
             body = encode(value, style)
         message = dataclasses.replace(message, id=message_id, body=body)
         signed_at = now if timestamp is None else timestamp
-        wire = self.twin.request(message, secrets=list(secrets or [self.secret]),
-                                 now=signed_at, url=self.target.url)
+        keys = list(secrets or [self.secret])
+        wire = self.twin.request(message, secrets=keys, now=signed_at, url=self.target.url)
         request = Request(body, tuple(wire.headers))
-        self._signed_at[request] = signed_at
+        self._signed_at[request] = (signed_at, now, self.secret in keys)
         return request
 
     # ------------------------------------------------------------------ sending
@@ -484,7 +487,11 @@ class CheckContext:
         failure.check = self.check
         if failure.request is not None:
             failure.curl = curl_command(self.target.url, failure.request, timeout=self.timeout)
-            signed_at = self._signed_at.get(failure.request)
-            if signed_at is not None and self.rules.dated:
-                failure.expires = signed_at + int(self.tolerance)
+            signed = self._signed_at.get(failure.request)
+            if signed is not None:
+                signed_at, now, valid = signed
+                if self.rules.dated:
+                    failure.expires = signed_at + int(self.tolerance)
+                if valid:  # signed with the secret: `hooklab replay` can sign it anew
+                    failure.resign_offset = signed_at - now
         return failure

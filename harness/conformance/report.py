@@ -51,6 +51,9 @@ class Finding:
     response: dict[str, Any] = field(default_factory=dict)
     #: Unix time after which the literal ``curl``'s signed timestamp is too old (or None).
     expires: int | None = None
+    #: Seconds from now the request was signed at, when ``hooklab replay`` can re-sign it
+    #: (it was signed with the secret); None for forgeries, which replay as sent.
+    resign_offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data."""
@@ -60,6 +63,7 @@ class Finding:
             "example": self.example,
             "curl": self.curl,
             "curl_expires": self.expires,
+            "resign_offset": self.resign_offset,
             "request": self.request,
             "response": self.response,
         }
@@ -208,8 +212,9 @@ def render(report: Report, console: Any = None) -> None:
                                 title_align="left", border_style="red"))
             # outside the panel and never wrapped, so it copies and pastes as one command
             expiry = ("" if finding.expires is None
-                      else f" (its signature expires at Unix time {finding.expires}; "
-                      "`hooklab replay REPORT.json " + result.name + " --secret S` re-signs)")
+                      else f" (its signature expires at Unix time {finding.expires}"
+                      + ("; `hooklab replay REPORT.json " + result.name + " --secret S` "
+                         "re-signs it" if finding.resign_offset is not None else "") + ")")
             console.print(f"[bold]reproduce{escape(expiry)}:[/]")
             console.print(escape(finding.curl), soft_wrap=True, highlight=False)
     counts = report.counts()

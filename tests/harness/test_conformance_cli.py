@@ -160,3 +160,35 @@ def test_observe_carries_the_state_token_the_reference_receiver_asks_for(capsys,
     assert without == 1 and "processing observer failed" in refused and "401" in refused
     assert (with_flag, from_env) == (0, 0)
     assert token not in refused
+
+
+def test_replay_re_signs_a_finding_at_run_time_and_sends_forgeries_as_recorded(tmp_path,
+                                                                                capsys):
+    from hooklab.model.signing import get_scheme
+
+    report_path = tmp_path / "report.json"
+    receiver = MiniReceiver(SECRET, bug="crash_on_bad_json")
+    with LiveServer(receiver) as server:
+        code = main(["check", server.url, "--secret", SECRET, *FAST, "--json",
+                     str(report_path), "--check", "rejects_malformed_json"])
+        assert code == 1
+        capsys.readouterr()
+        report = json.loads(report_path.read_text())
+        (finding,) = report["checks"][0]["findings"]
+        assert finding["resign_offset"] == 0 and finding["curl_expires"] is not None
+        # age the recorded signature past the tolerance: the literal curl no longer works
+        finding["request"]["headers"] = [
+            [k, "1000000000" if k == "webhook-timestamp" else v]
+            for k, v in finding["request"]["headers"]]
+        report_path.write_text(json.dumps(report))
+        assert main(["replay", str(report_path), "rejects_malformed_json",
+                     "--secret", SECRET]) == 0
+        out = capsys.readouterr().out
+    assert "re-signed now" in out and ": 500 after" in out  # the crash, reproduced
+    assert main(["replay", str(report_path), "rejects_malformed_json", "--secret", SECRET,
+                 "--curl"]) == 0
+    curl = capsys.readouterr().out
+    assert "webhook-timestamp: 1000000000" not in curl and curl.startswith("curl ")
+    assert get_scheme("standard").name == report["scheme"]
+    assert main(["replay", str(report_path), "nope", "--secret", SECRET]) == 2
+    assert "no check 'nope'" in capsys.readouterr().err
