@@ -192,3 +192,40 @@ def test_replay_re_signs_a_finding_at_run_time_and_sends_forgeries_as_recorded(t
     assert get_scheme("standard").name == report["scheme"]
     assert main(["replay", str(report_path), "nope", "--secret", SECRET]) == 2
     assert "no check 'nope'" in capsys.readouterr().err
+
+
+def test_a_target_that_closes_every_connection_gets_verdicts_naming_the_transport_error(
+        capsys):
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def slam() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"this is not HTTP\r\n\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=slam, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    try:
+        code = main(["check", url, "--secret", SECRET, *FAST, "--json", "-",
+                     "--check", "accepts_valid_delivery", "--check",
+                     "rejects_invalid_signature"])
+    finally:
+        stop.set()
+        server.close()
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    report = json.loads(captured.out)
+    for result in report["checks"]:
+        (finding,) = result["findings"]
+        assert finding["title"].startswith("no answer: RemoteProtocolError"), finding["title"]
