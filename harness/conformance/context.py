@@ -411,6 +411,8 @@ class CheckContext:
                     attempt(example)
                 except UnsatisfiedAssumption:  # the example does not fit this receiver
                     continue
+                except CheckFailed as failure:
+                    raise self._replayed(attempt, failure) from None
             self._generate(attempt, limit, strategies)
         finally:
             self._stuck = None

@@ -370,3 +370,26 @@ def test_indistinguishable_answers_make_verifies_before_parsing_inconclusive_not
     redelivery = report.result("idempotent_redelivery")  # no observer was given
     assert redelivery.status == "skipped" and redelivery.reason.startswith("no observer")
     assert report.passed
+
+
+def test_intermittent_only_when_fresh_replays_disagree():
+    seen = {"n": 0}
+
+    async def third_fails(scope, receive, send):  # only the third request ever crashes
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        seen["n"] += 1
+        status = 500 if seen["n"] == 3 else 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    report = run_checks(third_fails, secret=SECRET, checks=["accepts_valid_delivery"],
+                        max_examples=3)
+    (finding,) = report.result("accepts_valid_delivery").findings
+    assert "intermittent: the example failed 1 of 4 runs" in finding.message
+    deterministic = run_checks(MiniReceiver(SECRET, bug="crash_on_bad_json"), secret=SECRET,
+                               checks=["rejects_malformed_json"], max_examples=3)
+    (finding,) = deterministic.result("rejects_malformed_json").findings
+    assert "intermittent" not in finding.message
