@@ -88,3 +88,18 @@ def test_plugin_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_hooklab_checks_delivers_as_a_named_provider(pytester):
+    pytester.makepyfile(HEADER + textwrap.dedent("""
+        GITHUB = "It's a Secret to Everybody"
+        receiver = create_receiver(GITHUB, scheme="github")
+        test_github = hooklab_checks(receiver, secret=GITHUB, provider="github",
+                                     max_examples=3, observe=receiver.processed_count,
+                                     checks=["accepts_valid_delivery",
+                                             "resists_unsigned_header_tampering",
+                                             "answers_handshake"])
+    """))
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*github sends no handshake*"])
