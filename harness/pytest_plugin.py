@@ -59,10 +59,11 @@ def hooklab_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
 
     Assign it to a ``test_`` name in a test module. ``options`` go to
     :func:`~hooklab.harness.conformance.run_checks` (``path``, ``timeout``,
-    ``max_examples``, ``seed``, ``tolerance``, ``observe``...). A failing check raises
-    its :class:`~hooklab.harness.conformance.CheckFailed` (an ``AssertionError``) with the
-    minimal example and a ``curl`` command; a check that does not apply to the scheme is
-    skipped with the reason.
+    ``max_examples``, ``seed``, ``tolerance``, ``observe``, ``provider``,
+    ``reject_status``...). A failing check raises its
+    :class:`~hooklab.harness.conformance.CheckFailed` (an ``AssertionError``) with the
+    minimal example and a ``curl`` command; a check that does not apply to the scheme, or
+    is inconclusive, is skipped with the reason.
     """
     from .conformance.registry import select
 
