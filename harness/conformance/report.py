@@ -105,6 +105,7 @@ class Report:
     timeout: float
     results: tuple[CheckResult, ...]
     duration: float
+    provider: str | None = None  # the provider twin the deliveries imitate, if one was named
 
     @property
     def passed(self) -> bool:
@@ -139,6 +140,7 @@ class Report:
         return {
             "target": self.target,
             "scheme": self.scheme,
+            "provider": self.provider,
             "seed": self.seed,
             "max_examples": self.max_examples,
             "timeout": self.timeout,
@@ -189,7 +191,9 @@ def render(report: Report, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"hooklab check: {escape(report.target)} ({report.scheme})",
+    named = f"{report.scheme}, as {report.provider} delivers" if report.provider else (
+        report.scheme)
+    table = Table(title=f"hooklab check: {escape(report.target)} ({escape(named)})",
                   title_justify="left")
     table.add_column("check", style="bold")
     table.add_column("result")
