@@ -96,6 +96,7 @@ def _raise_for(report: Report) -> None:
     for finding in result.findings:
         failure = CheckFailed(finding.title, finding.message)
         failure.check, failure.example, failure.curl = result.name, finding.example, finding.curl
+        failure.expires = finding.expires
         raise failure
 
 
