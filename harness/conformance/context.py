@@ -141,6 +141,22 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _signed_timestamp(rules: SchemeRules, request: Request) -> int | None:
+    """The Unix time ``request`` says it was signed at (None: undated, or unreadable)."""
+    if not rules.dated:
+        return None
+    if rules.timestamp_header:
+        raw = request.header(rules.timestamp_header)
+    else:  # stripe: t= inside the signature header
+        value = request.header(rules.signature_header) or ""
+        text = value if isinstance(value, str) else value.decode("latin-1")
+        raw = next((part[2:] for part in text.split(",") if part.startswith("t=")), None)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
 @contextlib.contextmanager
 def _hypothesis_quiet() -> Iterator[None]:
     """Hypothesis as the checks need it: the same examples everywhere, nothing in the cwd.
@@ -489,11 +505,10 @@ class CheckContext:
         failure.check = self.check
         if failure.request is not None:
             failure.curl = curl_command(self.target.url, failure.request, timeout=self.timeout)
+            stamp = _signed_timestamp(self.rules, failure.request)
+            if stamp is not None:
+                failure.expires = stamp + int(self.tolerance)
             signed = self._signed_at.get(failure.request)
-            if signed is not None:
-                signed_at, now, valid = signed
-                if self.rules.dated:
-                    failure.expires = signed_at + int(self.tolerance)
-                if valid:  # signed with the secret: `hooklab replay` can sign it anew
-                    failure.resign_offset = signed_at - now
+            if signed is not None and signed[2]:  # signed with the secret: re-signable
+                failure.resign_offset = signed[0] - signed[1]
         return failure

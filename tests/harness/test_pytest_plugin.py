@@ -65,7 +65,7 @@ def test_a_failing_check_reports_its_title_example_and_curl(pytester):
         "rejected*",
         "*expected a 4xx rejection (the diagram answers 401), got 200*",
         "*minimal example: {*",
-        "*reproduce: curl -sS -i -X POST \"$RECEIVER_URL/\"*",
+        "*reproduce (valid until Unix time *): curl -sS -i -X POST \"$RECEIVER_URL/\"*",
     ])
 
 
