@@ -59,10 +59,11 @@ def hooklab_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
 
     Assign it to a ``test_`` name in a test module. ``options`` go to
     :func:`~hooklab.harness.conformance.run_checks` (``path``, ``timeout``,
-    ``max_examples``, ``seed``, ``tolerance``, ``observe``...). A failing check raises
-    its :class:`~hooklab.harness.conformance.CheckFailed` (an ``AssertionError``) with the
-    minimal example and a ``curl`` command; a check that does not apply to the scheme is
-    skipped with the reason.
+    ``max_examples``, ``seed``, ``tolerance``, ``observe``, ``provider``,
+    ``reject_status``...). A failing check raises its
+    :class:`~hooklab.harness.conformance.CheckFailed` (an ``AssertionError``) with the
+    minimal example and a ``curl`` command; a check that does not apply to the scheme, or
+    is inconclusive, is skipped with the reason.
     """
     from .conformance.registry import select
 
@@ -83,14 +84,19 @@ def hooklab_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
 def _raise_for(report: Report) -> None:
     """Turn a one-check report into a pytest outcome."""
     __tracebackhide__ = True
-    from .conformance import SKIPPED, CheckFailed
+    from .conformance import BLOCKED, INCONCLUSIVE, SKIPPED, CheckFailed
 
     (result,) = report.results
     if result.status == SKIPPED:
         pytest.skip(result.reason or "not applicable")
+    if result.status == INCONCLUSIVE:
+        pytest.skip(f"inconclusive: {result.reason}")
+    if result.status == BLOCKED:
+        pytest.fail(result.reason or "blocked", pytrace=False)
     for finding in result.findings:
         failure = CheckFailed(finding.title, finding.message)
         failure.check, failure.example, failure.curl = result.name, finding.example, finding.curl
+        failure.expires = finding.expires
         raise failure
 
 

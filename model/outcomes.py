@@ -29,7 +29,7 @@ Example::
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .errors import ConfigError
@@ -71,6 +71,11 @@ class Outcome:
     status_code: int
     error: str | None = None
     retry_after: float | None = None
+    #: The outcome class (see the module table), worked out once when the outcome is made.
+    kind: OutcomeKind = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", _kind(self.status_code, self.error))
 
     @classmethod
     def transport(cls, error: str) -> Outcome:
@@ -78,11 +83,6 @@ class Outcome:
         if error not in TRANSPORT_ERRORS:
             raise ConfigError(f"unknown transport error {error!r}; use one of {TRANSPORT_ERRORS}")
         return cls(0, error)
-
-    @property
-    def kind(self) -> OutcomeKind:
-        """The outcome class (see the module table)."""
-        return _kind(self.status_code, self.error)
 
     @property
     def label(self) -> str:

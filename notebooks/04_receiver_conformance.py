@@ -118,7 +118,8 @@ if failed:
 
 # %%
 STATUS_COLOURS = {"passed": OKABE_ITO["bluish_green"], "failed": OKABE_ITO["vermillion"],
-                  "skipped": "#BBBBBB"}
+                  "inconclusive": OKABE_ITO["orange"], "skipped": "#BBBBBB",
+                  "blocked": OKABE_ITO["reddish_purple"]}
 checks = [r.name for r in reports["reference"].results]
 fig = Figure(figsize=(6.5, 0.9 + 0.32 * len(checks)), layout="constrained")
 ax = fig.add_subplot()

@@ -12,7 +12,8 @@ policies of :mod:`hooklab.model.presets` and the receiver fault models of
   :class:`AutoDisable`), :mod:`.scenario_toml` (the TOML shape), :mod:`.arrivals` (when
   messages arrive);
 - the runner: :mod:`.runner` (:func:`simulate`) over the private engine ``_engine`` (its
-  run-time state in ``_state``), with :mod:`.progress` (the bar) and :mod:`.bench`
+  run-time state in ``_state``) or, where deliveries share nothing, the vectorized path
+  :mod:`hooklab.sim.vector` (numpy), with :mod:`.progress` (the bar) and :mod:`.bench`
   (``python -m hooklab.sim.bench``);
 - records: :mod:`.summary` (:class:`Summary`), :mod:`.export` (records to and from CSV,
   JSON Lines, Parquet);

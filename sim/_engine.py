@@ -26,6 +26,7 @@ from typing import Any
 import simpy
 from simpy.core import NORMAL
 
+from hooklab.model.delivery import Verdict
 from hooklab.model.endpoints import matches
 from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.records import AttemptRecord, DeliveryRecord
@@ -73,6 +74,18 @@ from .scenario import Scenario
 from .sharing import Job, Sharing
 
 __all__ = ["DELIVERY", "DISABLED", "Engine", "substream"]
+
+# Only one Reception state is ever observed (duplicate), and which answers reach it is fixed
+# by the table: read it once here, not by firing the lane three times per acknowledgement.
+_ACKED = RECEPTION.fire(RECEPTION.fire(RECEPTION.initial, VERIFY, True), PARSE, True)
+RECEIVED_TWICE = (RECEPTION.fire(_ACKED, ENQUEUE, True) == S_DUPLICATE,   # by is_new: new,
+                  RECEPTION.fire(_ACKED, ENQUEUE, False) == S_DUPLICATE)  # then seen before
+RECEPTION.fire(RECEPTION.initial, VERIFY, False)  # a 401 is a legal Reception step
+# respond's guards read only the verdict's kind and whether it grants a delay: its target
+# from sending, per (kind, retry granted), is read off the table once.
+RESPONDED = {(kind, retry): DELIVERY.fire(S_SENDING, RESPOND,
+                                          Verdict(kind, 1.0 if retry else None))
+             for kind in OutcomeKind for retry in (False, True)}
 
 
 class Engine:
@@ -323,9 +336,7 @@ class Engine:
 
     def _receive(self, ep: EndpointState, d: DeliveryState, answer: Any) -> Any:
         """The receiver's lanes: Reception (401 / ack / duplicate) and EventProcessor."""
-        fire = RECEPTION.fire
-        if answer.fault == "unauthorized":
-            fire(RECEPTION.initial, VERIFY, False)
+        if answer.fault == "unauthorized":  # Reception's verify: False (a 401)
             return answer
         if not answer.accepted:
             return answer
@@ -347,8 +358,7 @@ class Engine:
                 answer = answer._replace(latency=answer.latency + took)
                 if not ok:
                     return answer._replace(status=500, error=None, fault="processing")
-        state = fire(fire(fire(RECEPTION.initial, VERIFY, True), PARSE, True), ENQUEUE, is_new)
-        if state == S_DUPLICATE:
+        if RECEIVED_TWICE[not is_new]:
             ep.duplicates += 1
         d.accepted = True
         return answer
@@ -360,7 +370,8 @@ class Engine:
         verdict = ep.verdict(d.attempt, outcome, elapsed=now - d.first, previous_delay=d.prev,
                              rng=ep.policy_rng)
         fire = DELIVERY.fire
-        state = d.state = fire(d.state, RESPOND, verdict)
+        state = d.state = (RESPONDED[verdict.kind, verdict.next_delay is not None]
+                           if d.state == S_SENDING else fire(d.state, RESPOND, verdict))
         self.attempts += 1
         if not self.attempts & 0x3FFF and self.on_progress is not None:
             self.on_progress()

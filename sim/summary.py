@@ -90,17 +90,8 @@ def quantile(ordered: Sequence[float], q: float) -> float:
 def percentiles(values: Iterable[float], never: int = 0) -> Percentiles:
     """The p50, p95, p99 and max of ``values`` and ``never`` more that never happened
     (an infinite value each): a percentile that needs one of those is ``None``, as are
-    all of them for an empty sample.
-
-    A numpy array or an ``array('d')`` is sorted in place as float64 (no Python list of
-    the samples: 8 bytes each, where a sorted list of floats takes about 40).
-    """
-    if isinstance(values, np.ndarray | array):
-        ordered: Any = np.frombuffer(values, dtype=np.float64) if isinstance(
-            values, array) else np.ascontiguousarray(values, dtype=np.float64)
-        ordered.sort()
-    else:
-        ordered = np.array(sorted(values), dtype=np.float64)
+    all of them for an empty sample."""
+    ordered = _sorted(values)
     if not len(ordered):
         return Percentiles()
     if not never:
@@ -118,6 +109,19 @@ def _quantile_or_never(ordered: Any, never: int, q: float) -> float | None:
     high = min(low + 1, len(ordered) - 1)
     below, above = float(ordered[low]), float(ordered[high])
     return round(below + (above - below) * (rank - low), 9)
+
+
+def _sorted(values: Iterable[float]) -> Any:
+    """``values`` sorted as a float64 numpy array: a numpy array or an ``array('d')`` is
+    sorted in place (8 bytes a sample; a sorted Python list of floats takes about 40)."""
+    if isinstance(values, array):
+        ordered = np.frombuffer(values, dtype=np.float64)
+    elif isinstance(values, np.ndarray):
+        ordered = np.ascontiguousarray(values, dtype=np.float64)
+    else:
+        return np.array(sorted(values), dtype=np.float64)
+    ordered.sort()
+    return ordered
 
 
 @dataclass(frozen=True)

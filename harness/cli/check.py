@@ -9,6 +9,10 @@ Example::
 
     $ hooklab check http://127.0.0.1:8000/webhooks --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
     $ hooklab check http://127.0.0.1:8000/ --secret S --scheme github --json report.json --seed 1
+    $ hooklab check http://127.0.0.1:8000/ --secret S --provider shopify --reject-status 401
+
+Each check ends passed, failed, inconclusive, skipped or blocked (see
+:mod:`hooklab.harness.conformance.report`); only a failed check makes the exit code 1.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from .serve import STATE_TOKEN_ENV
 
 __all__ = ["check_command", "register"]
 
-_SCHEMES = ("standard", "stripe", "github")
+_SCHEMES = ("standard", "stripe", "github", "shopify", "slack", "discord")
 
 
 def _positive(kind: type) -> Any:
@@ -53,13 +57,22 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("url", metavar="URL", help="where the receiver takes webhooks")
     parser.add_argument("--secret", required=True, help="the receiver's signing secret")
-    parser.add_argument("--scheme", choices=_SCHEMES, default="standard",
-                        help="signing scheme (default: standard)")
+    parser.add_argument("--scheme", choices=_SCHEMES, default=None,
+                        help="signing scheme (default: standard, or the provider's)")
+    parser.add_argument("--provider", metavar="NAME", default=None,
+                        help="deliver as this provider twin does (its requests, handshake "
+                        "and timeout; see `hooklab providers`)")
+    parser.add_argument("--reject-status", type=int, default=None, metavar="CODE",
+                        help="every rejection must be exactly this 4xx (default: any 4xx, "
+                        "or the provider's required status)")
+    parser.add_argument("--large-body", type=_positive(int), default=1024 * 1024,
+                        metavar="BYTES", help="size of the large valid delivery "
+                        "(default: 1048576)")
     parser.add_argument("--json", metavar="PATH", dest="json_path",
                         help="also write the machine-readable report here ('-': stdout)")
-    parser.add_argument("--timeout", type=_positive(float), default=10.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                         help="the sender's timeout the receiver must answer within "
-                        "(default: 10)")
+                        "(default: 10, or the provider's)")
     parser.add_argument("--max-examples", type=_positive(int), default=100, metavar="N",
                         help="examples Hypothesis tries per check (default: 100)")
     parser.add_argument("--seed", type=int, default=None, metavar="S",
@@ -86,6 +99,8 @@ def check_command(args: argparse.Namespace) -> int:
 
     to_stdout = args.json_path == "-"
     console = Console(file=sys.stderr if to_stdout else sys.stdout, highlight=False)
+    if args.provider is not None and args.scheme is not None:
+        raise ConfigError("give --provider or --scheme, not both (a provider has its scheme)")
     if args.observe is not None and not args.observe.startswith(("http://", "https://")):
         raise ConfigError(f"--observe must be an http(s) URL, not {args.observe!r}")
     if args.json_path and not to_stdout and not Path(args.json_path).parent.is_dir():
@@ -94,16 +109,18 @@ def check_command(args: argparse.Namespace) -> int:
     observe: Any = args.observe
     token = args.state_token or os.environ.get(STATE_TOKEN_ENV)
     if observe is not None and token:
-        observe = _observer_with_token(observe, token, args.timeout)
+        observe = _observer_with_token(observe, token, args.timeout or 10.0)
     with console.status("running checks...") as status:
 
         def progress(result: Any) -> None:
             status.update(f"{result.name}: {result.status}; running the next check...")
 
         report = run_checks(
-            args.url, secret=args.secret, scheme=args.scheme, checks=args.checks,
-            timeout=args.timeout, max_examples=args.max_examples, seed=args.seed,
-            tolerance=args.tolerance, observe=observe, on_result=progress,
+            args.url, secret=args.secret, scheme=args.scheme or "standard",
+            checks=args.checks, timeout=args.timeout, max_examples=args.max_examples,
+            seed=args.seed, tolerance=args.tolerance, observe=observe,
+            provider=args.provider, reject_status=args.reject_status,
+            large_body=args.large_body, on_result=progress,
         )
     render(report, console)
     if to_stdout:

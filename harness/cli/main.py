@@ -31,6 +31,7 @@ from . import (
     policies,
     providers,
     rehearse,
+    replay,
     secret,
     serve,
     signing,
@@ -54,8 +55,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 #: The command modules, in the order ``hooklab --help`` lists their subcommands.
-COMMANDS = (simulate, plot, sweep, check, serve, outbox, diagram, signing, secret, policies,
-            providers, rehearse)
+COMMANDS = (simulate, plot, sweep, check, replay, serve, outbox, diagram, signing, secret,
+            policies, providers, rehearse)
 
 
 def usage_error(message: str) -> ConfigError:

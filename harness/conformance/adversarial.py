@@ -6,9 +6,9 @@ non-ASCII signature against ``hmac.compare_digest(str, str)``, ``t=<now>,v1=Ã©â€
 the Stripe SDK). So each check that takes header or body garbage runs these first, the same
 in every run:
 
-- :func:`header_garbage`: empty values and values with whitespace inside, known crash strings, non-ASCII and
-  non-UTF-8 bytes, duplicated headers, a huge signature list, ``NaN``, millisecond and
-  far-future timestamps, per header of the scheme;
+- :func:`header_garbage`: empty values and values with whitespace inside, known crash
+  strings, non-ASCII and non-UTF-8 bytes, duplicated headers, a huge signature list,
+  ``NaN``, millisecond and far-future timestamps, per header of the scheme;
 - :data:`MALFORMED_BODIES`: a signed empty body, whitespace, truncated JSON, non-UTF-8;
 - :func:`signature_fields` and :func:`corrupt_field`: a well-formed signature header with
   one field corrupted (each field in turn), by characters outside every digest alphabet

@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import itertools
@@ -28,6 +29,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -90,11 +92,13 @@ class CheckFailed(AssertionError):
         self.curl = ""
         self.check = ""
         self.expires: int | None = None
+        self.resign_offset: int | None = None
 
     def finding(self) -> Finding:
         """This failure as a plain :class:`~hooklab.harness.conformance.report.Finding`."""
         request = {} if self.request is None else {
             "body": self.request.body.decode("utf-8", "backslashreplace"),
+            "body_base64": base64.b64encode(self.request.body).decode("ascii"),
             "headers": [[k, v if isinstance(v, str) else v.decode("latin-1")]
                         for k, v in self.request.headers],
         }
@@ -103,7 +107,7 @@ class CheckFailed(AssertionError):
             "elapsed": round(self.response.elapsed, 4),
         }
         return Finding(self.check, self.title, self.message, self.example, self.curl,
-                       request, response, self.expires)
+                       request, response, self.expires, self.resign_offset)
 
     def __str__(self) -> str:
         lines = [f"{self.check}: {self.title}" if self.check else self.title, self.message]
@@ -137,16 +141,58 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _signed_timestamp(rules: SchemeRules, request: Request) -> int | None:
+    """The Unix time ``request`` says it was signed at (None: undated, or unreadable)."""
+    if not rules.dated:
+        return None
+    if rules.timestamp_header:
+        raw = request.header(rules.timestamp_header)
+    else:  # stripe: t= inside the signature header
+        value = request.header(rules.signature_header) or ""
+        text = value if isinstance(value, str) else value.decode("latin-1")
+        raw = next((part[2:] for part in text.split(",") if part.startswith("t=")), None)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def _hypothesis_quiet() -> Iterator[None]:
+    """Hypothesis as the checks need it: the same examples everywhere, nothing in the cwd.
+
+    Hypothesis collects constants from "local" source files into generation; which files
+    are local depends on the install (editable or wheel) and on what is imported (a
+    pytest run imports the user's tests), so the CLI, the Python API and the plugin would
+    draw different examples. Hypothesis has no setting for this, so the collector is
+    swapped for an empty one while the checks run. Its caches (the Unicode tables) go to
+    the user's cache directory instead of ``./.hypothesis``, unless
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` or ``set_hypothesis_home_dir`` says where.
+    """
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_no_local_constants())
+        stack.enter_context(_storage_outside_cwd())
+        yield
+
+
+@contextlib.contextmanager
+def _storage_outside_cwd() -> Iterator[None]:
+    from hypothesis import configuration
+
+    home = configuration.storage_directory(intent_to_write=False).home_directory
+    if os.getenv("HYPOTHESIS_STORAGE_DIRECTORY") or home != Path.cwd() / ".hypothesis":
+        yield
+        return
+    cache = Path(os.getenv("XDG_CACHE_HOME") or Path.home() / ".cache")
+    configuration.set_hypothesis_home_dir(cache / "hooklab" / "hypothesis")
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(home)
+
+
 @contextlib.contextmanager
 def _no_local_constants() -> Iterator[None]:
-    """Hypothesis without the constants it collects from "local" source files.
-
-    Which files are local depends on the install (editable or wheel) and on what is
-    imported (a pytest run imports the user's tests), so with them the CLI, the Python
-    API and the plugin would draw different examples; collecting them also writes a
-    cache under ``.hypothesis/`` in the working directory. Hypothesis has no setting for
-    this, so the collector is swapped for an empty one while the checks run.
-    """
     try:
         from hypothesis.internal.conjecture import providers
         from hypothesis.internal.constants_ast import Constants
@@ -192,7 +238,7 @@ class CheckContext:
         self.provider = provider
         self.scheme = get_scheme(twin.scheme if provider else scheme)
         self.rules: SchemeRules = rules_for(self.scheme.name)
-        self.secret = check_secret(secret, self.scheme.name)
+        self.secret = check_secret(secret, self.scheme.name, use="sign")
         self.timeout = timeout
         self.tolerance = tolerance
         self.max_examples = max_examples
@@ -209,11 +255,10 @@ class CheckContext:
         self.conclusive = 0
         self.inconclusive_reasons: list[str] = []
         self._ids = itertools.count(1)
-        self._draws = itertools.count(1)
         self._nonce = os.urandom(4).hex()
         self.last_response: Response | None = None
         self._stuck: CheckFailed | None = None
-        self._signed_at: dict[Request, int] = {}
+        self._signed_at: dict[Request, tuple[int, int, bool]] = {}
 
     # ------------------------------------------------------------------ per check
 
@@ -264,7 +309,9 @@ class CheckContext:
         self.last_message_id = message_id
         now = self.now()
         kind = event_type or (self.twin.event_types[0] if self.twin.event_types else "")
-        message = self.twin.payload(random.Random(next(self._draws)), now, kind)
+        # drawn from the id: a new message never repeats an earlier one's body (receivers
+        # of unsigned-id schemes deduplicate on the body)
+        message = self.twin.payload(random.Random(message_id), now, kind)
         if body is None:
             value = message.json()
             if isinstance(value, dict):
@@ -275,10 +322,10 @@ class CheckContext:
             body = encode(value, style)
         message = dataclasses.replace(message, id=message_id, body=body)
         signed_at = now if timestamp is None else timestamp
-        wire = self.twin.request(message, secrets=list(secrets or [self.secret]),
-                                 now=signed_at, url=self.target.url)
+        keys = list(secrets or [self.secret])
+        wire = self.twin.request(message, secrets=keys, now=signed_at, url=self.target.url)
         request = Request(body, tuple(wire.headers))
-        self._signed_at[request] = signed_at
+        self._signed_at[request] = (signed_at, now, self.secret in keys)
         return request
 
     # ------------------------------------------------------------------ sending
@@ -336,11 +383,12 @@ class CheckContext:
     def rejects(self, request: Request, title: str, *, rule: int = 401) -> Response:
         """Send ``request`` and fail with ``title`` unless it is rejected.
 
-        A rejection is any 4xx (``reject_status``, when set, exactly that); a 4xx other
-        than ``rule`` (the diagram's answer) leaves a note. A 5xx is a crash and a 2xx an
+        A rejection is any 4xx (``reject_status``, when set, exactly that for the
+        forgeries, whose ``rule`` is 401); a 4xx other than ``rule`` (the diagram's
+        answer) leaves a note. A 5xx is a crash and a 2xx an
         acceptance: both fail.
         """
-        strict = self.reject_status
+        strict = self.reject_status if rule == 401 else None  # strict for forgeries only
         want = f"{strict}" if strict else f"a 4xx rejection (the diagram answers {rule})"
         response = self.answer(request, want)
         status = response.status
@@ -379,6 +427,8 @@ class CheckContext:
                     attempt(example)
                 except UnsatisfiedAssumption:  # the example does not fit this receiver
                     continue
+                except CheckFailed as failure:
+                    raise self._replayed(attempt, failure) from None
             self._generate(attempt, limit, strategies)
         finally:
             self._stuck = None
@@ -394,7 +444,7 @@ class CheckContext:
         if self.seed is not None:
             test = hypothesis_seed(self.seed)(test)
         try:
-            with _no_local_constants():
+            with _hypothesis_quiet():
                 test()
         except FlakyFailure as group:
             failure = next((e for e in group.exceptions if isinstance(e, CheckFailed)), None)
@@ -455,7 +505,10 @@ class CheckContext:
         failure.check = self.check
         if failure.request is not None:
             failure.curl = curl_command(self.target.url, failure.request, timeout=self.timeout)
-            signed_at = self._signed_at.get(failure.request)
-            if signed_at is not None and self.rules.dated:
-                failure.expires = signed_at + int(self.tolerance)
+            stamp = _signed_timestamp(self.rules, failure.request)
+            if stamp is not None:
+                failure.expires = stamp + int(self.tolerance)
+            signed = self._signed_at.get(failure.request)
+            if signed is not None and signed[2]:  # signed with the secret: re-signable
+                failure.resign_offset = signed[0] - signed[1]
         return failure

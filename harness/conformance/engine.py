@@ -157,7 +157,7 @@ def run_checks(app_or_url: Any, *, secret: str, scheme: str = "standard",
             if on_result is not None:
                 on_result(result)
     return Report(target.url, ctx.scheme.name, seed, max_examples, timeout, tuple(results),
-                  time.perf_counter() - start)
+                  time.perf_counter() - start, provider)
 
 
 def _provider_settings(provider: str, timeout: float | None) -> tuple[str, float | None]:

@@ -51,6 +51,9 @@ class Finding:
     response: dict[str, Any] = field(default_factory=dict)
     #: Unix time after which the literal ``curl``'s signed timestamp is too old (or None).
     expires: int | None = None
+    #: Seconds from now the request was signed at, when ``hooklab replay`` can re-sign it
+    #: (it was signed with the secret); None for forgeries, which replay as sent.
+    resign_offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data."""
@@ -60,6 +63,7 @@ class Finding:
             "example": self.example,
             "curl": self.curl,
             "curl_expires": self.expires,
+            "resign_offset": self.resign_offset,
             "request": self.request,
             "response": self.response,
         }
@@ -101,6 +105,7 @@ class Report:
     timeout: float
     results: tuple[CheckResult, ...]
     duration: float
+    provider: str | None = None  # the provider twin the deliveries imitate, if one was named
 
     @property
     def passed(self) -> bool:
@@ -135,6 +140,7 @@ class Report:
         return {
             "target": self.target,
             "scheme": self.scheme,
+            "provider": self.provider,
             "seed": self.seed,
             "max_examples": self.max_examples,
             "timeout": self.timeout,
@@ -185,7 +191,9 @@ def render(report: Report, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"hooklab check: {escape(report.target)} ({report.scheme})",
+    named = f"{report.scheme}, as {report.provider} delivers" if report.provider else (
+        report.scheme)
+    table = Table(title=f"hooklab check: {escape(report.target)} ({escape(named)})",
                   title_justify="left")
     table.add_column("check", style="bold")
     table.add_column("result")
@@ -208,8 +216,9 @@ def render(report: Report, console: Any = None) -> None:
                                 title_align="left", border_style="red"))
             # outside the panel and never wrapped, so it copies and pastes as one command
             expiry = ("" if finding.expires is None
-                      else f" (its signature expires at Unix time {finding.expires}; "
-                      "`hooklab replay REPORT.json " + result.name + " --secret S` re-signs)")
+                      else f" (its signature expires at Unix time {finding.expires}"
+                      + ("; `hooklab replay REPORT.json " + result.name + " --secret S` "
+                         "re-signs it" if finding.resign_offset is not None else "") + ")")
             console.print(f"[bold]reproduce{escape(expiry)}:[/]")
             console.print(escape(finding.curl), soft_wrap=True, highlight=False)
     counts = report.counts()

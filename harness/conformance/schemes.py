@@ -7,7 +7,10 @@ The checks are written once; :class:`SchemeRules` says how each applies to a sch
 - ``stripe`` signs the timestamp (``t=`` inside ``Stripe-Signature``), checks only "too
   old", and carries several ``v1=`` signatures; it has no id header;
 - ``github`` signs the body alone: no timestamp (so no stale or future check), one
-  signature (no rotation), and ``X-GitHub-Delivery`` is not signed.
+  signature (no rotation), and ``X-GitHub-Delivery`` is not signed;
+- ``shopify`` likewise (``X-Shopify-Hmac-Sha256``, base64; ``X-Shopify-Webhook-Id`` is
+  not signed); ``slack`` signs ``v0:timestamp:body`` and checks both directions;
+  ``discord`` signs timestamp and body with Ed25519 and carries no id header.
 
 The helpers edit a :class:`~hooklab.harness.transport.Request` the way a forger would: drop
 or replace a header, change a timestamp, flip a character of a signature.
@@ -84,6 +87,17 @@ SCHEME_RULES = {
     "github": SchemeRules("github", "X-Hub-Signature-256", "X-GitHub-Delivery", None,
                           dated=False, future_checked=False, rotation=False, id_signed=False,
                           digest_prefix="sha256=", digest_alphabet=_HEX, digest_chars=64),
+    "shopify": SchemeRules("shopify", "X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id", None,
+                           dated=False, future_checked=False, rotation=False,
+                           id_signed=False, digest_prefix="", digest_alphabet=_BASE64,
+                           digest_chars=42),
+    "slack": SchemeRules("slack", "X-Slack-Signature", None, "X-Slack-Request-Timestamp",
+                         dated=True, future_checked=True, rotation=False, id_signed=False,
+                         digest_prefix="v0=", digest_alphabet=_HEX, digest_chars=64),
+    "discord": SchemeRules("discord", "X-Signature-Ed25519", None, "X-Signature-Timestamp",
+                           dated=True, future_checked=False, rotation=False,
+                           id_signed=False, digest_prefix="", digest_alphabet=_HEX,
+                           digest_chars=128),
 }
 
 
@@ -133,7 +147,8 @@ def tamper_signature(rules: SchemeRules, request: Request, position: int) -> Req
     '00010'
     """
     value = _text(request.header(rules.signature_header))
-    start = value.rfind(rules.digest_prefix) + len(rules.digest_prefix)
+    prefix = rules.digest_prefix
+    start = value.rfind(prefix) + len(prefix) if prefix else 0
     index = start + position % rules.digest_chars
     old = value[index]
     alphabet = rules.digest_alphabet

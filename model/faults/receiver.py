@@ -149,7 +149,8 @@ class ReceiverModel:
         if slow_close is not None and (slow_close.rate >= 1.0 or rng.random() < slow_close.rate):
             close = slow_close.delay
         transfer = bandwidth.transfer if bandwidth is not None and answer.error is None else 0.0
-        return answer._replace(latency=seconds, transfer=transfer, slow_close=close)
+        return Answer(answer.status, answer.error, seconds, answer.retry_after, answer.fault,
+                      transfer, close)  # not _replace: a plain tuple is about 3x cheaper
 
     def replace(self, **changes: Any) -> ReceiverModel:
         """A copy with some faults changed: ``model.replace(timeout=0.1)``."""

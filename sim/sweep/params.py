@@ -171,17 +171,21 @@ def apply_cell(scenario: Scenario, cell: Mapping[str, Value]) -> Scenario:
     return scenario
 
 
-def simulate_cell(scenario: Scenario, cell: Mapping[str, Value], seed: int) -> dict[str, Any]:
+def simulate_cell(scenario: Scenario, cell: Mapping[str, Value], seed: int, *,
+                  engine: str = "auto") -> dict[str, Any]:
     """Run the scenario of ``cell`` once with ``seed``; its summary as a nested dict.
 
-    This is the function a sweep's workers run (it keeps no records in memory).
+    This is the function a sweep's workers run (it keeps no records in memory). With
+    ``engine="auto"`` each cell takes the vectorized path when it can (the summary's
+    ``engine`` column says which ran).
 
         >>> s = Scenario.flaky(0.5, messages=50)
         >>> simulate_cell(s, {"max_attempts": 1}, seed=1)["deliveries"]
         50
     """
     cell_scenario = apply_cell(scenario, cell)
-    result = simulate(cell_scenario, seed=seed, keep_records=False, progress=False)
+    result = simulate(cell_scenario, seed=seed, keep_records=False, progress=False,
+                      engine=engine)
     return result.summary.to_dict()
 
 

@@ -101,7 +101,7 @@ class VectorRun:
         self.messages = self.deliveries = self.attempts = self.pending = 0
         self.peak_per_s = 0
         self.reasons: dict[str, int] = {}
-        self.samples = Samples(min(CHUNK, (scenario.messages or 0) + 16))
+        self.samples = Samples(_deliveries_bound(scenario))
         self.watches: list[Watch] = []
         self.last_activity = 0.0
         self.types: list[str] = []
@@ -296,6 +296,20 @@ class VectorRun:
             yield DeliveryRecord(self._message_id(m), ids[e], self.types[k], cr, names[st], a,
                                  None if math.isnan(f) else f,
                                  "cut_off" if r == _CUT_OFF else REASONS[r])
+
+
+def _deliveries_bound(scenario: Scenario) -> int:
+    """At most how many deliveries ``scenario`` makes, as far as it says (pages of an
+    array that are never written cost no memory, so a generous bound is free)."""
+    a = scenario.arrivals
+    extra = sum(b.count for b in a.bursts)
+    if scenario.messages is not None:
+        count = scenario.messages + extra
+    elif a.process in ("poisson", "uniform") and scenario.duration is not None:
+        count = int(a.rate * scenario.duration * 1.1) + 1000 + extra
+    else:
+        count = CHUNK
+    return count * len(scenario.endpoints)
 
 
 def _take(got: Any, mask: np.ndarray) -> Any:

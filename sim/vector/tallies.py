@@ -75,7 +75,7 @@ class Backlog:
             if cut:
                 where.append(np.searchsorted(times, run[:cut], side="left"))
             if cut < len(run):
-                kept.append(run[cut:])
+                kept.append(run[cut:].copy() if cut else run)  # a view would pin the run
         opened = self.created + np.cumsum(fanout)
         closed = self.ended + (np.cumsum(np.bincount(np.concatenate(where), minlength=len(
             times))[: len(times)]) if where else 0)
@@ -111,7 +111,8 @@ class Order:
 
 
 class Samples:
-    """A growing float64 sample (amortised doubling)."""
+    """A growing float64 sample (amortised doubling past ``capacity``; the pages of the
+    ``capacity`` not yet written take no memory)."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.data = np.empty(max(capacity, 16))

@@ -293,3 +293,103 @@ def test_terminal_report_prints_the_curl_command_unbroken_for_copy_and_paste():
     text = console.export_text()
     assert curl in text.splitlines()  # one line, no panel border, no wrapping
     assert "derandomized" in text and "seed None" not in text
+
+
+def _answering_400_for_401(app):
+    async def wrapped(scope, receive, send):
+        async def send_400(message):
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                message = {**message, "status": 400}
+            await send(message)
+
+        await app(scope, receive, send_400)
+
+    return wrapped
+
+
+def test_any_4xx_rejects_with_a_note_but_a_strict_status_or_discord_demands_401():
+    from hooklab.model.providers import get_provider, signing_secret, verifying_secret
+
+    keys = get_provider("discord").example().keys
+    app = _answering_400_for_401(create_receiver(verifying_secret(keys), scheme="discord"))
+    check = ["rejects_invalid_signature"]
+    lenient = run_checks(app, secret=signing_secret(keys), scheme="discord", checks=check,
+                         max_examples=5)
+    (result,) = lenient.results
+    assert result.status == "passed" and result.notes == ("rejects with 400, not 401",)
+    for strict in ({"provider": "discord"}, {"scheme": "discord", "reject_status": 401}):
+        report = run_checks(app, secret=signing_secret(keys), checks=check, max_examples=5,
+                            **strict)
+        (result,) = report.results
+        assert result.status == "failed", strict
+        assert "expected 401, got 400" in result.findings[0].message
+
+
+def test_a_provider_sets_the_timeout_and_sends_its_handshake():
+    from hooklab.model.providers import get_provider, signing_secret, verifying_secret
+
+    keys = get_provider("slack").example().keys
+    receiver = create_receiver(verifying_secret(keys), scheme="slack")
+    report = run_checks(receiver, secret=signing_secret(keys), provider="slack",
+                        max_examples=3, checks=["accepts_valid_delivery", "answers_handshake"])
+    assert report.timeout == get_provider("slack").timeout.total
+    assert statuses(report)["accepts_valid_delivery"] == "passed"
+    (finding,) = report.result("answers_handshake").findings  # it does not echo the challenge
+    assert "url_verification" in finding.title
+
+
+def test_a_crash_is_never_a_rejection_and_blocked_checks_name_what_to_fix_first():
+    async def crash(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b"boom"})
+
+    report = run_checks(crash, secret=SECRET, max_examples=3,
+                        checks=["accepts_valid_delivery", "rejects_invalid_signature",
+                                "verifies_raw_body", "idempotent_redelivery"])
+    assert statuses(report) == {"accepts_valid_delivery": "failed",
+                                "rejects_invalid_signature": "failed",
+                                "verifies_raw_body": "blocked",
+                                "idempotent_redelivery": "blocked"}
+    assert "a 5xx is a crash" in report.result("rejects_invalid_signature").findings[0].message
+    assert report.result("verifies_raw_body").reason.startswith(
+        "blocked by accepts_valid_delivery")
+    assert report.fix_first == "accepts_valid_delivery"
+    assert report.to_dict()["fix_first"] == "accepts_valid_delivery"
+
+
+def test_indistinguishable_answers_make_verifies_before_parsing_inconclusive_not_failed():
+    app = _answering_400_for_401(MiniReceiver(SECRET))  # forgeries and bad JSON: both 400
+    report = run_checks(app, secret=SECRET, max_examples=10,
+                        checks=["verifies_before_parsing", "idempotent_redelivery"])
+    result = report.result("verifies_before_parsing")
+    assert result.status == "inconclusive" and "no answer shows the order" in result.reason
+    redelivery = report.result("idempotent_redelivery")  # no observer was given
+    assert redelivery.status == "skipped" and redelivery.reason.startswith("no observer")
+    assert report.passed
+
+
+def test_intermittent_only_when_fresh_replays_disagree():
+    seen = {"n": 0}
+
+    async def third_fails(scope, receive, send):  # only the third request ever crashes
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        seen["n"] += 1
+        status = 500 if seen["n"] == 3 else 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    report = run_checks(third_fails, secret=SECRET, checks=["accepts_valid_delivery"],
+                        max_examples=3)
+    (finding,) = report.result("accepts_valid_delivery").findings
+    assert "intermittent: the example failed 1 of 4 runs" in finding.message
+    deterministic = run_checks(MiniReceiver(SECRET, bug="crash_on_bad_json"), secret=SECRET,
+                               checks=["rejects_malformed_json"], max_examples=3)
+    (finding,) = deterministic.result("rejects_malformed_json").findings
+    assert "intermittent" not in finding.message

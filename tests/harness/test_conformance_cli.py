@@ -46,8 +46,11 @@ def test_reference_receiver_passes_over_http_with_exit_0(reference, tmp_path, ca
     assert report["passed"] is True
     assert report["target"] == reference.url + "/webhook"
     assert [c["name"] for c in report["checks"]] == list(CHECK_NAMES)
-    assert {c["status"] for c in report["checks"]} == {"passed"}
-    assert report["counts"] == {"passed": 12, "failed": 0, "skipped": 0}
+    skipped = {c["name"] for c in report["checks"] if c["status"] != "passed"}
+    assert skipped == {"answers_handshake", "resists_unsigned_header_tampering"}  # n/a
+    assert {c["status"] for c in report["checks"] if c["name"] in skipped} == {"skipped"}
+    assert report["counts"] == {"passed": 14, "failed": 0, "inconclusive": 0, "skipped": 2,
+                                "blocked": 0}
 
 
 def test_github_scheme_skips_what_it_cannot_check(tmp_path, capsys):
@@ -60,8 +63,12 @@ def test_github_scheme_skips_what_it_cannot_check(tmp_path, capsys):
     report = json.loads(captured.out)  # --json - writes JSON to stdout, the table to stderr
     skipped = {c["name"]: c["reason"] for c in report["checks"] if c["status"] == "skipped"}
     assert set(skipped) == {"rejects_stale_timestamp", "rejects_future_timestamp",
-                            "accepts_rotated_signatures"}
-    assert all("github" in reason for reason in skipped.values())
+                            "accepts_rotated_signatures", "answers_handshake",
+                            "idempotent_redelivery", "resists_unsigned_header_tampering"}
+    no_observer = {"idempotent_redelivery", "resists_unsigned_header_tampering"}
+    assert all("github" in reason for name, reason in skipped.items()
+               if name not in no_observer)
+    assert all(skipped[name].startswith("no observer") for name in no_observer)
     assert "skipped" in captured.err
 
 
@@ -153,3 +160,72 @@ def test_observe_carries_the_state_token_the_reference_receiver_asks_for(capsys,
     assert without == 1 and "processing observer failed" in refused and "401" in refused
     assert (with_flag, from_env) == (0, 0)
     assert token not in refused
+
+
+def test_replay_re_signs_a_finding_at_run_time_and_sends_forgeries_as_recorded(tmp_path,
+                                                                                capsys):
+    from hooklab.model.signing import get_scheme
+
+    report_path = tmp_path / "report.json"
+    receiver = MiniReceiver(SECRET, bug="crash_on_bad_json")
+    with LiveServer(receiver) as server:
+        code = main(["check", server.url, "--secret", SECRET, *FAST, "--json",
+                     str(report_path), "--check", "rejects_malformed_json"])
+        assert code == 1
+        capsys.readouterr()
+        report = json.loads(report_path.read_text())
+        (finding,) = report["checks"][0]["findings"]
+        assert finding["resign_offset"] == 0 and finding["curl_expires"] is not None
+        # age the recorded signature past the tolerance: the literal curl no longer works
+        finding["request"]["headers"] = [
+            [k, "1000000000" if k == "webhook-timestamp" else v]
+            for k, v in finding["request"]["headers"]]
+        report_path.write_text(json.dumps(report))
+        assert main(["replay", str(report_path), "rejects_malformed_json",
+                     "--secret", SECRET]) == 0
+        out = capsys.readouterr().out
+    assert "re-signed now" in out and ": 500 after" in out  # the crash, reproduced
+    assert main(["replay", str(report_path), "rejects_malformed_json", "--secret", SECRET,
+                 "--curl"]) == 0
+    curl = capsys.readouterr().out
+    assert "webhook-timestamp: 1000000000" not in curl and curl.startswith("curl ")
+    assert get_scheme("standard").name == report["scheme"]
+    assert main(["replay", str(report_path), "nope", "--secret", SECRET]) == 2
+    assert "no check 'nope'" in capsys.readouterr().err
+
+
+def test_a_target_that_closes_every_connection_gets_verdicts_naming_the_transport_error(
+        capsys):
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def slam() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"this is not HTTP\r\n\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=slam, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    try:
+        code = main(["check", url, "--secret", SECRET, *FAST, "--json", "-",
+                     "--check", "accepts_valid_delivery", "--check",
+                     "rejects_invalid_signature"])
+    finally:
+        stop.set()
+        server.close()
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    report = json.loads(captured.out)
+    for result in report["checks"]:
+        (finding,) = result["findings"]
+        assert finding["title"].startswith("no answer: RemoteProtocolError"), finding["title"]

@@ -35,7 +35,7 @@ def test_hooklab_checks_makes_one_passing_test_per_check(pytester):
                                         observe=receiver.processed_count)
     """))
     result = pytester.runpytest("-v")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=14, skipped=2)  # no handshake; standard signs its id
     result.stdout.fnmatch_lines(["*test_reference?accepts_valid_delivery? PASSED*",
                                  "*test_reference?idempotent_redelivery? PASSED*"])
 
@@ -47,8 +47,9 @@ def test_checks_that_do_not_apply_to_the_scheme_are_skipped_with_the_reason(pyte
                                      secret=GITHUB, scheme="github", max_examples=5)
     """))
     result = pytester.runpytest("-rs")
-    result.assert_outcomes(passed=9, skipped=3)
+    result.assert_outcomes(passed=10, skipped=6)  # 3 for the scheme, 1 handshake, 2 observer
     result.stdout.fnmatch_lines(["*github signs no timestamp*"])
+    result.stdout.fnmatch_lines(["*no observer*"])
 
 
 def test_a_failing_check_reports_its_title_example_and_curl(pytester):
@@ -62,9 +63,9 @@ def test_a_failing_check_reports_its_title_example_and_curl(pytester):
     result.stdout.fnmatch_lines([
         "*CheckFailed: rejects_missing_signature: delivery without signature headers not "
         "rejected*",
-        "*expected 401, got 200*",
+        "*expected a 4xx rejection (the diagram answers 401), got 200*",
         "*minimal example: {*",
-        "*reproduce: curl -sS -i -X POST \"$RECEIVER_URL/\"*",
+        "*reproduce (valid until Unix time *): curl -sS -i -X POST \"$RECEIVER_URL/\"*",
     ])
 
 
@@ -87,3 +88,18 @@ def test_plugin_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_hooklab_checks_delivers_as_a_named_provider(pytester):
+    pytester.makepyfile(HEADER + textwrap.dedent("""
+        GITHUB = "It's a Secret to Everybody"
+        receiver = create_receiver(GITHUB, scheme="github")
+        test_github = hooklab_checks(receiver, secret=GITHUB, provider="github",
+                                     max_examples=3, observe=receiver.processed_count,
+                                     checks=["accepts_valid_delivery",
+                                             "resists_unsigned_header_tampering",
+                                             "answers_handshake"])
+    """))
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*github sends no handshake*"])

@@ -2,7 +2,8 @@
 
 Both paths run the same scenario at fixed seeds (so every test is deterministic), and
 two-sample z-tests compare what users read off a summary: the delivered and failed
-fractions, attempts per delivery, the time-to-delivery p50/p95/p99 and duplicates. A
+fractions (and per failure reason), attempts per delivery, the time-to-delivery
+p50/p95/p99 and duplicates. A
 quantile is compared without assuming a shape: ``q`` must lie within the other path's
 empirical CDF around this path's quantile, give or take its sampling error. Peak load,
 peak backlog, drain time and reordering are compared within stated relative tolerances.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +24,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooklab.model.faults import Down, Latency, ReceiverModel, StatusFault
-from hooklab.sim import Arrivals, AutoDisable, EndpointSpec, Scenario, named_scenarios, simulate
+from hooklab.sim import (
+    Arrivals,
+    AutoDisable,
+    Burst,
+    EndpointSpec,
+    Scenario,
+    named_scenarios,
+    simulate,
+)
 from hooklab.sim.runner import SimulationResult
 from hooklab.sim.vector import why_not
 
@@ -73,6 +83,10 @@ def agreement(events: SimulationResult, vector: SimulationResult) -> dict[str, f
     z = {"delivered": _z_proportion(e.delivered, e.deliveries, v.delivered, v.deliveries),
          "failed": _z_proportion(e.failed, e.deliveries, v.failed, v.deliveries),
          "duplicates": _z_proportion(e.duplicates, e.attempts, v.duplicates, v.attempts)}
+    re, rv = dict(e.failed_by_reason), dict(v.failed_by_reason)
+    for reason in re.keys() | rv.keys():
+        z[f"failed_{reason}"] = _z_proportion(re.get(reason, 0), e.deliveries,
+                                              rv.get(reason, 0), v.deliveries)
     me, mv = _metrics(events), _metrics(vector)
     if len(me["attempts"]) > 1 and len(mv["attempts"]) > 1:
         z["attempts"] = _z_means(me["attempts"], mv["attempts"])
@@ -192,3 +206,61 @@ def test_cut_off_runs_count_pending_deliveries_alike() -> None:
         assert sum(d.status == "pending" for d in r.deliveries) == s.pending
     assert _z_proportion(events.summary.pending, events.summary.deliveries,
                          vector.summary.pending, vector.summary.deliveries) < Z
+
+
+def _one(receiver: str, *, policy: str | dict[str, Any] = "svix", arrivals: Arrivals | None = None,
+         messages: int | None = 3000, timeout: float = 15.0, **changes: object) -> Scenario:
+    spec = EndpointSpec("e", receiver=ReceiverModel.parse(receiver), timeout=timeout,
+                        auto_disable=AutoDisable(gone=False))
+    return Scenario(name="case", messages=messages, endpoints=(spec,), policy=policy,
+                    arrivals=arrivals or Arrivals("poisson", 5.0), **changes)  # type: ignore[arg-type]
+
+
+def _trace(tmp_path: Path) -> str:
+    rng = np.random.default_rng(4)
+    times = np.sort(rng.uniform(0, 3600, 3000))
+    lines = ["time,event_type"] + [f"{t:.3f},{'a.x' if i % 3 else 'b.y'}"
+                                   for i, t in enumerate(times)]
+    path = tmp_path / "trace.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+CASES = {
+    "script": lambda tmp: _one("script=503,timeout,500,200", policy="diagram"),
+    "429 retry-after and the overload penalty": lambda tmp: _one(
+        "status=429:0.3:120 timeout=0.05 latency=0.2:0.1:normal"),
+    "503 retry-after clamped": lambda tmp: _one("status=503:0.4:30 latency=0.1",
+                                                policy="svix"),
+    "hook0 retry-after max": lambda tmp: _one("status=429:0.4:600", policy="hook0"),
+    "truncated answers make duplicates": lambda tmp: _one("truncated=0.2 latency=0.1"),
+    "a slow body past the timeout": lambda tmp: _one(
+        "latency=0.5:0.5:exponential bandwidth=512:4096", timeout=8.0),
+    "gone without auto-disable": lambda tmp: _one("gone=300 latency=0.05"),
+    "not retried codes": lambda tmp: _one("status=400:0.3", policy="azure-event-grid"),
+    "a retry window": lambda tmp: _one("status=500:0.6", policy={"delays": [600.0] * 9,
+                                                                 "max_window": 2000}),
+    "a flapping receiver": lambda tmp: _one("down=flap:300:120 latency=0.05"),
+    "burst arrivals": lambda tmp: _one("status=500:0.3 down=0:600", arrivals=Arrivals(
+        "burst", at=10.0), policy="standard-webhooks"),
+    "uniform arrivals with bursts": lambda tmp: _one("status=500:0.3", arrivals=Arrivals(
+        "uniform", rate=2.0, bursts=(Burst(100.0, 500), Burst(900.0, 300)))),
+    "trace arrivals": lambda tmp: _one("status=500:0.2 latency=0.2:0.1", messages=None,
+                                       arrivals=Arrivals("trace", trace=_trace(tmp))),
+    "a duration, cut off": lambda tmp: _one("status=500:0.5", messages=None,
+                                            duration=900.0, until=1800.0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_fault_and_arrival_process_agrees_on_both_paths(case: str,
+                                                             tmp_path: Path) -> None:
+    scenario = CASES[case](tmp_path)
+    assert why_not(scenario) is None
+    events, vector = _runs(scenario, seed=11)
+    z = agreement(events, vector)
+    assert max(z.values()) < Z, z
+    e, v = events.summary, vector.summary
+    assert (e.duplicates > 0) == (v.duplicates > 0)
+    assert _close(e.peak_backlog, v.peak_backlog, 0.2, 5)
+    assert _close(e.attempts, v.attempts, 0.1, 20)
