@@ -269,20 +269,17 @@ def _run(app: Any, args: argparse.Namespace, what: str) -> int:
     # uvicorn handles SIGINT and SIGTERM (a graceful stop), then re-raises them to the
     # handlers it found: make those no-ops, so a stop is a clean exit 0, not a traceback.
     previous = {}
+    received: list[int] = []
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, _stopped)
+            previous[signum] = signal.signal(signum, lambda n, _: received.append(n))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
-        pass
+        received.append(signal.SIGINT)
     finally:
         sock.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     print("hooklab serve: stopped", file=sys.stderr, flush=True)
-    return 0
-
-
-def _stopped(signum: int, frame: Any) -> None:
-    """Signal handler left in place while uvicorn runs: uvicorn already stopped."""
+    return 130 if signal.SIGINT in received else 0  # Ctrl-C: 130, as every command

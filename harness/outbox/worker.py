@@ -41,6 +41,7 @@ import socket
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,11 @@ class WorkerConfig:
     connect_timeout: float = 5.0
     max_response_bytes: int = MAX_RESPONSE_BYTES
     guard: SsrfGuard = field(default_factory=SsrfGuard)
+    #: Told of every attempt's result as it comes back (the CLI's console).
+    on_result: Callable[[Result], None] | None = None
+    #: Told, while nothing is in flight, when the next delivery is due (or None) and how
+    #: many are unfinished: ``on_idle(due, unfinished, now)``.
+    on_idle: Callable[[float | None, int, float], None] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) or (
@@ -97,6 +103,8 @@ class WorkerConfig:
                               field="concurrency")
         for name in ("lease", "max_wait", "connect_timeout"):
             value = getattr(self, name)
+            if name == "max_wait" and value == 0:  # until idle, waiting for no retry
+                continue
             if value is not None and not (0 < value < float("inf")):
                 raise ConfigError(f"{name} must be a positive number of seconds, not "
                                   f"{value!r}", field=name)
@@ -255,6 +263,8 @@ class Worker:
                 if not line.busy and not line.results:
                     due, open_ = await self._next_due()
                     now = self.clock.now()
+                    if cfg.on_idle is not None:
+                        cfg.on_idle(due, open_, now)
                     if cfg.until_idle and (open_ == 0 or (
                             cfg.max_wait is not None and due is not None
                             and due - now > cfg.max_wait)):
@@ -398,6 +408,8 @@ class _Pipeline:
             stats.delivered += 1
         else:
             stats.failed_attempts += 1
+        if self.worker.config.on_result is not None:
+            self.worker.config.on_result(result)
 
     async def cancel(self) -> None:
         """Stop every attempt now: each in flight, or claimed and not yet posted, is
