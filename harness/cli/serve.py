@@ -267,16 +267,25 @@ def _run(app: Any, args: argparse.Namespace, what: str) -> int:
     print(f"hooklab serve: {what} listening on http://{host}:{sock.getsockname()[1]}",
           flush=True)
     # uvicorn handles SIGINT and SIGTERM (a graceful stop), then re-raises them to the
-    # handlers it found: make those no-ops, so a stop is a clean exit 0, not a traceback.
+    # handlers it found: those only note the signal, so a stop is a clean exit (0, or 130
+    # for Ctrl-C), not a traceback. A signal before uvicorn took over stops it at once.
+    server = uvicorn.Server(config)
     previous = {}
     received: list[int] = []
+
+    def noted(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if not server.started:
+            raise KeyboardInterrupt
+
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda n, _: received.append(n))
+            previous[signum] = signal.signal(signum, noted)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
-        received.append(signal.SIGINT)
+        if not received:
+            received.append(signal.SIGINT)
     finally:
         sock.close()
         for signum, handler in previous.items():
