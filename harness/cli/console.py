@@ -86,7 +86,7 @@ class Console:
 
     def on_idle(self, due: float | None, unfinished: int, now: float) -> None:
         """Nothing in flight: say what the worker waits for, once per change."""
-        if self.quiet:
+        if self.quiet and time.monotonic() - self._since >= self.every:
             self.summary()
         if unfinished == 0 or due is None or due <= now:
             return
