@@ -25,7 +25,9 @@ from hooklab.model.errors import ConfigError, HooklabError
 
 from . import (
     check,
+    completion,
     diagram,
+    examples,
     outbox,
     plot,
     policies,
@@ -38,6 +40,7 @@ from . import (
     simulate,
     sweep,
 )
+from .parser import CommandParser
 
 __all__ = [
     "COMMANDS",
@@ -56,7 +59,7 @@ EXIT_USAGE = 2
 
 #: The command modules, in the order ``hooklab --help`` lists their subcommands.
 COMMANDS = (simulate, plot, sweep, check, replay, serve, outbox, diagram, signing, secret,
-            policies, providers, rehearse)
+            policies, providers, rehearse, completion)
 
 
 def usage_error(message: str) -> ConfigError:
@@ -82,9 +85,9 @@ def flag_message(error: ConfigError, args: argparse.Namespace) -> str:
     return flag + text[len(field):]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> CommandParser:
     """The root parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="hooklab",
         description="Model, simulate and test webhook delivery.",
     )
@@ -92,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(subparsers)
+    examples.attach(parser)
+    subparsers.choices["completion"].set_defaults(root=parser)  # what it completes
     return parser
 
 

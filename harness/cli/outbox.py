@@ -107,9 +107,11 @@ def register(subparsers: Any) -> None:
                         metavar="N", help="requests in flight at once (default: 10)")
     worker.add_argument("--until-idle", action="store_true",
                         help="exit once nothing is due, pending or awaiting retry")
-    worker.add_argument("--max-wait", type=_number(float, 0.001, "--max-wait"),
+    worker.add_argument("--max-wait", type=_number(float, 0, "--max-wait"),
                         metavar="SECONDS", help="with --until-idle: do not wait for retries "
-                        "due later than this")
+                        "due later than this (0: wait for none)")
+    worker.add_argument("--quiet", action="store_true", help="no line per attempt: a "
+                        "summary of the attempts and their rate every 10 s")
     worker.add_argument("--policy", metavar="NAME_OR_JSON",
                         help="override every endpoint's retry policy: a preset or a JSON "
                         "table, e.g. '{\"schedule\": \"constant\", \"delay\": 1, "
@@ -401,6 +403,12 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         policy = policy_from_config(spec)
     for endpoint_id in args.endpoints or ():
         outbox.registry.get(endpoint_id)  # UnknownEndpoint: exit 2, naming it
+    if args.max_wait is not None and not args.until_idle:
+        raise ConfigError("--max-wait needs --until-idle (a worker without it never exits)")
+    from .console import Console
+
+    console = Console(sys.stderr, quiet=args.quiet, db=args.db, max_wait=args.max_wait,
+                      endpoints=tuple(args.endpoints) if args.endpoints else None)
     config = WorkerConfig(
         concurrency=args.concurrency, until_idle=args.until_idle, max_wait=args.max_wait,
         lease=args.lease, grace=args.grace, policy=policy, synchronous=args.synchronous,
@@ -408,10 +416,14 @@ def _worker(outbox: Any, args: argparse.Namespace) -> int:
         auto_disable=AutoDisable(consecutive=args.disable_after or None,  # 0: never
                                  window=args.disable_window or None),
         connect_timeout=args.connect_timeout, max_response_bytes=args.max_response_bytes,
-        guard=_guard(args))
+        guard=_guard(args), on_result=console.on_result, on_idle=console.on_idle)
     stats = run_worker(outbox, config, rng=random.Random(args.seed))
+    if args.quiet:
+        console.summary()
     _echo(f"hooklab worker: {stats.summary()}")
-    return 0
+    # Ctrl-C: 130 as everywhere (every finished attempt is committed); SIGTERM is the clean
+    # stop a service manager asks for: 0
+    return 130 if stats.stopped_by == "SIGINT" else 0
 
 
 def _status(outbox: Any, args: argparse.Namespace) -> int:

@@ -267,22 +267,28 @@ def _run(app: Any, args: argparse.Namespace, what: str) -> int:
     print(f"hooklab serve: {what} listening on http://{host}:{sock.getsockname()[1]}",
           flush=True)
     # uvicorn handles SIGINT and SIGTERM (a graceful stop), then re-raises them to the
-    # handlers it found: make those no-ops, so a stop is a clean exit 0, not a traceback.
+    # handlers it found: those only note the signal, so a stop is a clean exit (0, or 130
+    # for Ctrl-C), not a traceback. A signal before uvicorn took over stops it at once.
+    server = uvicorn.Server(config)
     previous = {}
+    received: list[int] = []
+
+    def noted(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if not server.started:
+            raise KeyboardInterrupt
+
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, _stopped)
+            previous[signum] = signal.signal(signum, noted)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
-        pass
+        if not received:
+            received.append(signal.SIGINT)
     finally:
         sock.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     print("hooklab serve: stopped", file=sys.stderr, flush=True)
-    return 0
-
-
-def _stopped(signum: int, frame: Any) -> None:
-    """Signal handler left in place while uvicorn runs: uvicorn already stopped."""
+    return 130 if signal.SIGINT in received else 0  # Ctrl-C: 130, as every command

@@ -49,6 +49,7 @@ import socket
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,11 @@ class WorkerConfig:
     connect_timeout: float = 5.0
     max_response_bytes: int = MAX_RESPONSE_BYTES
     guard: SsrfGuard = field(default_factory=SsrfGuard)
+    #: Told of every attempt's result as it comes back (the CLI's console).
+    on_result: Callable[[Result], None] | None = None
+    #: Told, while nothing is in flight, when the next delivery is due (or None) and how
+    #: many are unfinished: ``on_idle(due, unfinished, now)``.
+    on_idle: Callable[[float | None, int, float], None] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) or (
@@ -108,6 +114,8 @@ class WorkerConfig:
                               field="concurrency")
         for name in ("lease", "max_wait", "connect_timeout"):
             value = getattr(self, name)
+            if name == "max_wait" and value == 0:  # until idle, waiting for no retry
+                continue
             if value is not None and not (0 < value < float("inf")):
                 raise ConfigError(f"{name} must be a positive number of seconds, not "
                                   f"{value!r}", field=name)
@@ -279,6 +287,8 @@ class Worker:
                         outage.failed(exc, held=0, now=time.monotonic())
                         continue
                     now = self.clock.now()
+                    if cfg.on_idle is not None:
+                        cfg.on_idle(due, open_, now)
                     if cfg.until_idle and (open_ == 0 or (
                             cfg.max_wait is not None and due is not None
                             and due - now > cfg.max_wait)):
@@ -435,6 +445,8 @@ class _Pipeline:
             stats.delivered += 1
         else:
             stats.failed_attempts += 1
+        if self.worker.config.on_result is not None:
+            self.worker.config.on_result(result)
 
     def endpoints_waiting(self) -> set[str]:
         """The endpoints of the claims not yet posted."""

@@ -20,7 +20,7 @@ def fake_worker(clock: FakeClock, posted: list[str]) -> Any:
         await clock.sleep(claim.endpoint.timeout)  # the slowest answer the timeout allows
         return Result(claim, classify(200), b"", start, clock.now())
 
-    config = SimpleNamespace(concurrency=1, batch=10, flush_interval=1.0)
+    config = SimpleNamespace(concurrency=1, batch=10, flush_interval=1.0, on_result=None)
     return SimpleNamespace(config=config, clock=clock, stats=WorkerStats(), _attempt=attempt,
                            _lease=lambda endpoint: 15.0)
 

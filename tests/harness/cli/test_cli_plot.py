@@ -241,6 +241,6 @@ def test_docs_make_figures_regenerates_every_readme_figure(tmp_path):
     module = runpy.run_path(str(script))
     assert module["main"](["--out", str(tmp_path)]) == 0
     made = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert made == ["latency.png", "load-jitter.png", "load.png", "study.png", "timeline.png"]
+    assert made == ["latency.png", "load-jitter.png", "study.png", "timeline.png"]
     for name in made:
         assert (tmp_path / name).read_bytes()[:8] == PNG
