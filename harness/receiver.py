@@ -53,14 +53,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
-import json
 import logging
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs
 
 from hooklab.model.compiled import compile_machine
@@ -81,6 +79,7 @@ from .inbox import (
     dedupe_key,
     open_inbox,
 )
+from .incoming import Reply, answer, event_type, fallback_id, refused, request_headers
 from .limits import (
     BODY_TIMEOUT,
     MAX_BODY,
@@ -116,14 +115,6 @@ _LONGEST_QUERY_ID = 256
 
 _RECEPTION = compile_machine(Reception)
 _log = logging.getLogger("hooklab.receiver")
-
-
-class Reply(NamedTuple):
-    """The receiver's answer to one request: a status, a small JSON body, extra headers."""
-
-    status: int
-    body: dict[str, Any]
-    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class ReferenceReceiver:
@@ -270,30 +261,30 @@ class ReferenceReceiver:
             return
         method = scope["method"]
         if method == "GET" and self.expose_state and scope["path"].endswith(STATE_PATH):
-            await _answer(send, self._state_reply(scope))
+            await answer(send, self._state_reply(scope))
             return
         if method != "POST":
-            await _answer(send, Reply(405, {"error": "use POST"}, ((b"allow", b"POST"),)))
+            await answer(send, Reply(405, {"error": "use POST"}, ((b"allow", b"POST"),)))
             return
         refusal = self.admission.enter()
         if refusal is not None:
-            await _answer(send, _refused(refusal))
+            await answer(send, refused(refusal))
             return
         try:
-            await _answer(send, await self._receive(scope, receive))
+            await answer(send, await self._receive(scope, receive))
         finally:
             self.admission.leave()
 
     async def _receive(self, scope: dict[str, Any], receive: Any) -> Reply:
         if self.inbox.pending() >= self.max_queued:
             self.receptions["unavailable"] += 1
-            return _refused(Refusal(503, f"{self.max_queued} messages wait for processing",
+            return refused(Refusal(503, f"{self.max_queued} messages wait for processing",
                                     RETRY_AFTER))
         body = await read_limited(receive, scope.get("headers", []), self.admission)
         if isinstance(body, Refusal):
-            return _refused(body)
+            return refused(body)
         self.processor.start()
-        reply, queued = self._run_lane(_headers(scope), body.data)
+        reply, queued = self._run_lane(request_headers(scope), body.data)
         if queued is not None and not self.inbox.durable:
             self._held[queued.key] = body.reserved  # released once it is processed
         else:
@@ -325,15 +316,15 @@ class ReferenceReceiver:
             state = _RECEPTION.fire(state, "parse", not reason)
         queued = None
         if not _RECEPTION.is_final(state):  # n11: acknowledged; the 200 waits for n13
-            message_id = message_id or _fallback_id(payload, body)
-            event = Event(message_id, _event_type(payload, headers), payload, body, headers,
+            message_id = message_id or fallback_id(payload, body)
+            event = Event(message_id, event_type(payload, headers), payload, body, headers,
                           received_at, dedupe_key(self.scheme.name, message_id, body))
             try:
                 first = self.inbox.add(event, now=received_at)  # committed, in store mode
             except StoreError as exc:
                 _log.error("could not queue %s: %s", message_id, exc)
                 self.receptions["unavailable"] += 1
-                return _refused(Refusal(503, "the message could not be queued; retry later",
+                return refused(Refusal(503, "the message could not be queued; retry later",
                                         RETRY_AFTER)), None
             state = _RECEPTION.fire(state, "enqueue", first)  # n13: queued (or a duplicate)
             if first:
@@ -427,44 +418,3 @@ def _check_token(token: str | None, expose_state: bool) -> str | None:
         raise ConfigError("state_token must be printable ASCII without spaces",
                           field="state_token")
     return token
-
-
-def _headers(scope: Mapping[str, Any]) -> Mapping[str, str]:
-    from starlette.datastructures import Headers
-
-    return Headers(raw=scope.get("headers", []))  # keeps repeated names, so they fail
-
-
-def _refused(refusal: Refusal) -> Reply:
-    return Reply(refusal.status, {"error": refusal.error}, tuple(refusal.headers()))
-
-
-async def _answer(send: Any, reply: Reply) -> None:
-    body = json.dumps(reply.body).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode()), *reply.headers]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _event_type(payload: Any, headers: Mapping[str, str]) -> str:
-    """The event type: the payload's ``type`` (Discord's is a number), the first event's
-    ``event`` in a batch (SendGrid), else GitHub's or Shopify's header."""
-    if isinstance(payload, list) and payload and isinstance(payload[0], dict) and (
-            isinstance(payload[0].get("event"), str)):
-        return payload[0]["event"]
-    kind = payload.get("type") if isinstance(payload, dict) else None
-    if isinstance(kind, str) or (isinstance(kind, int) and not isinstance(kind, bool)):
-        return str(kind)
-    return headers.get("x-github-event", "") or headers.get("x-shopify-topic", "")
-
-
-def _fallback_id(payload: Any, body: bytes) -> str:
-    """Stripe and Discord send no id header: the event id is the payload's ``id`` (Slack's
-    ``event_id``, the first ``sg_event_id`` of a SendGrid batch)."""
-    first = payload[0] if isinstance(payload, list) and payload else payload
-    if isinstance(first, dict):
-        for name in ("id", "event_id", "sg_event_id"):
-            if isinstance(first.get(name), str) and first[name]:
-                return str(first[name])
-    return "sha256:" + hashlib.sha256(body).hexdigest()
