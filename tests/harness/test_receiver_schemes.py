@@ -190,3 +190,23 @@ def test_the_flaky_receiver_verifies_url_signed_schemes_over_the_request_url() -
     assert asyncio.run(post(flaky, "/sq", good, body)).status_code == 200
     assert asyncio.run(post(flaky, "/sq", bad, body)).status_code == 401
     assert [r.signature_valid for r in flaky.records()] == [True, False]
+
+
+@pytest.mark.parametrize("name", ["slack", "discord"])
+def test_the_twins_own_judge_accepts_the_reference_receivers_handshake_answer(
+        name: str) -> None:
+    from hooklab.model.providers import get_provider
+    from hooklab.model.providers.wire import Answer
+
+    twin = get_provider(name)
+    assert twin.handshake is not None
+    message = twin.handshake_message(random.Random(7), NOW)
+    pair = keys(name)
+    request = twin.request(message, secrets=[signing_secret(pair)], now=NOW,
+                           url=f"{BASE}/hook")
+    receiver = receiver_for(name)
+    reply = asyncio.run(post(receiver, "/hook", dict(request.headers), request.body))
+    answer = Answer(reply.status_code, tuple(reply.headers.items()), reply.content)
+    verdict = twin.handshake.judge(message, answer)
+    assert verdict.passed, verdict.reason
+    assert receiver.processed == {}
