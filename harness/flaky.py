@@ -65,6 +65,7 @@ from hooklab.model.signing import DEFAULT_TOLERANCE, check_secret, get_scheme
 
 from .clock import Clock, WallClock
 from .inbox import REMEMBER
+from .incoming import check_public_url, request_url
 from .limits import (
     BODY_TIMEOUT,
     MAX_BODY,
@@ -117,9 +118,14 @@ class FlakyReceiver:
         max_concurrency: int = MAX_CONCURRENCY,
         max_buffered: int = MAX_BUFFERED,
         body_timeout: float = BODY_TIMEOUT,
+        public_url: str | None = None,
     ) -> None:
         self.model = _model(model)
         self.scheme = get_scheme(scheme)
+        self.public_url = check_public_url(public_url)
+        if public_url is not None and "url" not in self.scheme.inputs:
+            raise ConfigError(f"public_url: the {self.scheme.name} scheme signs no URL",
+                              field="public_url")
         listed = (secrets,) if isinstance(secrets, str) else tuple(secrets)
         self.secrets = tuple(check_secret(s, self.scheme.name) for s in listed)
         if reject_invalid and not self.secrets:
@@ -168,6 +174,7 @@ class FlakyReceiver:
             return
         raw = scope.get("headers", [])
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+        url = request_url(scope, self.public_url) if "url" in self.scheme.inputs else None
         query = scope.get("query_string", b"").decode("latin-1")
         if query:  # logged with the path, credentials masked (mask_url)
             scope = {**scope, "path": mask_url(scope["path"] + "?" + query)}
@@ -182,7 +189,8 @@ class FlakyReceiver:
                 return
             self.in_flight += 1
             try:
-                answer = self.decide(scope["method"], scope["path"], headers, body.data)
+                answer = self.decide(scope["method"], scope["path"], headers, body.data,
+                                     url=url)
                 await self._carry_out(answer, receive, send)
             finally:
                 self.in_flight -= 1
@@ -216,12 +224,15 @@ class FlakyReceiver:
         return attempt
 
     def decide(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, *,
+        url: str | None = None,
     ) -> Answer:
         """Verify, count the attempt, ask the model, and record the request; returns the
-        answer to carry out."""
+        answer to carry out (``url``: the request's, for the schemes that sign it)."""
         arrived = self.clock.now()
-        valid, problem, message_id = self._verify(headers, body, arrived)
+        signed = {"url": url or self.public_url, "method": method}
+        inputs = {name: signed[name] for name in self.scheme.inputs if name in signed}
+        valid, problem, message_id = self._verify(headers, body, arrived, inputs)
         attempt = self._count_attempt(message_id)
         answer = self.model.answer(
             now=arrived - self.origin, attempt=attempt, in_flight=self.in_flight - 1,
@@ -242,15 +253,16 @@ class FlakyReceiver:
         return answer
 
     def _verify(
-        self, headers: Mapping[str, str], body: bytes, now: float
+        self, headers: Mapping[str, str], body: bytes, now: float,
+        inputs: Mapping[str, str | None],
     ) -> tuple[bool | None, str | None, str]:
         fallback = message_id_of(headers, body)
         if not self.secrets:
             return None, None, fallback
         try:
             verified = self.scheme.verify(
-                headers, body, secrets=self.secrets, now=now, tolerance=self.tolerance
-            )
+                headers, body, secrets=self.secrets, now=now, tolerance=self.tolerance,
+                **inputs)
         except VerificationError as exc:
             return False, str(exc), fallback
         return True, None, verified or fallback

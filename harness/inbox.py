@@ -367,13 +367,14 @@ class SqliteInbox:
 def _event_from_row(row: tuple[Any, ...]) -> Event:
     from starlette.datastructures import Headers
 
-    from .strict_json import parse_strict
+    from .incoming import parse_payload
 
     _, key, message_id, event_type, headers, body, received_at = row
     raw = [(name.encode("latin-1"), value.encode("latin-1"))
            for name, value in json.loads(headers or "[]")]
-    return Event(message_id, event_type, parse_strict(body), body, Headers(raw=raw),
-                 received_at, key)
+    headers_ = Headers(raw=raw)
+    payload, _ = parse_payload(body, headers_.get("content-type"))
+    return Event(message_id, event_type, payload, body, headers_, received_at, key)
 
 
 def open_inbox(store: str | os.PathLike[str] | Database | Inbox | None, *,

@@ -5,11 +5,16 @@
 whatever the machine's final state says, never a status chosen here:
 
 1. verify the signature over the raw bytes received (``n8``/``n9``): 401 if it fails;
+   schemes that sign the request URL (twilio, square, hubspot) check it against the URL
+   the request was sent to (``public_url`` states it behind a proxy);
 2. parse the JSON strictly (``n10``, :mod:`~hooklab.harness.strict_json`): 400 if it is
-   malformed, holds ``NaN`` or ``Infinity``, or nests deeper than 64 levels;
+   malformed, holds ``NaN`` or ``Infinity``, or nests deeper than 64 levels (a form body,
+   as Twilio posts, is read as a form; see :mod:`~hooklab.harness.incoming`);
 3. acknowledge (``n11``) and queue for async processing (``n13``): the 200 is sent once the
    message is in the :mod:`~hooklab.harness.inbox`. A message seen before is acknowledged
-   too but not queued again, so it is processed once.
+   too but not queued again, so it is processed once. A handshake of the scheme's provider
+   (Slack's ``url_verification``, Discord's PING) is answered as the provider asks, and
+   not queued.
 
 **Memory mode loses acknowledged messages on a crash.** By default the queue is in memory:
 if the process dies (SIGKILL, out of memory, a power cut), every message it acknowledged
@@ -53,14 +58,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
-import json
 import logging
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs
 
 from hooklab.model.compiled import compile_machine
@@ -81,6 +84,18 @@ from .inbox import (
     dedupe_key,
     open_inbox,
 )
+from .incoming import (
+    Reply,
+    answer,
+    check_public_url,
+    event_type,
+    fallback_id,
+    handshake_reply,
+    parse_payload,
+    refused,
+    request_headers,
+    request_url,
+)
 from .limits import (
     BODY_TIMEOUT,
     MAX_BODY,
@@ -93,7 +108,6 @@ from .limits import (
     read_limited,
 )
 from .processor import RECORDS_KEPT, EventProcessor
-from .strict_json import MalformedJSON, parse_strict
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -118,21 +132,16 @@ _RECEPTION = compile_machine(Reception)
 _log = logging.getLogger("hooklab.receiver")
 
 
-class Reply(NamedTuple):
-    """The receiver's answer to one request: a status, a small JSON body, extra headers."""
-
-    status: int
-    body: dict[str, Any]
-    headers: tuple[tuple[bytes, bytes], ...] = ()
-
-
 class ReferenceReceiver:
     """A receiver that follows the diagram exactly; see the module docstring.
 
     ``secrets`` are the signing secrets it accepts (any one may match: key rotation),
     checked with ``scheme`` at once (a malformed one raises
-    :class:`~hooklab.model.errors.InvalidSecret`). ``tolerance`` is the allowed clock skew
-    in seconds, read on ``clock`` (default: the wall clock).
+    :class:`~hooklab.model.errors.InvalidSecret`); an asymmetric scheme takes the public
+    key (``whpk_``, SendGrid's base64 key, Discord's hex key). ``public_url`` is the URL
+    the provider posts to, for the schemes that sign it, when it is not the one the request
+    arrives at (behind a proxy); the request's query is appended. ``tolerance`` is the
+    allowed clock skew in seconds, read on ``clock`` (default: the wall clock).
 
     ``store`` is where acknowledged messages wait: ``None`` in memory (lost on a crash), or
     a SQLite path (committed before the 200, resumed after a restart). ``remember`` and
@@ -164,8 +173,13 @@ class ReferenceReceiver:
         body_timeout: float = BODY_TIMEOUT,
         expose_state: bool = False,
         state_token: str | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.scheme = get_scheme(scheme)
+        self.public_url = check_public_url(public_url)
+        if public_url is not None and "url" not in self.scheme.inputs:
+            raise ConfigError(f"public_url: the {self.scheme.name} scheme signs no URL",
+                              field="public_url")
         listed = (secrets,) if isinstance(secrets, str) else tuple(secrets)
         if not listed:
             raise ConfigError("the receiver needs at least one signing secret", field="secret")
@@ -270,70 +284,77 @@ class ReferenceReceiver:
             return
         method = scope["method"]
         if method == "GET" and self.expose_state and scope["path"].endswith(STATE_PATH):
-            await _answer(send, self._state_reply(scope))
+            await answer(send, self._state_reply(scope))
             return
         if method != "POST":
-            await _answer(send, Reply(405, {"error": "use POST"}, ((b"allow", b"POST"),)))
+            await answer(send, Reply(405, {"error": "use POST"}, ((b"allow", b"POST"),)))
             return
         refusal = self.admission.enter()
         if refusal is not None:
-            await _answer(send, _refused(refusal))
+            await answer(send, refused(refusal))
             return
         try:
-            await _answer(send, await self._receive(scope, receive))
+            await answer(send, await self._receive(scope, receive))
         finally:
             self.admission.leave()
 
     async def _receive(self, scope: dict[str, Any], receive: Any) -> Reply:
         if self.inbox.pending() >= self.max_queued:
             self.receptions["unavailable"] += 1
-            return _refused(Refusal(503, f"{self.max_queued} messages wait for processing",
+            return refused(Refusal(503, f"{self.max_queued} messages wait for processing",
                                     RETRY_AFTER))
         body = await read_limited(receive, scope.get("headers", []), self.admission)
         if isinstance(body, Refusal):
-            return _refused(body)
+            return refused(body)
         self.processor.start()
-        reply, queued = self._run_lane(_headers(scope), body.data)
+        url = request_url(scope, self.public_url) if "url" in self.scheme.inputs else None
+        reply, queued = self._run_lane(request_headers(scope), body.data, url, scope["method"])
         if queued is not None and not self.inbox.durable:
             self._held[queued.key] = body.reserved  # released once it is processed
         else:
             self.admission.release(body.reserved)
         return reply
 
-    def handle(self, headers: Mapping[str, str], body: bytes) -> Reply:
+    def handle(self, headers: Mapping[str, str], body: bytes, *, url: str | None = None,
+               method: str = "POST") -> Reply:
         """Run one request through the Reception machine and return the answer (call it on
-        an event loop: a queued message starts the processing task there)."""
+        an event loop: a queued message starts the processing task there); ``url`` is the
+        URL it was sent to (default: ``public_url``), for the schemes that sign it."""
         self.processor.start()
-        return self._run_lane(headers, body)[0]
+        return self._run_lane(headers, body, url or self.public_url, method)[0]
 
-    def _run_lane(self, headers: Mapping[str, str], body: bytes) -> tuple[Reply, Event | None]:
+    def _run_lane(self, headers: Mapping[str, str], body: bytes, url: str | None = None,
+                  method: str = "POST") -> tuple[Reply, Event | None]:
         received_at = self.clock.now()
         state = _RECEPTION.initial
+        signed = {"url": url, "method": method}
+        inputs = {name: signed[name] for name in self.scheme.inputs if name in signed}
         try:
             message_id = self.scheme.verify(
-                headers, body, secrets=self.secrets, now=received_at, tolerance=self.tolerance
-            )
+                headers, body, secrets=self.secrets, now=received_at, tolerance=self.tolerance,
+                **inputs)
             reason = ""
         except VerificationError as exc:
             message_id, reason = "", str(exc)
         state = _RECEPTION.fire(state, "verify", not reason)
         if not _RECEPTION.is_final(state):
-            try:
-                payload = parse_strict(body)
-            except MalformedJSON as exc:
-                payload, reason = None, f"malformed JSON: {exc}"
+            payload, reason = parse_payload(body, headers.get("content-type"))
             state = _RECEPTION.fire(state, "parse", not reason)
+            shake = None if reason else handshake_reply(self.scheme.name, payload)
+            if shake is not None:  # answered, never queued: it is no event
+                self.receptions["handshake"] += 1
+                return shake, None
         queued = None
         if not _RECEPTION.is_final(state):  # n11: acknowledged; the 200 waits for n13
-            message_id = message_id or _fallback_id(payload, body)
-            event = Event(message_id, _event_type(payload, headers), payload, body, headers,
+            message_id = message_id or fallback_id(payload, body)
+            event = Event(message_id, event_type(payload, headers), payload, body, headers,
                           received_at, dedupe_key(self.scheme.name, message_id, body))
             try:
                 first = self.inbox.add(event, now=received_at)  # committed, in store mode
             except StoreError as exc:
                 _log.error("could not queue %s: %s", message_id, exc)
                 self.receptions["unavailable"] += 1
-                return _refused(Refusal(503, "the message could not be queued; retry later",
+                return refused(Refusal(503, "the message could not be queued; retry later",
                                         RETRY_AFTER)), None
             state = _RECEPTION.fire(state, "enqueue", first)  # n13: queued (or a duplicate)
             if first:
@@ -427,44 +448,3 @@ def _check_token(token: str | None, expose_state: bool) -> str | None:
         raise ConfigError("state_token must be printable ASCII without spaces",
                           field="state_token")
     return token
-
-
-def _headers(scope: Mapping[str, Any]) -> Mapping[str, str]:
-    from starlette.datastructures import Headers
-
-    return Headers(raw=scope.get("headers", []))  # keeps repeated names, so they fail
-
-
-def _refused(refusal: Refusal) -> Reply:
-    return Reply(refusal.status, {"error": refusal.error}, tuple(refusal.headers()))
-
-
-async def _answer(send: Any, reply: Reply) -> None:
-    body = json.dumps(reply.body).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode()), *reply.headers]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _event_type(payload: Any, headers: Mapping[str, str]) -> str:
-    """The event type: the payload's ``type`` (Discord's is a number), the first event's
-    ``event`` in a batch (SendGrid), else GitHub's or Shopify's header."""
-    if isinstance(payload, list) and payload and isinstance(payload[0], dict) and (
-            isinstance(payload[0].get("event"), str)):
-        return payload[0]["event"]
-    kind = payload.get("type") if isinstance(payload, dict) else None
-    if isinstance(kind, str) or (isinstance(kind, int) and not isinstance(kind, bool)):
-        return str(kind)
-    return headers.get("x-github-event", "") or headers.get("x-shopify-topic", "")
-
-
-def _fallback_id(payload: Any, body: bytes) -> str:
-    """Stripe and Discord send no id header: the event id is the payload's ``id`` (Slack's
-    ``event_id``, the first ``sg_event_id`` of a SendGrid batch)."""
-    first = payload[0] if isinstance(payload, list) and payload else payload
-    if isinstance(first, dict):
-        for name in ("id", "event_id", "sg_event_id"):
-            if isinstance(first.get(name), str) and first[name]:
-                return str(first[name])
-    return "sha256:" + hashlib.sha256(body).hexdigest()

@@ -14,9 +14,16 @@ SQLite, at most ``--log-max-bytes``). Both enforce the request limits (``--max-b
 the URL they listen on first (``--port 0`` picks a free port) and stop cleanly on Ctrl-C or
 SIGTERM.
 
+Both serve every scheme of :mod:`hooklab.model.signing` (``--scheme``). The schemes that
+sign the request URL (twilio, square, hubspot) check the URL the request arrived at, or
+``--public-url`` when a proxy stands between (the query is the request's own); the
+asymmetric ones take the public key (``whpk_``, SendGrid's base64 key, Discord's hex key).
+The reference receiver answers the handshakes of the scheme's provider (Slack's
+``url_verification``, Discord's PING).
+
 The signing secret comes from ``HOOKLAB_SECRET`` (and the state token from
-``HOOKLAB_STATE_TOKEN``) unless ``--secret`` is given: a command line is visible to every
-user of the machine in ``ps``, the environment is not.
+``HOOKLAB_STATE_TOKEN``) unless ``--secret VALUE|@FILE|@-`` is given: a command line is
+visible to every user of the machine in ``ps``, the environment and a file are not.
 
 Example::
 
@@ -41,13 +48,13 @@ from hooklab.harness.limits import BODY_TIMEOUT, MAX_BODY, MAX_BUFFERED, MAX_CON
 from hooklab.harness.request_log import LOG_MAX_BYTES
 from hooklab.harness.server import HEADER_TIMEOUT
 from hooklab.model.errors import ConfigError
+from hooklab.model.signing import DEFAULT_SCHEME, SCHEMES
 
 from .flags import deprecated
+from .signing import SECRET_ENV, read_secrets  # the same variable as sign/verify
 
 __all__ = ["FAULT_FLAGS", "SECRET_ENV", "STATE_TOKEN_ENV", "fault_tokens", "register"]
 
-#: The environment variable ``serve`` reads the signing secret from.
-SECRET_ENV = "HOOKLAB_SECRET"
 #: The environment variable ``serve receiver`` reads the state view's token from.
 STATE_TOKEN_ENV = "HOOKLAB_STATE_TOKEN"
 
@@ -138,11 +145,16 @@ def register(subparsers: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--secret", action="append",
-                        help=f"signing secret (repeat to accept several during a rotation; "
-                        f"default: ${SECRET_ENV}, which ps does not show)")
-    parser.add_argument("--scheme", default="standard", choices=("standard", "stripe", "github"),
-                        help="signature scheme (default: standard)")
+    parser.add_argument("--secret", action="append", metavar="SECRET|@FILE|@-",
+                        help=f"signing secret or verifying key, from a file with @FILE or "
+                        f"stdin with @-; repeat to accept several during a rotation "
+                        f"(default: ${SECRET_ENV}, which ps does not show)")
+    parser.add_argument("--scheme", default=DEFAULT_SCHEME, choices=list(SCHEMES),
+                        metavar="NAME", help=f"signing scheme: {', '.join(SCHEMES)} "
+                        f"(default: {DEFAULT_SCHEME})")
+    parser.add_argument("--public-url", metavar="URL",
+                        help=f"the URL the provider posts to, when a proxy changes it "
+                        f"(for the schemes that sign it: {_URL_SCHEMES})")
     parser.add_argument("--tolerance", type=float, default=300.0, metavar="SECONDS",
                         help="allowed clock skew (default: 300)")
     parser.add_argument("--host", default="127.0.0.1",
@@ -164,14 +176,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="for a whole body to arrive; past it, 408 (default: %(default)g)")
 
 
+_URL_SCHEMES = ", ".join(name for name, scheme in SCHEMES.items() if "url" in scheme.inputs)
+
+
 def _secrets(args: argparse.Namespace) -> list[str]:
-    if args.secret:
-        return list(args.secret)
-    secret = os.environ.get(SECRET_ENV, "")
-    if not secret:
-        raise ConfigError(f"secret: none given; set {SECRET_ENV} (or give --secret)",
-                          field="secret")
-    return [secret]
+    return read_secrets(args.secret)
 
 
 def _limits(args: argparse.Namespace) -> dict[str, Any]:
@@ -227,7 +236,7 @@ def _serve_receiver(args: argparse.Namespace) -> int:
         _secrets(args), scheme=args.scheme, tolerance=args.tolerance, store=args.store,
         remember=args.remember, dedupe_window=args.dedupe_window, max_queued=args.max_queued,
         expose_state=True, state_token=args.state_token or os.environ.get(STATE_TOKEN_ENV),
-        **_limits(args))
+        public_url=args.public_url, **_limits(args))
 
     @receiver.on("*")
     def show(event: Any) -> None:
@@ -247,7 +256,8 @@ def _serve_flaky(args: argparse.Namespace) -> int:
     flaky = FlakyReceiver(_model(args), secrets=_secrets(args), scheme=args.scheme,
                           tolerance=args.tolerance, log=args.log, seed=args.seed,
                           reject_invalid=args.reject_invalid, remember=args.remember,
-                          log_max_bytes=args.log_max_bytes, **_limits(args))
+                          log_max_bytes=args.log_max_bytes, public_url=args.public_url,
+                          **_limits(args))
     try:
         return _run(flaky, args, f"flaky receiver ({' '.join(fault_tokens(args)) or 'healthy'})")
     finally:

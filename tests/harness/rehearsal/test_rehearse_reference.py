@@ -19,13 +19,6 @@ from hooklab.model.rehearsal import Plan, RehearsalReport, Trouble
 from hooklab.model.signing import get_scheme
 
 FULL = ("standard", "stripe", "github", "shopify", "slack", "twilio", "sendgrid", "discord")
-#: The reference receiver verifies no URL-signed scheme and parses JSON bodies only.
-NOT_RECEIVED = {"twilio": "the reference receiver cannot verify URL-signed form bodies"}
-
-
-def _twins() -> list[object]:
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=NOT_RECEIVED[name]))
-            if name in NOT_RECEIVED else name for name in FULL]
 
 
 def _rehearse(name: str, trouble: Trouble, *, knows_new_key: bool = True,
@@ -42,7 +35,7 @@ def _rehearse(name: str, trouble: Trouble, *, knows_new_key: bool = True,
                          plan=Plan(events=events, seed=5))
 
 
-@pytest.mark.parametrize("name", _twins())
+@pytest.mark.parametrize("name", FULL)
 def test_with_no_trouble_every_event_is_processed_exactly_once(name: str) -> None:
     report = _rehearse(name, Trouble())
     assert report.delivered == report.events == report.processed_once
@@ -58,8 +51,7 @@ def test_after_an_outage_what_the_provider_delivered_is_processed_once_and_the_r
     assert report.never_processed == report.lost and report.duplicates == 0
 
 
-@pytest.mark.parametrize("name", [n for n in FULL if get_provider(n).timeout is not None
-                                  and n not in NOT_RECEIVED])
+@pytest.mark.parametrize("name", [n for n in FULL if get_provider(n).timeout is not None])
 def test_acks_past_the_timeout_deliver_nothing_yet_the_receiver_processes_each_once(
         name: str) -> None:
     timeout = get_provider(name).timeout
@@ -70,13 +62,13 @@ def test_acks_past_the_timeout_deliver_nothing_yet_the_receiver_processes_each_o
     assert report.lost_but_processed == report.processed_once  # all of them, in effect
 
 
-@pytest.mark.parametrize("name", _twins())
+@pytest.mark.parametrize("name", FULL)
 def test_a_receiver_that_knows_the_new_key_loses_nothing_to_a_rotation(name: str) -> None:
     report = _rehearse(name, Trouble(rotate_at=2 * 3600.0))
     assert report.unverifiable == 0 and report.processed_once == report.events
 
 
-@pytest.mark.parametrize("name", [n for n in FULL if n not in NOT_RECEIVED])
+@pytest.mark.parametrize("name", FULL)
 def test_a_receiver_left_on_the_old_key_cannot_verify_what_follows_a_rotation(
         name: str) -> None:
     report = _rehearse(name, Trouble(rotate_at=2 * 3600.0), knows_new_key=False)
