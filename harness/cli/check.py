@@ -27,6 +27,7 @@ from typing import Any
 from hooklab.model.errors import ConfigError
 
 from .serve import STATE_TOKEN_ENV
+from .signing import read_secrets
 
 __all__ = ["check_command", "register"]
 
@@ -56,7 +57,9 @@ def register(subparsers: Any) -> None:
         "Exit 0: every check passed; 1: a check failed; 2: usage error or unreachable URL.",
     )
     parser.add_argument("url", metavar="URL", help="where the receiver takes webhooks")
-    parser.add_argument("--secret", required=True, help="the receiver's signing secret")
+    parser.add_argument("--secret", metavar="SECRET|@FILE|@-", default=None,
+                        help="the receiver's signing secret, from a file with @FILE or stdin "
+                        "with @- (default: $HOOKLAB_SECRET)")
     parser.add_argument("--scheme", choices=_SCHEMES, default=None,
                         help="signing scheme (default: standard, or the provider's)")
     parser.add_argument("--provider", metavar="NAME", default=None,
@@ -94,6 +97,8 @@ def register(subparsers: Any) -> None:
 def check_command(args: argparse.Namespace) -> int:
     """Run the checks ``args`` describe; returns the exit code."""
     from rich.console import Console
+
+    args.secret = read_secrets([args.secret] if args.secret else None)[0]
 
     from hooklab.harness.conformance import render, run_checks
 

@@ -33,6 +33,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "hooklab plot --db hooks.db --kind timeline -o timeline.png",
         "hooklab plot results.csv --kind study -o study.png",
     ),
+    "replay": (
+        "hooklab replay report.json rejects_invalid_signature --secret @secret.txt",
+        "hooklab replay report.json accepts_valid_delivery --secret @secret.txt --curl",
+    ),
     "check": (
         "hooklab check http://127.0.0.1:8000/hooks --secret @secret.txt",
         "hooklab check http://127.0.0.1:8000/hooks --secret @secret.txt --scheme github "

@@ -27,6 +27,8 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError
 
+from .signing import read_secrets
+
 __all__ = ["register", "replay_command"]
 
 
@@ -38,7 +40,9 @@ def register(subparsers: Any) -> None:
         "again, re-signed now with SECRET (forgeries are sent as recorded).")
     parser.add_argument("report", metavar="REPORT", help="the JSON report of hooklab check")
     parser.add_argument("finding", metavar="CHECK", help="the check whose finding to replay")
-    parser.add_argument("--secret", required=True, help="the receiver's signing secret")
+    parser.add_argument("--secret", metavar="SECRET|@FILE|@-", default=None,
+                        help="the receiver's signing secret, from a file with @FILE or stdin "
+                        "with @- (default: $HOOKLAB_SECRET)")
     parser.add_argument("--url", default=None, help="send here (default: the report's "
                         "target; required for an in-process report)")
     parser.add_argument("--curl", action="store_true",
@@ -68,6 +72,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from hooklab.harness.transport import BlockingChannel, HttpChannel, Request, curl_command
     from hooklab.model.signing import check_secret, get_scheme
 
+    args.secret = read_secrets([args.secret] if args.secret else None)[0]
     report, finding = _finding(args.report, args.finding)
     recorded = finding.get("request") or {}
     if "body_base64" not in recorded:

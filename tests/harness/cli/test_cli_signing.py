@@ -411,3 +411,17 @@ def test_root_help_lists_secret(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "    secret " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [
+    ["check", "http://127.0.0.1:9/"],
+    ["replay", "report.json", "accepts_valid_delivery"],
+])
+def test_check_and_replay_take_the_secret_like_sign_does(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("HOOKLAB_SECRET", raising=False)
+    assert main(command) == 2
+    assert "give --secret VALUE, @FILE or @-, or set HOOKLAB_SECRET" in capsys.readouterr().err
+    assert main([*command, "--secret", f"@{tmp_path / 'missing.txt'}"]) == 2
+    assert "secret: cannot read" in capsys.readouterr().err
