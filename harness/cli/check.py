@@ -8,7 +8,7 @@ an unreachable target (a one-line message, no traceback).
 Example::
 
     $ hooklab check http://127.0.0.1:8000/webhooks --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-    $ hooklab check http://127.0.0.1:8000/ --secret S --scheme github --json report.json --seed 1
+    $ hooklab check http://127.0.0.1:8000/ --secret S --scheme github --json-out report.json --seed 1
     $ hooklab check http://127.0.0.1:8000/ --secret S --provider shopify --reject-status 401
 
 Each check ends passed, failed, inconclusive, skipped or blocked (see
@@ -27,6 +27,7 @@ from typing import Any
 from hooklab.model.errors import ConfigError
 
 from .serve import STATE_TOKEN_ENV
+from .flags import add_json_flags
 from .signing import read_secrets
 
 __all__ = ["check_command", "register"]
@@ -71,8 +72,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--large-body", type=_positive(int), default=1024 * 1024,
                         metavar="BYTES", help="size of the large valid delivery "
                         "(default: 1048576)")
-    parser.add_argument("--json", metavar="PATH", dest="json_path",
-                        help="also write the machine-readable report here ('-': stdout)")
+    add_json_flags(parser, "the machine-readable report")
     parser.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                         help="the sender's timeout the receiver must answer within "
                         "(default: 10, or the provider's)")
@@ -102,6 +102,7 @@ def check_command(args: argparse.Namespace) -> int:
 
     from hooklab.harness.conformance import render, run_checks
 
+    args.json_path = "-" if args.json or args.json_out == "-" else args.json_out
     to_stdout = args.json_path == "-"
     console = Console(file=sys.stderr if to_stdout else sys.stdout, highlight=False)
     if args.provider is not None and args.scheme is not None:

@@ -40,7 +40,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "check": (
         "hooklab check http://127.0.0.1:8000/hooks --secret @secret.txt",
         "hooklab check http://127.0.0.1:8000/hooks --secret @secret.txt --scheme github "
-        "--json report.json --seed 1",
+        "--json-out report.json --seed 1",
     ),
     "serve receiver": (
         "HOOKLAB_SECRET=$(cat secret.txt) hooklab serve receiver --port 8000",

@@ -33,6 +33,7 @@ RENAMED: tuple[tuple[str, str, str], ...] = (
     ("simulate", "--workers", "--concurrency"),
     ("simulate", "--receiver", "--faults"),
     ("simulate", "--json PATH", "--json-out PATH"),
+    ("check", "--json PATH", "--json-out PATH"),
     ("plot", "--messages", "--max-lanes"),
     ("serve flaky", "--timeout", "--timeout-rate"),
     ("serve flaky", "--reset", "--reset-rate"),

@@ -38,7 +38,7 @@ def broken():
 def test_reference_receiver_passes_over_http_with_exit_0(reference, tmp_path, capsys):
     report_path = tmp_path / "report.json"
     code = main(["check", reference.url + "/webhook", "--secret", SECRET, *FAST,
-                 "--observe", reference.url + STATE_PATH, "--json", str(report_path)])
+                 "--observe", reference.url + STATE_PATH, "--json-out", str(report_path)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "all checks passed" in out
@@ -75,7 +75,7 @@ def test_github_scheme_skips_what_it_cannot_check(tmp_path, capsys):
 def test_broken_receiver_fails_with_exit_1_and_findings_in_json(broken, tmp_path, capsys):
     report_path = tmp_path / "report.json"
     code = main(["check", broken.url + "/hooks", "--secret", SECRET, *FAST, "--seed", "3",
-                 "--json", str(report_path)])
+                 "--json-out", str(report_path)])
     out = capsys.readouterr().out
     assert code == 1
     assert "rejects_malformed_json" in out and "reproduce" in out
@@ -93,7 +93,7 @@ def test_broken_receiver_fails_with_exit_1_and_findings_in_json(broken, tmp_path
                     reason="needs curl and bash")
 def test_finding_curl_command_reproduces_the_failure(broken, tmp_path, capsys):
     report_path = tmp_path / "report.json"
-    main(["check", broken.url, "--secret", SECRET, *FAST, "--json", str(report_path),
+    main(["check", broken.url, "--secret", SECRET, *FAST, "--json-out", str(report_path),
           "--check", "rejects_malformed_json"])
     capsys.readouterr()
     (finding,) = json.loads(report_path.read_text())["checks"][0]["findings"]
@@ -140,7 +140,7 @@ def test_bad_flag_values_exit_2(flag, value, capsys):
 def test_unwritable_json_path_exits_2(reference, tmp_path, capsys):
     target = tmp_path / "missing-dir" / "report.json"
     code = main(["check", reference.url, "--secret", SECRET, *FAST, "--check",
-                 "acks_within_timeout", "--json", str(target)])
+                 "acks_within_timeout", "--json-out", str(target)])
     assert code == 2
     assert "cannot write the JSON report" in capsys.readouterr().err
 
@@ -169,7 +169,7 @@ def test_replay_re_signs_a_finding_at_run_time_and_sends_forgeries_as_recorded(t
     report_path = tmp_path / "report.json"
     receiver = MiniReceiver(SECRET, bug="crash_on_bad_json")
     with LiveServer(receiver) as server:
-        code = main(["check", server.url, "--secret", SECRET, *FAST, "--json",
+        code = main(["check", server.url, "--secret", SECRET, *FAST, "--json-out",
                      str(report_path), "--check", "rejects_malformed_json"])
         assert code == 1
         capsys.readouterr()

@@ -9,15 +9,17 @@ from hooklab.harness.cli.main import build_parser
 
 VALUE = {"--workers": "3", "--receiver": "status=503:0.3", "--json PATH": "x.json",
          "--messages": "7", "--timeout": "0.1", "--reset": "0.2", "--truncated": "0.3"}
+#: What a command needs before its flags parse (its positional arguments).
+POSITIONAL = {"check": ["http://127.0.0.1:9/"]}
 
 
 @pytest.mark.parametrize(("command", "old", "new"), RENAMED)
 def test_an_old_spelling_parses_as_the_new_one_and_warns(
         command: str, old: str, new: str, capsys: pytest.CaptureFixture[str]) -> None:
-    value = VALUE[old]
-    renamed = vars(build_parser().parse_args([*command.split(), new.split()[0], value]))
+    value, words = VALUE[old], [*command.split(), *POSITIONAL.get(command, [])]
+    renamed = vars(build_parser().parse_args([*words, new.split()[0], value]))
     assert capsys.readouterr().err == ""
-    kept = vars(build_parser().parse_args([*command.split(), old.split()[0], value]))
+    kept = vars(build_parser().parse_args([*words, old.split()[0], value]))
     assert kept == renamed
     err = capsys.readouterr().err
     assert f"{old} is deprecated" in err and f"use {new}" in err and err.count("\n") == 1
