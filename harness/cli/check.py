@@ -26,8 +26,8 @@ from typing import Any
 
 from hooklab.model.errors import ConfigError
 
-from .serve import STATE_TOKEN_ENV
 from .flags import add_json_flags
+from .serve import STATE_TOKEN_ENV
 from .signing import read_secrets
 
 __all__ = ["check_command", "register"]
