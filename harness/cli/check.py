@@ -8,7 +8,7 @@ an unreachable target (a one-line message, no traceback).
 Example::
 
     $ hooklab check http://127.0.0.1:8000/webhooks --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-    $ hooklab check http://127.0.0.1:8000/ --secret S --scheme github --json-out report.json --seed 1
+    $ hooklab check http://127.0.0.1:8000/ --secret S --scheme github --json-out r.json --seed 1
     $ hooklab check http://127.0.0.1:8000/ --secret S --provider shopify --reject-status 401
 
 Each check ends passed, failed, inconclusive, skipped or blocked (see
