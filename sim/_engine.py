@@ -32,36 +32,36 @@ from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.records import AttemptRecord, DeliveryRecord
 
 from ._state import (
+    BACKED_OFF,
     BACKOFF,
     COMPLETE,
     DELIVERY,
     DESERIALIZE,
     DISABLE,
     DISABLED,
-    ENQUEUE,
     EXECUTE,
     EXHAUSTED,
     EXPIRE,
     FINAL,
     GONE,
     LOG,
+    LOGGED,
     NOT_RETRIED,
-    OCCUR,
-    PARSE,
     POST,
-    PREPARE,
+    POSTED,
+    PREPARED,
     PROCESSING,
-    RECEPTION,
+    RECEIVED_TWICE,
     RESPOND,
+    RESPONDED,
+    RETRIED,
     RETRY,
     RETRY_WINDOW,
     ROUTE,
     S_DELIVERED,
-    S_DUPLICATE,
     S_FAILED,
     S_RETRY_QUEUED,
     S_SENDING,
-    VERIFY,
     DeliveryState,
     EndpointState,
     Wake,
@@ -75,17 +75,6 @@ from .sharing import Job, Sharing
 
 __all__ = ["DELIVERY", "DISABLED", "Engine", "substream"]
 
-# Only one Reception state is ever observed (duplicate), and which answers reach it is fixed
-# by the table: read it once here, not by firing the lane three times per acknowledgement.
-_ACKED = RECEPTION.fire(RECEPTION.fire(RECEPTION.initial, VERIFY, True), PARSE, True)
-RECEIVED_TWICE = (RECEPTION.fire(_ACKED, ENQUEUE, True) == S_DUPLICATE,   # by is_new: new,
-                  RECEPTION.fire(_ACKED, ENQUEUE, False) == S_DUPLICATE)  # then seen before
-RECEPTION.fire(RECEPTION.initial, VERIFY, False)  # a 401 is a legal Reception step
-# respond's guards read only the verdict's kind and whether it grants a delay: its target
-# from sending, per (kind, retry granted), is read off the table once.
-RESPONDED = {(kind, retry): DELIVERY.fire(S_SENDING, RESPOND,
-                                          Verdict(kind, 1.0 if retry else None))
-             for kind in OutcomeKind for retry in (False, True)}
 
 
 class Engine:
@@ -123,6 +112,9 @@ class Engine:
         self.watches: list[Watch] = []
         self.last_activity = 0.0
         self.on_progress: Callable[[], None] | None = None
+        # a delivery is its own SimPy event: these are its callbacks while it waits
+        self.on_answer = (self._answered,)
+        self.on_retry = (self._retry,)
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -170,8 +162,7 @@ class Engine:
 
     def _create(self, msg: int, kind: int, ep: EndpointState, now: float) -> None:
         d = DeliveryState(msg, kind, ep, now)
-        fire = DELIVERY.fire
-        d.state = fire(fire(d.state, OCCUR), PREPARE)
+        d.state = PREPARED
         self.deliveries += 1
         ep.deliveries += 1
         pending = self.pending = self.pending + 1
@@ -180,7 +171,7 @@ class Engine:
         if self.track_live:
             self.live[id(d)] = d
         if ep.disabled_at is not None:
-            d.state = fire(d.state, DISABLE)
+            d.state = DELIVERY.fire(d.state, DISABLE)
             self._finish(d, now, DISABLED)
         else:
             self._submit(d)
@@ -229,7 +220,9 @@ class Engine:
     def _attempt(self, d: DeliveryState) -> None:
         now = self.env.now
         ep = d.ep
-        d.state = DELIVERY.fire(d.state, POST)
+        state = d.state
+        posted = POSTED.get(state)
+        d.state = posted if posted is not None else DELIVERY.fire(state, POST)
         attempt = d.attempt = d.attempt + 1
         if attempt == 1:
             d.first = now
@@ -267,10 +260,13 @@ class Engine:
             if busy > 0:
                 ep.in_flight += 1
                 self.at(busy, self._receiver_free, ep)
+        d.outcome = outcome
+        d.start = now
         if took > 0:
-            self.at(took, self._answered, (d, outcome, now))
+            d.callbacks = self.on_answer
+            self._schedule(d, NORMAL, took)  # type: ignore[arg-type]
         else:
-            self._answered((d, outcome, now))
+            self._answered(d)
 
     def _outcome(self, answer: Any, total: float, timeout: float) -> Outcome:
         """What the sender sees of ``answer`` when it takes ``total`` s in all."""
@@ -315,10 +311,13 @@ class Engine:
         total = now - start + answer.transfer
         outcome = self._outcome(answer, total, ep.timeout)
         took = min(total, ep.timeout) - (now - start)
+        d.outcome = outcome
+        d.start = start
         if took > 0:
-            self.at(took, self._answered, (d, outcome, start))
+            d.callbacks = self.on_answer
+            self._schedule(d, NORMAL, took)  # type: ignore[arg-type]
         else:
-            self._answered((d, outcome, start))
+            self._answered(d)
 
     def _gave_up(self, args: tuple[EndpointState, Job]) -> None:
         ep, job = args
@@ -332,7 +331,9 @@ class Engine:
             now = self.env.now
             sharing.leave(now, job)
             self._next_done(ep, sharing, now)
-        self._answered((d, self._outcome(answer, math.inf, ep.timeout), start))
+        d.outcome = self._outcome(answer, math.inf, ep.timeout)
+        d.start = start
+        self._answered(d)
 
     def _receive(self, ep: EndpointState, d: DeliveryState, answer: Any) -> Any:
         """The receiver's lanes: Reception (401 / ack / duplicate) and EventProcessor."""
@@ -363,41 +364,46 @@ class Engine:
         d.accepted = True
         return answer
 
-    def _answered(self, args: tuple[DeliveryState, Outcome, float]) -> None:
-        d, outcome, start = args
+    def _answered(self, d: DeliveryState) -> None:
+        """The answer to ``d``'s attempt in flight (``d.outcome``, sent at ``d.start``)."""
+        outcome = d.outcome
         now = self.last_activity = self.env.now
         ep = d.ep
-        verdict = ep.verdict(d.attempt, outcome, elapsed=now - d.first, previous_delay=d.prev,
-                             rng=ep.policy_rng)
+        # the policy's verdict, unpacked: the outcome's kind and the next delay
+        delay = ep.next_delay(d.attempt, outcome, elapsed=now - d.first, previous_delay=d.prev,
+                              rng=ep.policy_rng)
+        kind = outcome.kind
         fire = DELIVERY.fire
-        state = d.state = (RESPONDED[verdict.kind, verdict.next_delay is not None]
-                           if d.state == S_SENDING else fire(d.state, RESPOND, verdict))
-        self.attempts += 1
-        if not self.attempts & 0x3FFF and self.on_progress is not None:
+        state = d.state = (RESPONDED[kind, delay is not None] if d.state == S_SENDING
+                           else fire(d.state, RESPOND, Verdict(kind, delay)))
+        attempts = self.attempts = self.attempts + 1
+        if not attempts & 0x3FFF and self.on_progress is not None:
             self.on_progress()
         ep.attempts += 1
-        delay = verdict.next_delay
         if self.sink is not None:
             self.sink.attempt(AttemptRecord(
-                self._message_id(d.msg), ep.id, d.attempt, start, now, verdict.kind.value,
+                self._message_id(d.msg), ep.id, d.attempt, d.start, now, kind.value,
                 outcome.status_code, outcome.error,
                 None if delay is None or state != S_RETRY_QUEUED else now + delay))
         if state != S_DELIVERED and ep.failing_since is None:
             ep.failing_since = now  # the auto-disable window starts at a failed attempt
         if state == S_DELIVERED:
-            d.state = fire(state, LOG)
+            logged = LOGGED.get(state)
+            d.state = logged if logged is not None else fire(state, LOG)
             self._finish(d, now, None, delivered=True)
         elif state == S_FAILED:
-            gone = verdict.kind is OutcomeKind.GONE
+            gone = kind is OutcomeKind.GONE
             self._finish(d, now, GONE if gone else self._why_failed(d, ep, outcome))
         else:
-            d.state = fire(state, BACKOFF)
+            backed_off = BACKED_OFF.get(state)
+            d.state = backed_off if backed_off is not None else fire(state, BACKOFF)
             if ep.disabled_at is not None:
                 d.state = fire(d.state, DISABLE)
                 self._finish(d, now, DISABLED)
             else:
                 d.prev = delay
-                self.at(delay, self._retry, d)  # type: ignore[arg-type]
+                d.callbacks = self.on_retry
+                self._schedule(d, NORMAL, delay)  # type: ignore[arg-type]
         if self.workers is not None:  # only once this delivery is settled
             self._release_worker()
 
@@ -409,7 +415,9 @@ class Engine:
     def _retry(self, d: DeliveryState) -> None:
         if d.state in FINAL:  # disabled while it waited
             return
-        d.state = DELIVERY.fire(d.state, RETRY)
+        state = d.state
+        retried = RETRIED.get(state)
+        d.state = retried if retried is not None else DELIVERY.fire(state, RETRY)
         self._submit(d)
 
     # -- endings -----------------------------------------------------------------------------

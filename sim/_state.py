@@ -2,9 +2,10 @@
 
 The engine (:mod:`hooklab.sim._engine`) drives these; they hold no logic beyond their
 counters. Here too: the compiled lifecycles and the names of the events the engine fires
-(checked against the machines at import), the random substreams of a run, and
-:class:`Wake`, the bare SimPy event every future moment is scheduled as. Private to the
-simulator.
+(checked against the machines at import), the targets read off their tables once (so the
+hot path looks a step up instead of firing it), the random substreams of a run, and
+:class:`Wake`, the bare SimPy event a future moment is scheduled as (a delivery waiting
+for its answer or retry is its own event). Private to the simulator.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from hooklab.model.compiled import compile_machine
-from hooklab.model.delivery import Delivery
+from hooklab.model.delivery import Delivery, Verdict
+from hooklab.model.outcomes import OutcomeKind
 from hooklab.model.processing import Processing
 from hooklab.model.reception import Reception
 from hooklab.model.records import FailureReason
@@ -23,7 +25,9 @@ from hooklab.model.records import FailureReason
 from .scenario import Scenario
 from .sharing import Sharing
 
-__all__ = ["DeliveryState", "EndpointState", "Wake", "Watch", "may_gone", "substream"]
+__all__ = ["BACKED_OFF", "LOGGED", "POSTED", "PREPARED", "RECEIVED_TWICE", "RESPONDED", "RETRIED",
+           "DeliveryState", "EndpointState", "Wake", "Watch", "may_gone", "substream",
+           "unguarded"]
 
 #: Why a delivery failed: the words of FailureReason.
 EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED, DISABLED = (
@@ -57,6 +61,35 @@ S_SENDING = DELIVERY.index("sending")
 S_DUPLICATE = RECEPTION.index("duplicate")
 S_PROCESSED = PROCESSING.index("completed")
 FINAL = DELIVERY.final
+
+
+def unguarded(cm: Any, event: str) -> dict[int, int]:
+    """The states where ``event`` has one transition and no guard, mapped to its target:
+    the engine looks these up instead of firing (any other state still fires, and raises)."""
+    steps = {}
+    for state, row in enumerate(cm.table):
+        candidates = row.get(event)
+        if candidates is not None and len(candidates) == 1 and not candidates[0][0]:
+            steps[state] = candidates[0][1]
+    return steps
+
+
+# Only one Reception state is ever observed (duplicate), and which answers reach it is fixed
+# by the table: read it once, not by firing the lane three times per acknowledgement.
+_ACKED = RECEPTION.fire(RECEPTION.fire(RECEPTION.initial, VERIFY, True), PARSE, True)
+RECEIVED_TWICE = (RECEPTION.fire(_ACKED, ENQUEUE, True) == S_DUPLICATE,   # by is_new: new,
+                  RECEPTION.fire(_ACKED, ENQUEUE, False) == S_DUPLICATE)  # then seen before
+RECEPTION.fire(RECEPTION.initial, VERIFY, False)  # a 401 is a legal Reception step
+# respond's guards read only the verdict's kind and whether it grants a delay: its target
+# from sending, per (kind, retry granted), is read off the table once.
+RESPONDED = {(kind, retry): DELIVERY.fire(S_SENDING, RESPOND,
+                                          Verdict(kind, 1.0 if retry else None))
+             for kind in OutcomeKind for retry in (False, True)}
+# The unguarded steps, looked up instead of fired (a state missing here still fires, and so
+# raises IllegalTransition as before); a delivery is created prepared.
+POSTED, LOGGED, BACKED_OFF, RETRIED = (unguarded(DELIVERY, e) for e in (POST, LOG, BACKOFF,
+                                                                        RETRY))
+PREPARED = DELIVERY.fire(DELIVERY.fire(DELIVERY.initial, OCCUR), PREPARE)
 
 
 def substream(base: int, name: str) -> random.Random:
@@ -95,10 +128,15 @@ CALL = (call_back,)
 
 
 class DeliveryState:
-    """One message on its way to one endpoint (the engine's private state)."""
+    """One message on its way to one endpoint (the engine's private state).
 
-    __slots__ = ("accepted", "attempt", "created", "ep", "first", "kind", "msg", "prev",
-                 "state", "watch")
+    It is also its own SimPy event, as :class:`Wake` is: a delivery waits for one thing at
+    a time (its answer, or its retry coming due), so the engine schedules the delivery
+    itself with ``callbacks`` set to the handler, and no event object is made per attempt.
+    """
+
+    __slots__ = ("_ok", "accepted", "attempt", "callbacks", "created", "ep", "first", "kind",
+                 "msg", "outcome", "prev", "start", "state", "watch")
 
     def __init__(self, msg: int, kind: int, ep: EndpointState, created: float) -> None:
         self.msg = msg
@@ -111,6 +149,10 @@ class DeliveryState:
         self.prev: float | None = None
         self.accepted = False
         self.watch: list[Watch] | None = None
+        self.callbacks: Any = None
+        self._ok = True
+        self.outcome: Any = None  # the outcome of the attempt in flight, and when it started
+        self.start = 0.0
 
 
 class Watch:
@@ -136,6 +178,7 @@ class EndpointState:
         self.timeout = float(spec.timeout)
         self.auto = spec.auto_disable
         self.verdict = self.policy.verdict
+        self.next_delay = self.policy.next_delay
         self.answer = self.model.answer
         self.rng = substream(base, f"receiver/{spec.id}")
         self.policy_rng = substream(base, f"policy/{spec.id}")
