@@ -176,6 +176,9 @@ class Latency:
     #: the truncated normal's location and its upper-tail mass (``normal`` only)
     _normal: tuple[float, float] | None = field(
         init=False, repr=False, compare=False, default=None)
+    #: the lognormal's (mu, sigma), worked out once (``lognormal`` with a jitter only)
+    _lognormal: tuple[float, float] | None = field(
+        init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         check_nonneg(self.mean, "latency mean")
@@ -190,6 +193,17 @@ class Latency:
             truncated = _truncated_normal(self.mean, self.jitter)
             if truncated[1] < 1.0:
                 object.__setattr__(self, "_normal", truncated)
+        if self.distribution == "lognormal" and self.mean > 0 and self.jitter > 0:
+            mean, jitter = self.mean, self.jitter
+            # a lognormal with this mean and sd: sigma² = log(1 + (sd/mean)²), written so
+            # that extreme ratios do not overflow
+            if jitter <= mean:
+                sigma2 = math.log1p((jitter / mean) ** 2)
+            else:
+                sigma2 = (2.0 * (math.log(jitter) - math.log(mean))
+                          + math.log1p((mean / jitter) ** 2))
+            object.__setattr__(self, "_lognormal",
+                               (math.log(mean) - sigma2 / 2, math.sqrt(sigma2)))
 
     @property
     def truncation(self) -> tuple[float, float] | None:
@@ -199,6 +213,9 @@ class Latency:
 
     def draw(self, rng: random.Random) -> float:
         """One latency in seconds (never negative)."""
+        lognormal = self._lognormal
+        if lognormal is not None:
+            return rng.lognormvariate(*lognormal)
         mean, jitter, dist = self.mean, self.jitter, self.distribution
         if dist == "exponential":
             return mean * rng.expovariate(1.0)
@@ -215,15 +232,7 @@ class Latency:
                 return mean * rng.expovariate(1.0)
             # the inverse CDF of the part above 0
             return max(0.0, mu - jitter * _STANDARD.inv_cdf((1.0 - rng.random()) * upper))
-        if mean <= 0:
-            return 0.0
-        # a lognormal with this mean and sd: sigma² = log(1 + (sd/mean)²), written so
-        # that extreme ratios do not overflow
-        if jitter <= mean:
-            sigma2 = math.log1p((jitter / mean) ** 2)
-        else:
-            sigma2 = 2.0 * (math.log(jitter) - math.log(mean)) + math.log1p((mean / jitter) ** 2)
-        return rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+        return 0.0  # a lognormal of mean 0 (any other one is worked out above)
 
 
 _STANDARD = NormalDist()
