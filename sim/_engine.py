@@ -34,12 +34,9 @@ from hooklab.model.records import AttemptRecord, DeliveryRecord
 from ._state import (
     BACKED_OFF,
     BACKOFF,
-    COMPLETE,
     DELIVERY,
-    DESERIALIZE,
     DISABLE,
     DISABLED,
-    EXECUTE,
     EXHAUSTED,
     EXPIRE,
     FINAL,
@@ -50,14 +47,12 @@ from ._state import (
     POST,
     POSTED,
     PREPARED,
-    PROCESSING,
     RECEIVED_TWICE,
     RESPOND,
     RESPONDED,
     RETRIED,
     RETRY,
     RETRY_WINDOW,
-    ROUTE,
     S_DELIVERED,
     S_FAILED,
     S_RETRY_QUEUED,
@@ -99,6 +94,7 @@ class Engine:
         self.targets: dict[int, tuple[EndpointState, ...]] = {}
         self.message_ids: dict[int, str] = {}
         self.outcomes: dict[tuple[int, str | None, float | None], Outcome] = {}
+        self.by_status: dict[int, Outcome] = {}  # the plain answers' outcomes, by status
         self.track_live = sink is not None or any(
             e.auto.consecutive or e.auto.window is not None or (e.auto.gone and may_gone(e))
             or (e.model.down is not None and e.model.down.windows) for e in self.endpoints)
@@ -156,7 +152,8 @@ class Engine:
                 self.last_activity = max(self.last_activity, now)
                 return
             if upcoming[0] > now:
-                self.at(upcoming[0] - now, self._arrive, upcoming)
+                self._schedule(Wake(self._arrive, upcoming), NORMAL,  # type: ignore[arg-type]
+                               upcoming[0] - now)
                 return
             arrival = upcoming
 
@@ -173,6 +170,8 @@ class Engine:
         if ep.disabled_at is not None:
             d.state = DELIVERY.fire(d.state, DISABLE)
             self._finish(d, now, DISABLED)
+        elif self.workers is None:
+            self._attempt(d)
         else:
             self._submit(d)
 
@@ -228,17 +227,17 @@ class Engine:
             d.first = now
         second = int(now)
         if second == self.bucket:
-            self.bucket_count += 1
-            if self.bucket_count > self.peak_per_s:
-                self.peak_per_s = self.bucket_count
+            count = self.bucket_count = self.bucket_count + 1
+            if count > self.peak_per_s:
+                self.peak_per_s = count
         else:
             self.bucket, self.bucket_count = second, 1
             if not self.peak_per_s:
                 self.peak_per_s = 1
         if second == ep.bucket:
-            ep.bucket_count += 1
-            if ep.bucket_count > ep.peak_per_s:
-                ep.peak_per_s = ep.bucket_count
+            count = ep.bucket_count = ep.bucket_count + 1
+            if count > ep.peak_per_s:
+                ep.peak_per_s = count
         else:
             ep.bucket, ep.bucket_count = second, 1
             if not ep.peak_per_s:
@@ -253,8 +252,15 @@ class Engine:
             return
         total = answer.latency + answer.transfer
         timeout = ep.timeout
-        outcome = self._outcome(answer, total, timeout)
-        took = timeout if total > timeout else total
+        if total <= timeout and answer.error is None and answer.retry_after is None:
+            status = answer.status  # _receive may have changed the answer
+            outcome = self.by_status.get(status)
+            if outcome is None:
+                outcome = self.by_status[status] = self._outcome(answer, total, timeout)
+            took = total
+        else:
+            outcome = self._outcome(answer, total, timeout)
+            took = timeout if total > timeout else total
         if ep.track_in_flight and answer.error != "connection_refused":
             busy = total + answer.slow_close if total < math.inf else timeout
             if busy > 0:
@@ -342,23 +348,10 @@ class Engine:
         if not answer.accepted:
             return answer
         is_new = not d.accepted
-        lane = ep.processing
-        if is_new and lane is not None:
-            rng = ep.processing_rng
-            took = rng.expovariate(1.0 / lane.time) if lane.time > 0 else 0.0
-            ok = lane.failure_rate == 0.0 or rng.random() >= lane.failure_rate
-            step = PROCESSING.fire
-            state = step(step(step(PROCESSING.initial, DESERIALIZE, True), ROUTE, True),
-                         EXECUTE, ok)
-            if ok:
-                state = step(state, COMPLETE)
-                ep.processed += 1
-            else:
-                ep.processing_failures += 1
-            if lane.synchronous:
-                answer = answer._replace(latency=answer.latency + took)
-                if not ok:
-                    return answer._replace(status=500, error=None, fault="processing")
+        if is_new and ep.processing is not None:
+            answer = ep.process(answer)
+            if answer.fault == "processing":  # failed in a synchronous lane: a 500
+                return answer
         if RECEIVED_TWICE[not is_new]:
             ep.duplicates += 1
         d.accepted = True
