@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -98,6 +98,32 @@ class _Table:
         rows.append(row)
         if len(rows) >= _BATCH:
             self.flush()
+
+    def add_columns(self, columns: Mapping[str, Any]) -> None:
+        """Whole columns, one per field (numpy arrays; ``NaN`` for a missing float): Parquet
+        takes them as they are, the text formats row by row as :meth:`add` would."""
+        if not columns:
+            return
+        self.flush()
+        if self.fmt != "parquet":
+            values = [columns[f].tolist() for f in self.fields]
+            for f in _NULLABLE:
+                if f in self.fields and self.kinds[f] == "float":
+                    i = self.fields.index(f)
+                    values[i] = [None if v != v else v for v in values[i]]  # NaN: no value
+            for start in range(0, len(values[0]), _BATCH):
+                self.rows = list(zip(*(v[start:start + _BATCH] for v in values), strict=True))
+                self.flush()
+            return
+        pa = _require_pyarrow()
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_arrays(
+            [pa.array(columns[f], type=self.schema.field(f).type, from_pandas=True)
+             for f in self.fields], schema=self.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(str(self.path), self.schema)
+        self.writer.write_table(table, row_group_size=_BATCH)
 
     def flush(self) -> None:
         rows, self.rows = self.rows, []
@@ -180,6 +206,13 @@ class RecordWriter:
     def delivery(self, record: DeliveryRecord) -> None:
         """Write one delivery record."""
         self.deliveries.add(record)
+
+    def columns(self, attempts: Mapping[str, Any], deliveries: Mapping[str, Any]) -> None:
+        """Write whole columns of attempts and of deliveries (field name to numpy array, in
+        the records' schema; ``NaN`` for a missing float; ``{}`` for none), with no record
+        object per row: Parquet writes the arrays, CSV and JSON Lines stream the rows."""
+        self.attempts.add_columns(attempts)
+        self.deliveries.add_columns(deliveries)
 
     def close(self, meta: dict[str, Any] | None = None) -> None:
         """Flush and close both files, and write the meta sidecar."""

@@ -152,11 +152,11 @@ def simulate(
         if path == "vector":
             run = VectorRun(scenario, seed, records=sink is not None)
             run.run()
-            if sink is not None:
-                for attempt in run.attempt_records():
-                    sink.attempt(attempt)
-                for delivery in run.delivery_records():
-                    sink.delivery(delivery)
+            if writer is not None:  # the column arrays go to the file as they are
+                writer.columns(run.attempt_table(), run.delivery_table())
+            if keep_records and sink is not None:
+                sink.attempts.extend(run.attempt_records())
+                sink.deliveries.extend(run.delivery_records())
         else:
             run = Engine(scenario, seed, sink)  # may refuse the scenario (e.g. a bad trace)
             _run(run, progress)

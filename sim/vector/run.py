@@ -265,6 +265,42 @@ class VectorRun:
             cols = {k: v[order] for k, v in cols.items()}
         return cols
 
+    def attempt_table(self) -> dict[str, np.ndarray]:
+        """The attempts as whole columns named and typed as the records' fields (strings
+        as object arrays, ``NaN`` where a record has ``None``): what a records file takes
+        without a record object per row. Empty when there were no attempts."""
+        c = self.attempt_columns()
+        if not c:
+            return {}
+        msgs = c["msg"]
+        return {"message_id": self._message_ids(msgs),
+                "endpoint_id": np.array([e.id for e in self.endpoints], dtype=object)[
+                    c["endpoint"]],
+                "attempt": c["attempt"].astype(np.int64), "start": c["start"],
+                "end": c["end"], "outcome": np.array(KINDS, dtype=object)[c["kind"]],
+                "status_code": c["status"].astype(np.int64),
+                "error": np.array(ERRORS, dtype=object)[c["error"]],
+                "next_attempt_at": c["next"],
+                "response_body": np.full(len(msgs), "", dtype=object)}
+
+    def delivery_table(self) -> dict[str, np.ndarray]:
+        """The deliveries as whole columns, as :meth:`attempt_table` gives the attempts."""
+        c = self.delivery_columns()
+        if not c:
+            return {}
+        return {"message_id": self._message_ids(c["msg"]),
+                "endpoint_id": np.array([e.id for e in self.endpoints], dtype=object)[
+                    c["endpoint"]],
+                "event_type": np.array(self.types, dtype=object)[c["kind"]],
+                "created_at": c["created"],
+                "status": np.array(("pending", "delivered", "failed"), dtype=object)[
+                    c["state"]],
+                "attempts": c["attempts"].astype(np.int64), "finished_at": c["finished"],
+                "reason": np.array((*REASONS, "cut_off"), dtype=object)[c["reason"]]}
+
+    def _message_ids(self, msgs: np.ndarray) -> np.ndarray:
+        return np.array([self._message_id(m) for m in msgs.tolist()], dtype=object)
+
     def _message_id(self, msg: int) -> str:
         given = self.message_ids[msg] if self.message_ids else None
         return given if given is not None else f"msg_{msg:07d}"
