@@ -68,6 +68,8 @@ class ReceiverModel:
     _draws: tuple[tuple[float, Answer], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
+    #: only independent draws (no window, capacity, script, slow close nor bandwidth)
+    _plain: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
         for name in ("timeout", "reset", "truncated"):
@@ -83,6 +85,10 @@ class ReceiverModel:
         if self.gone is not None:
             check_nonneg(self.gone, "gone")
         object.__setattr__(self, "_draws", self._cumulative())
+        object.__setattr__(self, "_plain", (
+            self.down is None and self.gone is None and not self.unauthorized
+            and self.capacity is None and not self.script and self.slow_close is None
+            and self.bandwidth is None))
 
     def _cumulative(self) -> tuple[tuple[float, Answer], ...]:
         draws, edge = [], 0.0
@@ -111,6 +117,22 @@ class ReceiverModel:
         With ``capacity`` overflow ``slow`` the latency is stretched by
         :meth:`Capacity.frozen_stretch`, fixed now; the simulator passes ``in_flight=0``
         and shares the slots exactly instead (:mod:`hooklab.sim.sharing`)."""
+        if self._plain:  # the same draws as below, without the checks that cannot apply
+            drawn = _OK
+            if self._draws:
+                u = rng.random()
+                for edge, answer in self._draws:
+                    if u < edge:
+                        drawn = answer
+                        break
+            if drawn.error in ("timeout", "connection_refused"):
+                return drawn
+            latency = self.latency
+            if not (latency.mean or latency.distribution == "exponential"):
+                return drawn
+            seconds = latency.draw(rng)
+            return (Answer(drawn.status, drawn.error, seconds, drawn.retry_after, drawn.fault,
+                           0.0, 0.0) if seconds else drawn)
         down = self.down
         if down is not None and down.is_down(now):
             return _REFUSED
