@@ -404,3 +404,18 @@ def test_intermittent_only_when_fresh_replays_disagree():
                                checks=["rejects_malformed_json"], max_examples=3)
     (finding,) = deterministic.result("rejects_malformed_json").findings
     assert "intermittent" not in finding.message
+
+
+def test_a_tampered_timestamp_differs_from_the_signed_one_across_a_second_boundary(monkeypatch):
+    from hooklab.harness.conformance.context import CheckContext
+
+    start, calls = int(time.time()), []
+
+    def ticking(self) -> int:  # a clock that crosses a second boundary at every reading
+        calls.append(None)
+        return start + len(calls)
+
+    monkeypatch.setattr(CheckContext, "now", ticking)
+    report = run_checks(create_receiver(SECRET), secret=SECRET, max_examples=5,
+                        checks=["rejects_invalid_signature"])
+    assert statuses(report) == {"rejects_invalid_signature": "passed"}
