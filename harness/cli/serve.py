@@ -276,15 +276,24 @@ def _serve_flaky(args: argparse.Namespace) -> int:
 def _check_log(args: argparse.Namespace) -> None:
     """--log, before the receiver starts (:mod:`.paths`): a request log is appended to, so
     an existing log is kept; any other file needs --force."""
-    from hooklab.harness.request_log import SQLITE_SUFFIXES, RequestRecord
+    from hooklab.harness.request_log import (
+        JSONL_SUFFIXES,
+        SQLITE_SUFFIXES,
+        RequestRecord,
+        rotated_path,
+    )
 
     from .paths import check_output, jsonl_with, sqlite_with
 
     if args.log is None:
         return
-    sqlite = Path(args.log).suffix.lower() in SQLITE_SUFFIXES
-    own = sqlite_with("requests") if sqlite else jsonl_with(RequestRecord._fields[:6])
+    suffix = Path(args.log).suffix.lower()
+    own = (sqlite_with("requests") if suffix in SQLITE_SUFFIXES
+           else jsonl_with(RequestRecord._fields[:6]))
     check_output(args.log, "--log", force=args.force, own=own, stdout=False)
+    if suffix in JSONL_SUFFIXES:  # rotation replaces requests.1.jsonl: it must be ours too
+        check_output(rotated_path(args.log), "--log", force=args.force, own=own,
+                     stdout=False)
 
 
 def _run(app: Any, args: argparse.Namespace, what: str) -> int:

@@ -137,3 +137,15 @@ def test_request_logs_and_inboxes_are_recognised_as_their_own(tmp_path: Path) ->
     inbox = SqliteInbox(tmp_path / "inbox.db")
     inbox.close()
     assert sqlite_with("inbox")(tmp_path / "inbox.db")
+
+
+def test_serve_flaky_refuses_a_foreign_file_where_the_log_rotates_to(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hooklab.harness.request_log import rotated_path
+
+    rotated = rotated_path(tmp_path / "requests.jsonl")
+    Path(rotated).write_text("my notes\n")
+    code, out, err = run(capsys, "serve", "flaky", "--port", "0", "--log",
+                         str(tmp_path / "requests.jsonl"))
+    assert (code, out) == (2, "") and "--force" in err and str(rotated) in err
+    assert Path(rotated).read_text() == "my notes\n"
