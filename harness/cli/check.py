@@ -116,7 +116,9 @@ def check_command(args: argparse.Namespace) -> int:
     observe: Any = args.observe
     token = args.state_token or os.environ.get(STATE_TOKEN_ENV)
     if observe is not None and token:
-        observe = _observer_with_token(observe, token, args.timeout or 10.0)
+        from hooklab.harness.conformance import http_observer
+
+        observe = http_observer(observe, args.timeout or 10.0, token=token)
     with console.status("running checks...") as status:
 
         def progress(result: Any) -> None:
@@ -137,25 +139,3 @@ def check_command(args: argparse.Namespace) -> int:
         console.print(f"JSON report written to {written}")
     return 0 if report.passed else 1
 
-
-def _observer_with_token(url: str, token: str, timeout: float) -> Any:
-    """``GET url?message_id=ID`` with the state token; the count from ``{"processed": n}``
-    (the reference receiver's state view), ``{"count": n}`` or a bare number."""
-    import httpx
-
-    from hooklab.harness.conformance import CheckFailed
-
-    headers = {"Authorization": f"Bearer {token}"}
-
-    def observe(message_id: str) -> int:
-        try:
-            answer = httpx.get(url, params={"message_id": message_id}, headers=headers,
-                               timeout=timeout)
-            value = answer.raise_for_status().json()
-            if isinstance(value, dict):
-                value = value.get("count", value.get("processed", 0))
-            return int(value)
-        except (httpx.HTTPError, ValueError, TypeError) as exc:
-            raise CheckFailed("processing observer failed", f"GET {url}: {exc}") from None
-
-    return observe
