@@ -21,12 +21,12 @@ import argparse
 import math
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from hooklab.model.errors import ConfigError
 
 from .flags import add_json_flags
+from .paths import add_force_flag, check_output, json_with
 from .serve import STATE_TOKEN_ENV
 from .signing import read_secrets
 
@@ -91,6 +91,7 @@ def register(subparsers: Any) -> None:
                         f"(default: ${STATE_TOKEN_ENV}, else none)")
     parser.add_argument("--check", dest="checks", action="append", metavar="NAME",
                         help="run only this check (repeatable)")
+    add_force_flag(parser)
     parser.set_defaults(handler=check_command)
 
 
@@ -109,9 +110,9 @@ def check_command(args: argparse.Namespace) -> int:
         raise ConfigError("give --provider or --scheme, not both (a provider has its scheme)")
     if args.observe is not None and not args.observe.startswith(("http://", "https://")):
         raise ConfigError(f"--observe must be an http(s) URL, not {args.observe!r}")
-    if args.json_path and not to_stdout and not Path(args.json_path).parent.is_dir():
-        raise ConfigError(f"cannot write the JSON report to {args.json_path!r}: "
-                          "its directory does not exist")
+    if args.json_path and not to_stdout:  # before any check runs (:mod:`.paths`)
+        check_output(args.json_path, "--json-out", force=args.force,
+                     own=json_with(("target", "scheme", "counts", "checks")))
     observe: Any = args.observe
     token = args.state_token or os.environ.get(STATE_TOKEN_ENV)
     if observe is not None and token:
