@@ -37,8 +37,8 @@ from .scenario import Scenario
 from .summary import EndpointSummary, Summary, percentiles
 from .vector import VectorRun, why_not
 
-__all__ = ["ENGINES", "MAX_FLAP_OUTAGES", "Outage", "SimulationResult", "pick_engine",
-           "simulate"]
+__all__ = ["ENGINES", "MAX_FLAP_OUTAGES", "Interrupted", "Outage", "SimulationResult",
+           "pick_engine", "simulate"]
 
 #: The paths a run can take: ``auto`` picks ``vector`` when :func:`~hooklab.sim.vector.
 #: why_not` finds no reason against it, else ``events`` (the SimPy engine).
@@ -97,6 +97,17 @@ class SimulationResult:
                 "outages": [o.__dict__ for o in self.outages]}
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run. ``result`` is what it had done by then: the records so far
+    and a summary of that moment (its meta says ``"interrupted": true``), or ``None`` when
+    the run had not started or the vector path was still computing (it has no moments).
+    A ``KeyboardInterrupt``, not a hooklab error: whoever ignores it still stops."""
+
+    def __init__(self, result: SimulationResult | None) -> None:
+        super().__init__("interrupted")
+        self.result = result
+
+
 class _Memory:
     """Keeps records in lists and/or passes them on to a writer."""
 
@@ -147,36 +158,58 @@ def simulate(
     path = pick_engine(scenario, engine)
     writer = RecordWriter(records_path) if records_path is not None else None
     sink = _Memory(keep_records, writer) if keep_records or writer is not None else None
-    run: Engine | VectorRun
+    run: Engine | VectorRun | None = None
     try:
         if path == "vector":
-            run = VectorRun(scenario, seed, records=sink is not None)
-            run.run()
+            vector = VectorRun(scenario, seed, records=sink is not None)
+            vector.run()
+            run = vector
             if writer is not None:  # the column arrays go to the file as they are
-                writer.columns(run.attempt_table(), run.delivery_table())
+                writer.columns(vector.attempt_table(), vector.delivery_table())
             if keep_records and sink is not None:
-                sink.attempts.extend(run.attempt_records())
-                sink.deliveries.extend(run.delivery_records())
+                sink.attempts.extend(vector.attempt_records())
+                sink.deliveries.extend(vector.delivery_records())
         else:
-            run = Engine(scenario, seed, sink)  # may refuse the scenario (e.g. a bad trace)
-            _run(run, progress)
+            engine_run = Engine(scenario, seed, sink)  # may refuse it (e.g. a bad trace)
+            run = engine_run
+            _run(engine_run, progress)
             if sink is not None:
                 for record in run.pending_records():
                     sink.delivery(record)
+    except KeyboardInterrupt:
+        partial = None
+        if run is not None:
+            try:  # the state of the moment Ctrl-C came; if it cannot be summed up, none
+                partial = _result(run, path, sink, records_path)
+            except Exception:
+                partial = None
+        if writer is not None:  # what finished stays: flushed, closed, described
+            writer.close(None if partial is None else _interrupted(partial.meta()))
+        raise Interrupted(partial) from None
     except BaseException:
         if writer is not None:
             writer.close()
         raise
+    result = _result(run, path, sink, records_path)
+    if writer is not None:
+        writer.close(result.meta())
+    return result
+
+
+def _result(run: Engine | VectorRun, path: str, sink: _Memory | None,
+            records_path: str | Path | None) -> SimulationResult:
     outages = _outages(run)
-    result = SimulationResult(
-        scenario=scenario, seed=seed, summary=_summary(run, outages, path),
+    return SimulationResult(
+        scenario=run.scenario, seed=run.seed, summary=_summary(run, outages, path),
         attempts=sink.attempts if sink is not None else [],
         deliveries=sink.deliveries if sink is not None else [],
         outages=outages,
         records_path=Path(records_path) if records_path is not None else None)
-    if writer is not None:
-        writer.close(result.meta())
-    return result
+
+
+def _interrupted(meta: dict[str, Any]) -> dict[str, Any]:
+    meta["interrupted"] = meta["summary"]["interrupted"] = True
+    return meta
 
 
 def pick_engine(scenario: Scenario, engine: str = "auto") -> str:

@@ -21,12 +21,12 @@ import argparse
 import math
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from hooklab.model.errors import ConfigError
 
 from .flags import add_json_flags
+from .paths import add_force_flag, check_output, json_with
 from .serve import STATE_TOKEN_ENV
 from .signing import read_secrets
 
@@ -91,6 +91,7 @@ def register(subparsers: Any) -> None:
                         f"(default: ${STATE_TOKEN_ENV}, else none)")
     parser.add_argument("--check", dest="checks", action="append", metavar="NAME",
                         help="run only this check (repeatable)")
+    add_force_flag(parser)
     parser.set_defaults(handler=check_command)
 
 
@@ -109,13 +110,15 @@ def check_command(args: argparse.Namespace) -> int:
         raise ConfigError("give --provider or --scheme, not both (a provider has its scheme)")
     if args.observe is not None and not args.observe.startswith(("http://", "https://")):
         raise ConfigError(f"--observe must be an http(s) URL, not {args.observe!r}")
-    if args.json_path and not to_stdout and not Path(args.json_path).parent.is_dir():
-        raise ConfigError(f"cannot write the JSON report to {args.json_path!r}: "
-                          "its directory does not exist")
+    if args.json_path and not to_stdout:  # before any check runs (:mod:`.paths`)
+        check_output(args.json_path, "--json-out", force=args.force,
+                     own=json_with(("target", "scheme", "counts", "checks")))
     observe: Any = args.observe
     token = args.state_token or os.environ.get(STATE_TOKEN_ENV)
     if observe is not None and token:
-        observe = _observer_with_token(observe, token, args.timeout or 10.0)
+        from hooklab.harness.conformance import http_observer
+
+        observe = http_observer(observe, args.timeout or 10.0, token=token)
     with console.status("running checks...") as status:
 
         def progress(result: Any) -> None:
@@ -136,25 +139,3 @@ def check_command(args: argparse.Namespace) -> int:
         console.print(f"JSON report written to {written}")
     return 0 if report.passed else 1
 
-
-def _observer_with_token(url: str, token: str, timeout: float) -> Any:
-    """``GET url?message_id=ID`` with the state token; the count from ``{"processed": n}``
-    (the reference receiver's state view), ``{"count": n}`` or a bare number."""
-    import httpx
-
-    from hooklab.harness.conformance import CheckFailed
-
-    headers = {"Authorization": f"Bearer {token}"}
-
-    def observe(message_id: str) -> int:
-        try:
-            answer = httpx.get(url, params={"message_id": message_id}, headers=headers,
-                               timeout=timeout)
-            value = answer.raise_for_status().json()
-            if isinstance(value, dict):
-                value = value.get("count", value.get("processed", 0))
-            return int(value)
-        except (httpx.HTTPError, ValueError, TypeError) as exc:
-            raise CheckFailed("processing observer failed", f"GET {url}: {exc}") from None
-
-    return observe

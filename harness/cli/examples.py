@@ -99,9 +99,11 @@ class _Formatter(argparse.HelpFormatter):
     """Wraps the description as usual but prints an ``Examples:`` epilog as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith("Examples:"):
-            return "\n".join(indent + line for line in text.splitlines())
-        return super()._fill_text(text, width, indent)
+        head, mark, block = text.partition("Examples:")
+        if not mark:
+            return super()._fill_text(text, width, indent)
+        note = super()._fill_text(head, width, indent) + "\n\n" if head.strip() else ""
+        return note + "\n".join(indent + line for line in (mark + block).splitlines())
 
 
 def attach(root: CommandParser) -> None:
@@ -111,6 +113,7 @@ def attach(root: CommandParser) -> None:
         own = f"{parser.description or ''}{parser.epilog or ''}"
         if lines is None or "Examples" in own:
             continue
-        parser.epilog = "Examples:\n" + "\n".join(f"  {line}" for line in lines)
+        kept = f"{parser.epilog}\n\n" if parser.epilog else ""  # a note before the block
+        parser.epilog = kept + "Examples:\n" + "\n".join(f"  {line}" for line in lines)
         if parser.formatter_class is argparse.HelpFormatter:
             parser.formatter_class = _Formatter

@@ -30,6 +30,7 @@ from typing import Any
 from hooklab.model.endpoints import DEFAULT_TIMEOUT, MAX_TIMEOUT
 from hooklab.model.errors import ConfigError, StoreError
 
+from .data import read_data
 from .table import add_output_flags
 
 __all__ = ["parse_since", "register"]
@@ -327,7 +328,7 @@ def _send(outbox: Any, args: argparse.Namespace) -> int:
     from hooklab.harness.sender import make_message
     from hooklab.model.signing import generate_message_id
 
-    data = _read_data(args.data, args.max_payload)
+    data = read_data(args.data, args.max_payload)
     message = make_message(args.event_type, data,
                            message_id=args.message_id or generate_message_id(_rng()))
     result = outbox.send(message, now=time.time(), max_payload=args.max_payload)
@@ -343,48 +344,6 @@ def _rng() -> Any:
     import random
 
     return random.SystemRandom()
-
-
-def _read_data(text: str, limit: int) -> Any:
-    """``--data``: JSON text, @FILE or @-, at most ``limit`` bytes (a file's size is
-    checked before it is read, and no more than the limit is ever read), strict JSON."""
-    from hooklab.harness.strict_json import MalformedJSON, parse_strict
-
-    source, raw = "--data", text.encode("utf-8", "surrogateescape")
-    if text.startswith("@"):
-        source = text[1:]
-        try:
-            raw = _read_limited(source, limit)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise ConfigError(f"cannot read --data file {source!r}: {reason}") from None
-    if len(raw) > limit:
-        raise ConfigError(f"{source} holds more than {limit} bytes; the largest payload "
-                          f"allowed is {limit} bytes (--max-payload)")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"--data file {source!r} is not UTF-8 text") from None
-    try:
-        return parse_strict(raw)
-    except MalformedJSON as exc:
-        raise ConfigError(f"{source} is not valid JSON: {exc}") from None
-
-
-def _read_limited(source: str, limit: int) -> bytes:
-    """Up to ``limit + 1`` bytes of a file (``-``: stdin); a regular file larger than
-    ``limit`` is refused from its size, unread."""
-    if source == "-":
-        stdin = getattr(sys.stdin, "buffer", None)
-        if stdin is None:  # a text stream (tests)
-            return sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
-        return bytes(stdin.read(limit + 1))
-    with open(source, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit and os.path.isfile(source):
-            raise ConfigError(f"--data file {source!r} is {size} bytes; the largest "
-                              f"payload allowed is {limit} bytes (--max-payload)")
-        return handle.read(limit + 1)
 
 
 def _worker(outbox: Any, args: argparse.Namespace) -> int:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from hooklab.model.errors import ConfigError
 
-__all__ = ["RULE", "add_force_flag", "check_output", "figure", "json_with", "text_with"]
+__all__ = ["RULE", "add_force_flag", "check_output", "figure", "json_with", "jsonl_with",
+           "sqlite_with", "text_with"]
 
 #: What ``--help`` says about output paths.
 RULE = ("Output files are checked before any work: hooklab creates no folders (the folder "
@@ -89,6 +90,49 @@ def json_with(keys: Iterable[str]) -> Callable[[Path], bool]:
 def text_with(marker: str) -> Callable[[Path], bool]:
     """``own`` for a text output whose first 4 KiB contain ``marker`` (a header row)."""
     return lambda path: marker.encode() in _head(path)
+
+
+def jsonl_with(keys: Iterable[str]) -> Callable[[Path], bool]:
+    """``own`` for JSON Lines output appended to (a request log): an empty file, or one
+    whose first line is an object holding every one of ``keys``."""
+    wanted = frozenset(keys)
+
+    def own(path: Path) -> bool:
+        first = _head(path, 65_536).split(b"\n", 1)[0]
+        if not first.strip():
+            return not _head(path, 1)
+        data = json.loads(first)
+        return isinstance(data, dict) and wanted <= data.keys()
+
+    return own
+
+
+def sqlite_with(table: str) -> Callable[[Path], bool]:
+    """``own`` for a SQLite file hooklab keeps (an inbox, a request log): an empty file, or
+    a SQLite database that has ``table``. The file is opened read-only."""
+
+    def own(path: Path) -> bool:
+        head = _head(path, 16)
+        if not head:
+            return True
+        if head != b"SQLite format 3\0":
+            return False
+        import sqlite3
+
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return False
+        try:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                 "AND name = ?", (table,)).fetchone()
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
+        return found is not None
+
+    return own
 
 
 _MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".pdf": (b"%PDF-",), ".svg": (b"<?xml", b"<svg")}

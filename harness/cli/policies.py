@@ -14,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from typing import Any
 
 from hooklab.model.presets import (
@@ -26,6 +25,8 @@ from hooklab.model.presets import (
     jittered_run,
 )
 from hooklab.model.retry import RetryPolicy
+
+from .table import Output, Table, add_output_flags, render
 
 __all__ = ["register"]
 
@@ -41,28 +42,33 @@ def register(subparsers: Any) -> None:
                         help=f"a preset to print ({', '.join(PRESETS)})")
     parser.add_argument("--seed", type=int, default=None, metavar="S",
                         help="also print one jittered run drawn with this seed")
+    add_output_flags(parser)
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    output = Output.from_args(args)
     if args.name is None:
-        print(_listing())
+        render(_listing(), output)
         return 0
-    print(_schedule(get_policy(args.name), args.seed))
+    head, table = _schedule(get_policy(args.name), args.seed)
+    print(head)
+    render(table, output)
     return 0
 
 
-def _listing() -> str:
-    rows: list[tuple[str, ...]] = [("preset", "attempts", "window", "jitter", "last attempt at")]
+def _listing() -> Table:
+    table = Table("preset", "attempts", "window", "jitter", "last attempt at")
     for name, policy in PRESETS.items():
         window = "-" if policy.max_window is None else format_hms(policy.max_window)
         label = name + (" (default)" if name == DEFAULT_POLICY else "")
-        rows.append((label, str(policy.max_attempts), window,
-                     describe_jitter(policy.jitter), format_hms(policy.attempt_times()[-1])))
-    return _table(rows)
+        table.add_row(label, str(policy.max_attempts), window,
+                      describe_jitter(policy.jitter), format_hms(policy.attempt_times()[-1]))
+    return table
 
 
-def _schedule(policy: RetryPolicy, seed: int | None) -> str:
+def _schedule(policy: RetryPolicy, seed: int | None) -> tuple[str, Table]:
+    """The preset's description lines and its schedule as a table."""
     window = "none" if policy.max_window is None else format_hms(policy.max_window)
     head = [
         f"{policy.name}: {policy.description}" if policy.description else policy.name,
@@ -78,7 +84,7 @@ def _schedule(policy: RetryPolicy, seed: int | None) -> str:
     header = ["attempt", "delay", "at"]
     if seed is not None:
         header += [f"jittered (seed {seed})", "at"]
-    rows = [tuple(header)]
+    table = Table(*header)
     times = policy.attempt_times()
     jittered = jittered_run(policy, seed) if seed is not None else ()
     at = 0.0
@@ -93,13 +99,5 @@ def _schedule(policy: RetryPolicy, seed: int | None) -> str:
                 row += [f"{jittered[i - 1]:.1f}", format_hms(at)]
             else:
                 row += ["(window)", "-"]
-        rows.append(tuple(row))
-    return "\n".join([*head, _table(rows)])
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+        table.add_row(*row)
+    return "\n".join(head), table

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from collections.abc import Sequence
 from typing import Any
 
 from hooklab.model.presets import format_hms
@@ -34,6 +33,8 @@ from hooklab.model.providers import (
     signing_secret,
 )
 from hooklab.model.providers.ids import rfc3339
+
+from .table import Output, Table, add_output_flags, render
 
 __all__ = ["register"]
 
@@ -64,6 +65,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--event", metavar="TYPE",
                         help="the example's event type (default: the twin's first)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_flags(parser)
     parser.set_defaults(handler=_run, flags={"provider": "provider", "event_type": "--event"})
 
 
@@ -73,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps({"providers": [t.describe() for t in PROVIDERS.values()]},
                              indent=2))
         else:
-            print(_listing())
+            render(_listing(), Output.from_args(args))
+            print(f"\n{_NOTE}")
         return 0
     twin = get_provider(args.name)
     if args.json:
@@ -105,30 +108,23 @@ def _dedupe(twin: Twin) -> str:
     return f"{dedupe.name}{where}, {'signed' if dedupe.signed else 'NOT signed'}"
 
 
-def _listing() -> str:
-    rows: list[tuple[str, ...]] = [("provider", "coverage", "scheme", "timeout",
-                                    "retries (attempts to last)", "dedupe id", "handshake",
-                                    "disable")]
+_NOTE = ("~: approximate (the provider publishes no exact figure); -: none, not in "
+         "docs/reference.md or not modelled.\n`hooklab providers NAME` shows one in full, "
+         "with its sources.")
+
+
+def _listing() -> Table:
+    table = Table("provider", "coverage", "scheme", "timeout", "retries (attempts to last)",
+                  "dedupe id", "handshake", "disable")
     for twin in PROVIDERS.values():
-        rows.append((
+        table.add_row(
             twin.name, twin.coverage, twin.scheme or "-",
             "-" if twin.timeout is None else twin.timeout.describe(),
             _retries(twin), _dedupe(twin),
             "-" if twin.handshake is None else twin.handshake.name,
             "-" if twin.disable is None else twin.disable.brief(),
-        ))
-    note = ("~: approximate (the provider publishes no exact figure); -: none, not in "
-            "docs/reference.md or not modelled.\n`hooklab providers NAME` shows one in full, "
-            "with its sources.")
-    return _table(rows) + "\n\n" + note
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+        )
+    return table
 
 
 # ------------------------------------------------------------------ one twin

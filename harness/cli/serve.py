@@ -41,6 +41,7 @@ import signal
 import sys
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from hooklab.harness.inbox import DEDUPE_WINDOW, MAX_QUEUED, REMEMBER
@@ -51,6 +52,7 @@ from hooklab.model.errors import ConfigError
 from hooklab.model.signing import DEFAULT_SCHEME, SCHEMES
 
 from .flags import deprecated
+from .paths import add_force_flag
 from .signing import SECRET_ENV, read_secrets  # the same variable as sign/verify
 
 __all__ = ["FAULT_FLAGS", "SECRET_ENV", "STATE_TOKEN_ENV", "fault_tokens", "register"]
@@ -111,6 +113,7 @@ def register(subparsers: Any) -> None:
     receiver.add_argument("--state-token", metavar="TOKEN",
                           help=f"ask for 'Authorization: Bearer TOKEN' at /_hooklab/state "
                           f"(default: ${STATE_TOKEN_ENV}, else none)")
+    add_force_flag(receiver)
     receiver.set_defaults(handler=_serve_receiver)
 
     flaky = kinds.add_parser(
@@ -141,6 +144,7 @@ def register(subparsers: Any) -> None:
     flaky.add_argument("--seed", type=int, help="seed of the fault draws (default: random)")
     flaky.add_argument("--reject-invalid", action="store_true",
                        help="answer 401 to a bad signature instead of applying the faults")
+    add_force_flag(flaky)
     flaky.set_defaults(handler=_serve_flaky)
 
 
@@ -232,6 +236,10 @@ def _model(args: argparse.Namespace) -> Any:
 def _serve_receiver(args: argparse.Namespace) -> int:
     from hooklab.harness.receiver import ReferenceReceiver
 
+    from .paths import check_output, sqlite_with
+
+    check_output(args.store, "--store", force=args.force, own=sqlite_with("inbox"),
+                 stdout=False)
     receiver = ReferenceReceiver(
         _secrets(args), scheme=args.scheme, tolerance=args.tolerance, store=args.store,
         remember=args.remember, dedupe_window=args.dedupe_window, max_queued=args.max_queued,
@@ -253,6 +261,7 @@ def _serve_receiver(args: argparse.Namespace) -> int:
 def _serve_flaky(args: argparse.Namespace) -> int:
     from hooklab.harness.flaky import FlakyReceiver
 
+    _check_log(args)
     flaky = FlakyReceiver(_model(args), secrets=_secrets(args), scheme=args.scheme,
                           tolerance=args.tolerance, log=args.log, seed=args.seed,
                           reject_invalid=args.reject_invalid, remember=args.remember,
@@ -262,6 +271,29 @@ def _serve_flaky(args: argparse.Namespace) -> int:
         return _run(flaky, args, f"flaky receiver ({' '.join(fault_tokens(args)) or 'healthy'})")
     finally:
         flaky.close()
+
+
+def _check_log(args: argparse.Namespace) -> None:
+    """--log, before the receiver starts (:mod:`.paths`): a request log is appended to, so
+    an existing log is kept; any other file needs --force."""
+    from hooklab.harness.request_log import (
+        JSONL_SUFFIXES,
+        SQLITE_SUFFIXES,
+        RequestRecord,
+        rotated_path,
+    )
+
+    from .paths import check_output, jsonl_with, sqlite_with
+
+    if args.log is None:
+        return
+    suffix = Path(args.log).suffix.lower()
+    own = (sqlite_with("requests") if suffix in SQLITE_SUFFIXES
+           else jsonl_with(RequestRecord._fields[:6]))
+    check_output(args.log, "--log", force=args.force, own=own, stdout=False)
+    if suffix in JSONL_SUFFIXES:  # rotation replaces requests.1.jsonl: it must be ours too
+        check_output(rotated_path(args.log), "--log", force=args.force, own=own,
+                     stdout=False)
 
 
 def _run(app: Any, args: argparse.Namespace, what: str) -> int:

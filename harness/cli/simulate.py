@@ -15,7 +15,9 @@ Examples::
     hooklab simulate --engine events      # the SimPy engine even where numpy could run it
 
 Usage errors (a bad flag value, a missing or corrupt scenario) exit 2 with one line
-naming the problem.
+naming the problem. Ctrl-C exits 130 and keeps what finished: the records streamed so far
+(flushed, readable) and, with ``--json-out``, the summary of that moment marked
+``"interrupted": true`` (none when the vector path was still computing).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[1].replace("``", ""),
         epilog="What every reported number means, and when its clock starts and stops:\n"
                "docs/semantics.md. Time to delivery counts every delivery (a failed one is\n"
-               "never delivered); the delivered-only percentiles are shown under that name.",
+               "never delivered); the delivered-only percentiles are shown under that name.\n"
+               "Ctrl-C exits 130 and keeps what finished: the --records so far (flushed) and\n"
+               "a --json-out summary of that moment marked \"interrupted\": true.",
         formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--scenario", metavar="FILE|NAME",
                    help="a scenario TOML file or a shipped name (see --list)")
@@ -100,13 +104,17 @@ def run(args: argparse.Namespace) -> int:
 
     pick_engine(scenario, args.engine)  # --engine vector on what it cannot run fails here
     _check_outputs(args)
-    from hooklab.sim.runner import simulate
+    from hooklab.sim.runner import Interrupted, simulate
 
     from .table import Output
 
-    result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
-                      records_path=args.records, progress=args.progress,
-                      engine=args.engine)
+    try:
+        result = simulate(scenario, seed=args.seed, keep_records=bool(args.plot),
+                          records_path=args.records, progress=args.progress,
+                          engine=args.engine)
+    except Interrupted as stop:
+        _keep_partial(args, stop.result)
+        raise KeyboardInterrupt from None  # the CLI exits 130
     summary = result.summary.to_dict()
     ids = [e.id for e in scenario.endpoints]
     if args.json or args.json_out == "-":
@@ -126,6 +134,26 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(result, args.plot)
     return 0
+
+
+def _keep_partial(args: argparse.Namespace, partial: Any) -> None:
+    """After Ctrl-C: say what was kept, and write --json-out's partial summary."""
+    if args.records:
+        print(f"hooklab simulate: the records finished so far are in {args.records} "
+              "(flushed; the meta sidecar says \"interrupted\": true)", file=sys.stderr)
+    if not args.json_out or partial is None:
+        return
+    summary = partial.summary.to_dict() | {"interrupted": True}
+    text = json.dumps(summary, indent=2) + "\n"
+    if args.json_out == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(args.json_out).write_text(text, encoding="utf-8")
+    except OSError:
+        return  # already stopping; the interruption is what gets reported
+    print(f"hooklab simulate: partial summary (\"interrupted\": true) in {args.json_out}",
+          file=sys.stderr)
 
 
 def build_scenario(args: argparse.Namespace) -> Any:

@@ -7,6 +7,13 @@ gives each list its ``total`` and whether it was ``truncated``
 (:mod:`hooklab.harness.cli.table`), so a reason such as ``exhausted`` or an id is never
 cut, and a table shortened by ``--limit`` ends with "50 of 61 shown (--limit)".
 
+Only top-level lists are ever shortened (the overview's ``deliveries`` by ``--limit``, its
+``events`` by ``--events``), so only they carry ``total`` and ``truncated``. The lists
+nested in one message's report (each delivery's ``attempt_log`` and
+``earlier_generations``) and that report's own ``deliveries`` and ``events`` are always
+whole: they stay plain lists inside their items (the top-level ones say
+``"truncated": false``).
+
 Example::
 
     >>> as_json({"counts": {"failed": 3}, "deliveries": [{}, {}], "events": []},

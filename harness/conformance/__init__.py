@@ -14,6 +14,7 @@ module per idea, each importing only those above it in this list:
 - ``target.py``: the receiver under test, through the one transport seam
   (:mod:`hooklab.harness.transport`);
 - ``context.py``: :class:`CheckContext`, :class:`CheckFailed`, :class:`CheckSkipped`;
+- ``hypothesis_env.py``: the same examples from every entry point, nothing in the cwd;
 - ``registry.py``: the registry of named checks and its ``@check`` decorator;
 - ``checks.py``: the checks, one small function per rule;
 - ``engine.py``: :func:`run_check` and :func:`run_checks`;

@@ -142,7 +142,8 @@ def rejects_missing_signature(ctx: CheckContext) -> None:
 def _tampered(ctx: CheckContext, data: Any, part: str, position: int, wrong: str) -> Request:
     if part == "secret":
         return ctx.delivery(data, secrets=[wrong])
-    request = ctx.delivery(data)
+    signed_at = ctx.now()  # read once: a second boundary must not undo the tampering below
+    request = ctx.delivery(data, timestamp=signed_at)
     if part == "body":
         bodies = [request.body + b" ", b"\n" + request.body,
                   request.body.replace(b'"hooklab"', b'"hooklab" ', 1)]
@@ -150,7 +151,7 @@ def _tampered(ctx: CheckContext, data: Any, part: str, position: int, wrong: str
     if part == "id" and ctx.rules.id_header:
         return with_header(request, ctx.rules.id_header, ctx.new_message_id())
     if part == "timestamp":
-        return retime(ctx.rules, request, str(ctx.now() - 1 - position % 120))
+        return retime(ctx.rules, request, str(signed_at - 1 - position % 120))
     return tamper_signature(ctx.rules, request, position)
 
 

@@ -22,14 +22,12 @@ Example::
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import itertools
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -41,6 +39,7 @@ from hooklab.model.providers import Twin, get_provider
 from hooklab.model.signing import check_secret, get_scheme
 
 from ..transport import Request, Response, curl_command
+from .hypothesis_env import hypothesis_quiet
 from .payloads import Style, encode
 from .report import Finding
 from .schemes import SchemeRules, rules_for
@@ -155,63 +154,6 @@ def _signed_timestamp(rules: SchemeRules, request: Request) -> int | None:
         return int(raw) if raw is not None else None
     except ValueError:
         return None
-
-
-@contextlib.contextmanager
-def _hypothesis_quiet() -> Iterator[None]:
-    """Hypothesis as the checks need it: the same examples everywhere, nothing in the cwd.
-
-    Hypothesis collects constants from "local" source files into generation; which files
-    are local depends on the install (editable or wheel) and on what is imported (a
-    pytest run imports the user's tests), so the CLI, the Python API and the plugin would
-    draw different examples. Hypothesis has no setting for this, so the collector is
-    swapped for an empty one while the checks run. Its caches (the Unicode tables) go to
-    the user's cache directory instead of ``./.hypothesis``, unless
-    ``HYPOTHESIS_STORAGE_DIRECTORY`` or ``set_hypothesis_home_dir`` says where.
-    """
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(_no_local_constants())
-        stack.enter_context(_storage_outside_cwd())
-        yield
-
-
-@contextlib.contextmanager
-def _storage_outside_cwd() -> Iterator[None]:
-    from hypothesis import configuration
-
-    home = configuration.storage_directory(intent_to_write=False).home_directory
-    if os.getenv("HYPOTHESIS_STORAGE_DIRECTORY") or home != Path.cwd() / ".hypothesis":
-        yield
-        return
-    cache = Path(os.getenv("XDG_CACHE_HOME") or Path.home() / ".cache")
-    configuration.set_hypothesis_home_dir(cache / "hooklab" / "hypothesis")
-    try:
-        yield
-    finally:
-        configuration.set_hypothesis_home_dir(home)
-
-
-@contextlib.contextmanager
-def _no_local_constants() -> Iterator[None]:
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-    except ImportError:  # another Hypothesis: nothing to turn off
-        yield
-        return
-    collect = getattr(providers, "_get_local_constants", None)
-    cache = getattr(providers, "CONSTANTS_CACHE", None)
-    if collect is None or cache is None:
-        yield
-        return
-    empty = Constants()
-    providers._get_local_constants = lambda: empty  # type: ignore[attr-defined]
-    cache.cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = collect  # type: ignore[attr-defined]
-        cache.cache.clear()
 
 
 _NO_DATA = object()
@@ -444,7 +386,7 @@ class CheckContext:
         if self.seed is not None:
             test = hypothesis_seed(self.seed)(test)
         try:
-            with _hypothesis_quiet():
+            with hypothesis_quiet():
                 test()
         except FlakyFailure as group:
             failure = next((e for e in group.exceptions if isinstance(e, CheckFailed)), None)

@@ -80,13 +80,17 @@ def blocked(name: str, rule: str, by: str) -> CheckResult:
     return CheckResult(name, rule, BLOCKED, (), f"blocked by {by}: fix it first", 0.0)
 
 
-def http_observer(url: str, timeout: float) -> Observer:
-    """An observer that asks ``GET url?message_id=ID`` (see :func:`run_checks`)."""
+def http_observer(url: str, timeout: float, *, token: str | None = None) -> Observer:
+    """An observer that asks ``GET url?message_id=ID`` (see :func:`run_checks`), with
+    ``Authorization: Bearer TOKEN`` when a state token is given."""
     import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def observe(message_id: str) -> int:
         try:
-            answer = httpx.get(url, params={"message_id": message_id}, timeout=timeout)
+            answer = httpx.get(url, params={"message_id": message_id}, headers=headers,
+                               timeout=timeout)
             value = answer.raise_for_status().json()
         except (httpx.HTTPError, ValueError) as exc:
             raise CheckFailed("processing observer failed", f"GET {url}: {exc}") from None

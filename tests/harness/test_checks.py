@@ -333,7 +333,18 @@ def test_a_provider_sets_the_timeout_and_sends_its_handshake():
     report = run_checks(receiver, secret=signing_secret(keys), provider="slack",
                         max_examples=3, checks=["accepts_valid_delivery", "answers_handshake"])
     assert report.timeout == get_provider("slack").timeout.total
-    assert statuses(report)["accepts_valid_delivery"] == "passed"
+    assert statuses(report) == {"accepts_valid_delivery": "passed", "answers_handshake": "passed"}
+
+    async def no_echo(scope, receive, send):  # acknowledges everything, echoes nothing
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    report = run_checks(no_echo, secret=signing_secret(keys), provider="slack",
+                        max_examples=3, checks=["answers_handshake"])
     (finding,) = report.result("answers_handshake").findings  # it does not echo the challenge
     assert "url_verification" in finding.title
 
@@ -393,3 +404,18 @@ def test_intermittent_only_when_fresh_replays_disagree():
                                checks=["rejects_malformed_json"], max_examples=3)
     (finding,) = deterministic.result("rejects_malformed_json").findings
     assert "intermittent" not in finding.message
+
+
+def test_a_tampered_timestamp_differs_from_the_signed_one_across_a_second_boundary(monkeypatch):
+    from hooklab.harness.conformance.context import CheckContext
+
+    start, calls = int(time.time()), []
+
+    def ticking(self) -> int:  # a clock that crosses a second boundary at every reading
+        calls.append(None)
+        return start + len(calls)
+
+    monkeypatch.setattr(CheckContext, "now", ticking)
+    report = run_checks(create_receiver(SECRET), secret=SECRET, max_examples=5,
+                        checks=["rejects_invalid_signature"])
+    assert statuses(report) == {"rejects_invalid_signature": "passed"}

@@ -280,3 +280,19 @@ def test_a_bad_secret_is_named_before_the_ssrf_guard_speaks(cli: Cli) -> None:
     code, _, err = cli("endpoints", "add", "http://127.0.0.1:9/hooks", "--secret", "whsec_short")
     assert code == 2
     assert "secret" in err and "refusing to connect" not in err
+
+
+def test_a_message_reports_nested_lists_are_never_shortened(cli: Cli) -> None:
+    cli("endpoints", "add", "http://127.0.0.1:9/", "--secret", SECRET, "--id", "ep_dead",
+        "--allow-private")
+    cli("send", "--type", "invoice.paid", "--data", "{}", "--id", "msg_1")
+    attempts = 4
+    fast = f'{{"schedule": "constant", "delay": 0.01, "max_attempts": {attempts}}}'
+    assert cli("worker", "--until-idle", "--allow-private", "--policy", fast)[0] == 0
+    report = json.loads(cli("status", "msg_1", "--json", "--limit", "1", "--events", "1")[1])
+    listed = report["deliveries"]
+    assert (listed["total"], listed["truncated"]) == (len(listed["items"]), False)
+    assert report["events"]["total"] == len(report["events"]["items"]) > 1  # not --events 1
+    (delivery,) = listed["items"]
+    assert isinstance(delivery["attempt_log"], list)  # whole, so a plain list
+    assert len(delivery["attempt_log"]) == delivery["attempts"] == attempts

@@ -81,3 +81,71 @@ def test_own_output_predicates_recognise_only_their_kind(tmp_path: Path) -> None
         check_output(text, "--plot", force=False, own=figure)
     check_output(text, "--plot", force=True, own=figure)
     check_output("-", "--json", force=False)
+
+
+def test_check_json_out_is_checked_before_any_request(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}')
+    argv = ["check", "http://127.0.0.1:1/", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    code, _, err = run(capsys, *argv, "--json-out", str(notes))
+    assert code == 2 and "--json-out" in err and "--force" in err
+    assert json.loads(notes.read_text()) == {"mine": True}
+    code, _, err = run(capsys, *argv, "--json-out", str(tmp_path / "no" / "r.json"))
+    assert code == 2 and "creates no folders" in err
+    report = tmp_path / "report.json"  # a check report of its own: the path passes, the URL not
+    report.write_text(json.dumps({"target": "x", "scheme": "standard", "counts": {},
+                                  "checks": []}))
+    code, _, err = run(capsys, *argv, "--json-out", str(report))
+    assert code == 2 and "--force" not in err
+    code, _, err = run(capsys, *argv, "--json-out", str(notes), "--force")
+    assert code == 2 and "--force" not in err  # past the path check, stopped by the URL
+
+
+@pytest.mark.parametrize(("kind", "flag", "name"), [("flaky", "--log", "requests.jsonl"),
+                                                    ("flaky", "--log", "requests.sqlite"),
+                                                    ("receiver", "--store", "inbox.db")])
+def test_serve_refuses_a_foreign_output_file_before_listening(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, flag: str,
+        name: str) -> None:
+    foreign = tmp_path / name
+    foreign.write_text("my notes\n")
+    code, out, err = run(capsys, "serve", kind, "--port", "0", flag, str(foreign))
+    assert (code, out) == (2, "") and flag in err and "--force" in err
+    assert foreign.read_text() == "my notes\n"
+    code, out, err = run(capsys, "serve", kind, "--port", "0", flag,
+                         str(tmp_path / "no" / name))
+    assert (code, out) == (2, "") and "creates no folders" in err
+
+
+def test_request_logs_and_inboxes_are_recognised_as_their_own(tmp_path: Path) -> None:
+    from hooklab.harness.cli.paths import jsonl_with, sqlite_with
+    from hooklab.harness.inbox import SqliteInbox
+    from hooklab.harness.request_log import RequestRecord, open_request_log
+
+    fields = RequestRecord._fields[:6]
+    for name in ("r.jsonl", "r.sqlite"):
+        log = open_request_log(tmp_path / name)
+        log.append(RequestRecord(1, 0.0, "POST", "/", "msg_1", 1, {}, True, 503, None))
+        log.close()
+    assert jsonl_with(fields)(tmp_path / "r.jsonl")
+    assert sqlite_with("requests")(tmp_path / "r.sqlite")
+    assert not sqlite_with("inbox")(tmp_path / "r.sqlite")  # a request log is not an inbox
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"name": "alice"}\n')
+    assert not jsonl_with(fields)(other) and not sqlite_with("requests")(other)
+    inbox = SqliteInbox(tmp_path / "inbox.db")
+    inbox.close()
+    assert sqlite_with("inbox")(tmp_path / "inbox.db")
+
+
+def test_serve_flaky_refuses_a_foreign_file_where_the_log_rotates_to(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hooklab.harness.request_log import rotated_path
+
+    rotated = rotated_path(tmp_path / "requests.jsonl")
+    Path(rotated).write_text("my notes\n")
+    code, out, err = run(capsys, "serve", "flaky", "--port", "0", "--log",
+                         str(tmp_path / "requests.jsonl"))
+    assert (code, out) == (2, "") and "--force" in err and str(rotated) in err
+    assert Path(rotated).read_text() == "my notes\n"

@@ -78,7 +78,7 @@ def test_missing_secret_is_a_usage_error_naming_flag_and_variable(kind, capsys, 
         (["--dedupe-window", "-1"], "--dedupe-window must be a number of seconds > 0"),
         (["--max-queued", "0"], "--max-queued must be a whole number >= 1"),
         (["--state-token", "two words"], "--state-token must be printable ASCII"),
-        (["--store", "."], "--store: .: is a directory"),
+        (["--store", "."], "--store '.': cannot write: it is a folder"),
     ],
 )
 def test_bad_receiver_limits_exit_2_naming_the_flag(flags, message, capsys, monkeypatch):
