@@ -1,14 +1,17 @@
-"""Receivers built on the Slack, Twilio and SendGrid SDKs, the way each SDK's docs show them.
+"""Receivers built on the Slack, Twilio, SendGrid and Discord SDKs, the way each SDK's docs
+show them.
 
 The corpus (``tests/harness/corpus``) holds the standardwebhooks, svix, Stripe and GitHub
-receivers; these three cover the other fully covered twins that have a Python SDK in the
-test extra. Each is a Flask app as the SDK's docs write it: verify with the SDK over what
+receivers; these four cover the other fully covered twins that have a Python SDK in the
+test extra (Discord's is ``discord-interactions``, its ``verify_key_decorator`` as its
+README shows it: 401 for a bad signature, the PING answered with a PONG). Each is a Flask
+app as the SDK's docs write it: verify with the SDK over what
 the framework gives, refuse with the doc's status, handle, acknowledge with 200. None
 deduplicates (no doc shows it). Each counts, where the doc says "handle the event", the id
 the twin deduplicates on, in a :class:`collections.Counter` kept on ``app.processed``.
 
-Shopify (its ``shopify`` SDK is not in the test extra) and Discord (no official Python
-library for interactions) have no SDK receiver here.
+Shopify has no SDK receiver here: its docs show webhook verification as a hand-written
+HMAC check, not a call into its Python library.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ import json
 from collections import Counter
 from typing import Any
 
-from flask import Flask, request
+from discord_interactions import InteractionResponseType, verify_key_decorator
+from flask import Flask, jsonify, request
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
-__all__ = ["PATHS", "SDK_RECEIVERS", "sendgrid_flask", "slack_flask", "twilio_flask"]
+__all__ = ["PATHS", "SDK_RECEIVERS", "discord_flask", "sendgrid_flask", "slack_flask",
+           "twilio_flask"]
 
 #: Where each receiver takes webhooks.
-PATHS = {"slack": "/slack/events", "twilio": "/sms", "sendgrid": "/events"}
+PATHS = {"slack": "/slack/events", "twilio": "/sms", "sendgrid": "/events",
+         "discord": "/interactions"}
 
 
 def slack_flask(signing_secret: str) -> Any:
@@ -90,5 +96,23 @@ def sendgrid_flask(public_key: str) -> Any:
     return app
 
 
+def discord_flask(public_key: str) -> Any:
+    """discord-interactions' ``verify_key_decorator`` on Flask (401 if the signature is
+    bad, the PING answered by the decorator), the command answered with a message."""
+    app = Flask(__name__)
+    processed: Counter[str] = Counter()
+
+    @app.route(PATHS["discord"], methods=["POST"])
+    @verify_key_decorator(public_key)
+    def interactions() -> Any:
+        processed[str(request.json.get("id", ""))] += 1  # type: ignore[union-attr]
+        return jsonify({"type": InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE,
+                        "data": {"content": "Hello world"}})
+
+    app.processed = processed  # type: ignore[attr-defined]
+    return app
+
+
 #: The SDK receiver of each twin that has one here.
-SDK_RECEIVERS = {"slack": slack_flask, "twilio": twilio_flask, "sendgrid": sendgrid_flask}
+SDK_RECEIVERS = {"slack": slack_flask, "twilio": twilio_flask, "sendgrid": sendgrid_flask,
+                 "discord": discord_flask}

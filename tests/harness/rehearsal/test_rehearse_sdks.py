@@ -1,8 +1,9 @@
-"""Rehearsals of the slack, twilio and sendgrid twins against receivers built on their SDKs.
+"""Rehearsals of the slack, twilio, sendgrid and discord twins against receivers built on
+their SDKs.
 
 The standard, stripe and github twins are rehearsed against the corpus
-(``tests/harness/corpus/test_corpus_rehearsal.py``); shopify and discord have no SDK
-receiver (see :mod:`sdk_receivers`).
+(``tests/harness/corpus/test_corpus_rehearsal.py``); shopify has no SDK receiver (see
+:mod:`sdk_receivers`).
 """
 
 from __future__ import annotations
