@@ -266,8 +266,12 @@ class Engine:
             if busy > 0:
                 ep.in_flight += 1
                 self.at(busy, self._receiver_free, ep)
+        self._answer_in(d, outcome, now, took)
+
+    def _answer_in(self, d: Any, outcome: Outcome, start: float, took: float) -> None:
+        """The sender sees ``outcome`` of the attempt begun at ``start``, ``took`` s on."""
         d.outcome = outcome
-        d.start = now
+        d.start = start
         if took > 0:
             d.callbacks = self.on_answer
             self._schedule(d, NORMAL, took)  # type: ignore[arg-type]
@@ -316,14 +320,7 @@ class Engine:
         d, answer, start = job.payload
         total = now - start + answer.transfer
         outcome = self._outcome(answer, total, ep.timeout)
-        took = min(total, ep.timeout) - (now - start)
-        d.outcome = outcome
-        d.start = start
-        if took > 0:
-            d.callbacks = self.on_answer
-            self._schedule(d, NORMAL, took)  # type: ignore[arg-type]
-        else:
-            self._answered(d)
+        self._answer_in(d, outcome, start, min(total, ep.timeout) - (now - start))
 
     def _gave_up(self, args: tuple[EndpointState, Job]) -> None:
         ep, job = args
