@@ -47,6 +47,20 @@ NOT_APPLICABLE = {  # no provider is named, so no handshake; standard signs its 
 }
 
 
+def answering(status: int, body: bytes):
+    """An ASGI app that reads each request whole and answers ``status`` with ``body``."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 def statuses(report):
     return {result.name: result.status for result in report.results}
 
@@ -335,14 +349,7 @@ def test_a_provider_sets_the_timeout_and_sends_its_handshake():
     assert report.timeout == get_provider("slack").timeout.total
     assert statuses(report) == {"accepts_valid_delivery": "passed", "answers_handshake": "passed"}
 
-    async def no_echo(scope, receive, send):  # acknowledges everything, echoes nothing
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
+    no_echo = answering(200, b"ok")  # acknowledges everything, echoes nothing
     report = run_checks(no_echo, secret=signing_secret(keys), provider="slack",
                         max_examples=3, checks=["answers_handshake"])
     (finding,) = report.result("answers_handshake").findings  # it does not echo the challenge
@@ -350,14 +357,7 @@ def test_a_provider_sets_the_timeout_and_sends_its_handshake():
 
 
 def test_a_crash_is_never_a_rejection_and_blocked_checks_name_what_to_fix_first():
-    async def crash(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 500, "headers": []})
-        await send({"type": "http.response.body", "body": b"boom"})
-
+    crash = answering(500, b"boom")
     report = run_checks(crash, secret=SECRET, max_examples=3,
                         checks=["accepts_valid_delivery", "rejects_invalid_signature",
                                 "verifies_raw_body", "idempotent_redelivery"])
