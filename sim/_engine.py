@@ -59,6 +59,7 @@ from ._state import (
     S_SENDING,
     DeliveryState,
     EndpointState,
+    Tick,
     Wake,
     Watch,
     may_gone,
@@ -111,6 +112,9 @@ class Engine:
         # a delivery is its own SimPy event: these are its callbacks while it waits
         self.on_answer = (self._answered,)
         self.on_retry = (self._retry,)
+        # the next arrival: one event, scheduled again for each arrival
+        self.tick, self.on_arrival = Tick(), (self._arrive,)
+        self.upcoming: tuple[float, int, str | None] | None = None
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -120,9 +124,10 @@ class Engine:
 
     def start(self) -> None:
         """Schedule the first arrival and the outage watches."""
-        first = next(self.stream, None)
+        first = self.upcoming = next(self.stream, None)
         if first is not None:
-            self.at(first[0], self._arrive, first)
+            self.tick.callbacks = self.on_arrival
+            self._schedule(self.tick, NORMAL, first[0])  # type: ignore[arg-type]
         for ep in self.endpoints:
             down = ep.model.down
             for start, end in (down.windows if down is not None else ()):
@@ -131,9 +136,12 @@ class Engine:
 
     # -- arrivals and fan-out ----------------------------------------------------------------
 
-    def _arrive(self, arrival: tuple[float, int, str | None]) -> None:
+    def _arrive(self, tick: Tick) -> None:
+        """The arrivals due now (``self.upcoming`` and any at the same moment)."""
         now = self.env.now
         stream = self.stream
+        arrival = self.upcoming
+        assert arrival is not None
         while True:
             t, kind, message_id = arrival
             msg = self.messages
@@ -152,8 +160,9 @@ class Engine:
                 self.last_activity = max(self.last_activity, now)
                 return
             if upcoming[0] > now:
-                self._schedule(Wake(self._arrive, upcoming), NORMAL,  # type: ignore[arg-type]
-                               upcoming[0] - now)
+                self.upcoming = upcoming
+                tick.callbacks = self.on_arrival
+                self._schedule(tick, NORMAL, upcoming[0] - now)  # type: ignore[arg-type]
                 return
             arrival = upcoming
 
@@ -242,15 +251,25 @@ class Engine:
             ep.bucket, ep.bucket_count = second, 1
             if not ep.peak_per_s:
                 ep.peak_per_s = 1
-        answer = ep.answer(now=now, attempt=attempt, in_flight=ep.in_flight, rng=ep.rng)
-        status = answer.status
-        if status is not None and (200 <= status < 300 or answer.fault == "unauthorized"):
-            answer = self._receive(ep, d, answer)
-        sharing = ep.sharing
-        if sharing is not None and answer.latency > 0 and answer.error != "connection_refused":
-            self._share(ep, sharing, Job((d, answer, now)), now, answer.latency)
-            return
-        total = answer.latency + answer.transfer
+        sample = ep.sample
+        if sample is not None:  # independent draws: no window, capacity nor lane to apply
+            answer, total = sample()
+            status = answer.status
+            if status is not None and 200 <= status < 300:  # acknowledged: Reception's ack
+                if RECEIVED_TWICE[d.accepted]:
+                    ep.duplicates += 1
+                d.accepted = True
+        else:
+            answer = ep.answer(now=now, attempt=attempt, in_flight=ep.in_flight, rng=ep.rng)
+            status = answer.status
+            if status is not None and (200 <= status < 300 or answer.fault == "unauthorized"):
+                answer = self._receive(ep, d, answer)
+            sharing = ep.sharing
+            if (sharing is not None and answer.latency > 0
+                    and answer.error != "connection_refused"):
+                self._share(ep, sharing, Job((d, answer, now)), now, answer.latency)
+                return
+            total = answer.latency + answer.transfer
         timeout = ep.timeout
         if total <= timeout and answer.error is None and answer.retry_after is None:
             status = answer.status  # _receive may have changed the answer

@@ -26,7 +26,7 @@ from .scenario import Scenario
 from .sharing import Sharing
 
 __all__ = ["BACKED_OFF", "LOGGED", "POSTED", "PREPARED", "RECEIVED_TWICE", "RESPONDED", "RETRIED",
-           "DeliveryState", "EndpointState", "Wake", "Watch", "may_gone", "substream",
+           "DeliveryState", "EndpointState", "Tick", "Wake", "Watch", "may_gone", "substream",
            "unguarded"]
 
 #: Why a delivery failed: the words of FailureReason.
@@ -120,6 +120,18 @@ class Wake:
         self._value = value
 
 
+class Tick:
+    """A bare SimPy event scheduled again and again (the next arrival): SimPy clears
+    ``callbacks`` when it processes the event, and the engine sets it each time it
+    schedules it, so no event object is made per arrival."""
+
+    __slots__ = ("_ok", "callbacks")
+
+    def __init__(self) -> None:
+        self._ok = True
+        self.callbacks: Any = None
+
+
 def call_back(event: Wake) -> None:
     event.fn(event._value)
 
@@ -182,6 +194,8 @@ class EndpointState:
         self.answer = self.model.answer
         self.rng = substream(base, f"receiver/{spec.id}")
         self.policy_rng = substream(base, f"policy/{spec.id}")
+        # a receiver of independent draws only: its answers drawn without building them
+        self.sample = self.model.sampler(self.rng)
         self.processing = self.model.processing
         self.processing_rng = substream(base, f"processing/{spec.id}")
         capacity = self.model.capacity

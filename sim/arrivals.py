@@ -31,7 +31,7 @@ import heapq
 import math
 import random
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, count
 
 from hooklab.model.errors import ScenarioError
 
@@ -59,9 +59,10 @@ def arrival_plan(
         streams.append(_trace(rows, types, index, draw, messages, end))
     elif arrivals.process == "burst":
         streams.append(_burst(arrivals.at, messages or 0, draw))
+    elif arrivals.process == "poisson":
+        streams.append(_poisson(arrivals, rng, draw, messages, end))
     else:
-        gaps = _poisson(arrivals, rng) if arrivals.process == "poisson" else _uniform(arrivals)
-        streams.append(_bounded(gaps, draw, messages, end))
+        streams.append(_uniform(arrivals, draw, messages, end))
     for burst in arrivals.bursts:
         streams.append(_burst(burst.at, burst.count, draw))
     stream = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_time)
@@ -119,28 +120,26 @@ def _type_drawer(weights: list[float], rng: random.Random) -> object:
     return draw
 
 
-def _poisson(arrivals: Arrivals, rng: random.Random) -> Iterator[float]:
+def _poisson(arrivals: Arrivals, rng: random.Random, draw: object, messages: int | None,
+             end: float) -> Iterator[Arrival]:
     t, rate = arrivals.at, arrivals.rate
     expo = rng.expovariate
-    while True:
-        t += expo(rate)
-        yield t
-
-
-def _uniform(arrivals: Arrivals) -> Iterator[float]:
-    i, at, gap = 0, arrivals.at, 1.0 / arrivals.rate
-    while True:
-        yield at + i * gap
-        i += 1
-
-
-def _bounded(times: Iterator[float], draw: object, messages: int | None,
-             end: float) -> Iterator[Arrival]:
     left = math.inf if messages is None else messages
-    for t in times:
+    while True:
+        t += expo(rate)  # drawn before the bound is checked: the stream's draws are pinned
         if left <= 0 or t >= end:
             return
         left -= 1
+        yield (t, draw() if draw is not None else 0, None)  # type: ignore[operator]
+
+
+def _uniform(arrivals: Arrivals, draw: object, messages: int | None,
+             end: float) -> Iterator[Arrival]:
+    at, gap = arrivals.at, 1.0 / arrivals.rate
+    for i in range(messages) if messages is not None else count():
+        t = at + i * gap
+        if t >= end:
+            return
         yield (t, draw() if draw is not None else 0, None)  # type: ignore[operator]
 
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from statistics import NormalDist
 from typing import NamedTuple
 
@@ -210,6 +212,21 @@ class Latency:
         """For a ``normal`` that 0 truncates: the location of the normal before truncation
         and its mass above 0 (else ``None``: clipping at 0 changes nothing)."""
         return self._normal
+
+    def drawer(self, rng: random.Random) -> Callable[[], float] | None:
+        """A function drawing latencies from ``rng`` as :meth:`draw` does, bound once (the
+        simulator calls it per attempt); ``None`` for a constant latency of 0.
+
+            >>> Latency(0.1, 0.05, "lognormal").drawer(random.Random(0))() > 0
+            True
+            >>> Latency().drawer(random.Random(0)) is None
+            True
+        """
+        if not (self.mean or self.distribution == "exponential"):
+            return None
+        if self._lognormal is not None:
+            return partial(rng.lognormvariate, *self._lognormal)
+        return partial(self.draw, rng)
 
     def draw(self, rng: random.Random) -> float:
         """One latency in seconds (never negative)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -117,22 +117,6 @@ class ReceiverModel:
         With ``capacity`` overflow ``slow`` the latency is stretched by
         :meth:`Capacity.frozen_stretch`, fixed now; the simulator passes ``in_flight=0``
         and shares the slots exactly instead (:mod:`hooklab.sim.sharing`)."""
-        if self._plain:  # the same draws as below, without the checks that cannot apply
-            drawn = _OK
-            if self._draws:
-                u = rng.random()
-                for edge, answer in self._draws:
-                    if u < edge:
-                        drawn = answer
-                        break
-            if drawn.error in ("timeout", "connection_refused"):
-                return drawn
-            latency = self.latency
-            if not (latency.mean or latency.distribution == "exponential"):
-                return drawn
-            seconds = latency.draw(rng)
-            return (Answer(drawn.status, drawn.error, seconds, drawn.retry_after, drawn.fault,
-                           0.0, 0.0) if seconds else drawn)
         down = self.down
         if down is not None and down.is_down(now):
             return _REFUSED
@@ -157,8 +141,40 @@ class ReceiverModel:
                     return self._finish(drawn, rng, scale)
         return self._finish(_OK, rng, scale)
 
+    def sampler(self, rng: random.Random) -> Callable[[], tuple[Answer, float]] | None:
+        """For a model of independent draws only (no window, capacity, script, slow close,
+        bandwidth nor processing lane), a function that draws from ``rng`` what
+        :meth:`answer` would, without building the answer: ``(fault answer, latency)``,
+        the latency being the seconds until the whole answer (``inf`` for a hang). The
+        simulator calls it per attempt. ``None`` for any other model.
+
+            >>> model = ReceiverModel.parse("status=503:0.5 latency=0.2")
+            >>> model.sampler(random.Random(0))()
+            (Answer(status=200, error=None, latency=0.0, retry_after=None, fault='ok', \
+transfer=0.0, slow_close=0.0), 0.2)
+            >>> ReceiverModel.parse("down=0:60").sampler(random.Random(0)) is None
+            True
+        """
+        if not self._plain or self.processing is not None:
+            return None
+        draws, latency, uniform = self._draws, self.latency.drawer(rng), rng.random
+
+        def sample() -> tuple[Answer, float]:
+            drawn = _OK
+            if draws:
+                u = uniform()
+                for edge, answer in draws:
+                    if u < edge:
+                        drawn = answer
+                        break
+            if latency is None or drawn.error in _NO_LATENCY:
+                return drawn, drawn.latency
+            return drawn, latency()
+
+        return sample
+
     def _finish(self, answer: Answer, rng: random.Random, scale: float) -> Answer:
-        if answer.error in ("timeout", "connection_refused"):
+        if answer.error in _NO_LATENCY:
             return answer
         latency = self.latency
         seconds = (latency.draw(rng) if latency.mean or latency.distribution == "exponential"
@@ -207,6 +223,8 @@ class ReceiverModel:
         return faults_to_mapping(self)
 
 _OK = Answer(200, None, 0.0)
+#: answers that come with no latency draw: a hang, and a refused connection
+_NO_LATENCY = ("timeout", "connection_refused")
 _REFUSED = Answer(None, "connection_refused", 0.0, None, "down")
 
 

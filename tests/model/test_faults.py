@@ -248,3 +248,23 @@ def test_latency_keeps_its_mean_when_zero_is_within_reach(mean: float, jitter: f
     assert min(draws) >= 0
     sd = math.sqrt(sum((x - mean) ** 2 for x in draws) / len(draws))
     assert abs(sum(draws) / len(draws) - mean) < 5 * sd / math.sqrt(len(draws))
+
+
+@settings(max_examples=80, deadline=None)
+@given(model=models, seed=st.integers(0, 2**32), n=st.integers(1, 30))
+def test_a_sampler_draws_exactly_what_answer_gives(model: ReceiverModel, seed: int,
+                                                    n: int) -> None:
+    """The simulator's per-attempt shortcut: same answers, same latencies, same stream."""
+    sample = model.sampler(random.Random(seed))
+    plain = (model.down is None and model.capacity is None and not model.script
+             and model.gone is None)
+    assert (sample is not None) == plain
+    if sample is None:
+        return
+    rng = random.Random(seed)
+    for _ in range(n):
+        answer = model.answer(now=0.0, attempt=1, in_flight=0, rng=rng)
+        drawn, latency = sample()
+        assert (drawn.status, drawn.error, drawn.retry_after, drawn.fault, latency) == (
+            answer.status, answer.error, answer.retry_after, answer.fault, answer.latency)
+        assert answer.transfer == answer.slow_close == 0.0
