@@ -28,7 +28,7 @@ from simpy.core import NORMAL
 
 from hooklab.model.delivery import Verdict
 from hooklab.model.endpoints import matches
-from hooklab.model.outcomes import Outcome, OutcomeKind
+from hooklab.model.outcomes import Outcome
 from hooklab.model.records import AttemptRecord, DeliveryRecord
 
 from ._state import (
@@ -41,6 +41,7 @@ from ._state import (
     EXPIRE,
     FINAL,
     GONE,
+    GONE_KIND,
     LOG,
     LOGGED,
     NOT_RETRIED,
@@ -49,7 +50,6 @@ from ._state import (
     PREPARED,
     RECEIVED_TWICE,
     RESPOND,
-    RESPONDED,
     RETRIED,
     RETRY,
     RETRY_WINDOW,
@@ -57,12 +57,15 @@ from ._state import (
     S_FAILED,
     S_RETRY_QUEUED,
     S_SENDING,
+    SUCCESS,
     DeliveryState,
     EndpointState,
+    Reply,
     Tick,
     Wake,
     Watch,
     may_gone,
+    reply,
     substream,
 )
 from .arrivals import arrival_plan
@@ -94,8 +97,8 @@ class Engine:
             rng=substream(base, "arrivals"))
         self.targets: dict[int, tuple[EndpointState, ...]] = {}
         self.message_ids: dict[int, str] = {}
-        self.outcomes: dict[tuple[int, str | None, float | None], Outcome] = {}
-        self.by_status: dict[int, Outcome] = {}  # the plain answers' outcomes, by status
+        self.outcomes: dict[tuple[int, str | None, float | None], Reply] = {}
+        self.by_status: dict[int, Reply] = {}  # the plain answers' outcomes, by status
         self.track_live = sink is not None or any(
             e.auto.consecutive or e.auto.window is not None or (e.auto.gone and may_gone(e))
             or (e.model.down is not None and e.model.down.windows) for e in self.endpoints)
@@ -104,7 +107,10 @@ class Engine:
         self.live: dict[int, DeliveryState] = {}
         self.messages = self.deliveries = self.attempts = 0
         self.pending = self.peak_backlog = 0
-        self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0
+        # attempts begun per second of simulated time, over the endpoints (one endpoint's
+        # own count is the run's when there is only one)
+        self.several = len(self.endpoints) > 1
+        self.bucket, self.bucket_count, self.run_peak = -1, 0, 0
         self.time_to_delivery = array("d")
         self.watches: list[Watch] = []
         self.last_activity = 0.0
@@ -115,6 +121,13 @@ class Engine:
         # the next arrival: one event, scheduled again for each arrival
         self.tick, self.on_arrival = Tick(), (self._arrive,)
         self.upcoming: tuple[float, int, str | None] | None = None
+
+    @property
+    def peak_per_s(self) -> int:
+        """The most attempts begun in one second of simulated time, over all endpoints."""
+        if self.several or not self.endpoints:
+            return self.run_peak
+        return int(self.endpoints[0].peak_per_s)
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -180,19 +193,19 @@ class Engine:
             d.state = DELIVERY.fire(d.state, DISABLE)
             self._finish(d, now, DISABLED)
         elif self.workers is None:
-            self._attempt(d)
+            self._attempt(d, now)
         else:
-            self._submit(d)
+            self._submit(d, now)
 
     # -- the sender's worker pool ------------------------------------------------------------
 
-    def _submit(self, d: DeliveryState) -> None:
+    def _submit(self, d: DeliveryState, now: float) -> None:
         workers = self.workers
         if workers is None:
-            self._attempt(d)
+            self._attempt(d, now)
         elif self.busy < workers:
             self.busy += 1
-            self._attempt(d)
+            self._attempt(d, now)
         else:
             self.queue.append(d)
 
@@ -201,12 +214,12 @@ class Engine:
         if self.draining:  # an outer call is already handing out free workers
             return
         self.draining = True
-        queue, workers = self.queue, self.workers
+        queue, workers, now = self.queue, self.workers, self.env.now
         while queue and self.busy < workers:  # type: ignore[operator]
             d = queue.popleft()
             if d.state not in FINAL and not self._expired(d):
                 self.busy += 1
-                self._attempt(d)
+                self._attempt(d, now)
         self.draining = False
 
     def _expired(self, d: DeliveryState) -> bool:
@@ -225,8 +238,8 @@ class Engine:
 
     # -- one attempt -------------------------------------------------------------------------
 
-    def _attempt(self, d: DeliveryState) -> None:
-        now = self.env.now
+    def _attempt(self, d: DeliveryState, now: float) -> None:
+        """``d``'s next attempt, begun ``now`` (the current simulated time)."""
         ep = d.ep
         state = d.state
         posted = POSTED.get(state)
@@ -235,14 +248,14 @@ class Engine:
         if attempt == 1:
             d.first = now
         second = int(now)
-        if second == self.bucket:
+        if self.several and second == self.bucket:  # the run's count, over its endpoints
             count = self.bucket_count = self.bucket_count + 1
-            if count > self.peak_per_s:
-                self.peak_per_s = count
-        else:
+            if count > self.run_peak:
+                self.run_peak = count
+        elif self.several:
             self.bucket, self.bucket_count = second, 1
-            if not self.peak_per_s:
-                self.peak_per_s = 1
+            if not self.run_peak:
+                self.run_peak = 1
         if second == ep.bucket:
             count = ep.bucket_count = ep.bucket_count + 1
             if count > ep.peak_per_s:
@@ -273,31 +286,34 @@ class Engine:
         timeout = ep.timeout
         if total <= timeout and answer.error is None and answer.retry_after is None:
             status = answer.status  # _receive may have changed the answer
-            outcome = self.by_status.get(status)
-            if outcome is None:
-                outcome = self.by_status[status] = self._outcome(answer, total, timeout)
+            seen = self.by_status.get(status)
+            if seen is None:
+                seen = self.by_status[status] = self._reply(answer, total, timeout)
             took = total
         else:
-            outcome = self._outcome(answer, total, timeout)
+            seen = self._reply(answer, total, timeout)
             took = timeout if total > timeout else total
         if ep.track_in_flight and answer.error != "connection_refused":
             busy = total + answer.slow_close if total < math.inf else timeout
             if busy > 0:
                 ep.in_flight += 1
                 self.at(busy, self._receiver_free, ep)
-        self._answer_in(d, outcome, now, took)
+        self._answer_in(d, seen, now, took, now)
 
-    def _answer_in(self, d: Any, outcome: Outcome, start: float, took: float) -> None:
-        """The sender sees ``outcome`` of the attempt begun at ``start``, ``took`` s on."""
-        d.outcome = outcome
+    def _answer_in(self, d: Any, seen: Reply, start: float, took: float, now: float) -> None:
+        """The sender sees ``seen`` of the attempt begun at ``start``, ``took`` s after
+        ``now`` (the current simulated time)."""
+        d.reply = seen
         d.start = start
         if took > 0:
+            d.due = now + took  # the moment SimPy will process it, to the bit
             d.callbacks = self.on_answer
             self._schedule(d, NORMAL, took)  # type: ignore[arg-type]
         else:
+            d.due = now
             self._answered(d)
 
-    def _outcome(self, answer: Any, total: float, timeout: float) -> Outcome:
+    def _reply(self, answer: Any, total: float, timeout: float) -> Reply:
         """What the sender sees of ``answer`` when it takes ``total`` s in all."""
         if total > timeout:
             key: tuple[int, str | None, float | None] = (0, "timeout", None)
@@ -305,10 +321,10 @@ class Engine:
             key = (0, "reset" if answer.error == "truncated" else answer.error, None)
         else:
             key = (answer.status, None, answer.retry_after)
-        outcome = self.outcomes.get(key)
-        if outcome is None:
-            outcome = self.outcomes[key] = Outcome(*key)
-        return outcome
+        seen = self.outcomes.get(key)
+        if seen is None:
+            seen = self.outcomes[key] = reply(Outcome(*key))
+        return seen
 
     def _receiver_free(self, ep: EndpointState) -> None:
         ep.in_flight -= 1
@@ -338,8 +354,8 @@ class Engine:
             return
         d, answer, start = job.payload
         total = now - start + answer.transfer
-        outcome = self._outcome(answer, total, ep.timeout)
-        self._answer_in(d, outcome, start, min(total, ep.timeout) - (now - start))
+        seen = self._reply(answer, total, ep.timeout)
+        self._answer_in(d, seen, start, min(total, ep.timeout) - (now - start), now)
 
     def _gave_up(self, args: tuple[EndpointState, Job]) -> None:
         ep, job = args
@@ -353,8 +369,9 @@ class Engine:
             now = self.env.now
             sharing.leave(now, job)
             self._next_done(ep, sharing, now)
-        d.outcome = self._outcome(answer, math.inf, ep.timeout)
+        d.reply = self._reply(answer, math.inf, ep.timeout)
         d.start = start
+        d.due = self.env.now
         self._answered(d)
 
     def _receive(self, ep: EndpointState, d: DeliveryState, answer: Any) -> Any:
@@ -374,17 +391,20 @@ class Engine:
         return answer
 
     def _answered(self, d: DeliveryState) -> None:
-        """The answer to ``d``'s attempt in flight (``d.outcome``, sent at ``d.start``)."""
-        outcome = d.outcome
-        now = self.last_activity = self.env.now
+        """The answer to ``d``'s attempt in flight (``d.reply``, sent at ``d.start``),
+        now (``d.due``)."""
+        outcome, kind, final, again = d.reply
+        now = self.last_activity = d.due
         ep = d.ep
-        # the policy's verdict, unpacked: the outcome's kind and the next delay
-        delay = ep.next_delay(d.attempt, outcome, elapsed=now - d.first, previous_delay=d.prev,
-                              rng=ep.policy_rng)
-        kind = outcome.kind
+        # the policy's verdict, unpacked: the outcome's kind and the next delay (no policy
+        # retries a success, so it is not asked)
+        delay = None if kind is SUCCESS else ep.next_delay(
+            d.attempt, outcome, elapsed=now - d.first, previous_delay=d.prev, rng=ep.policy_rng)
         fire = DELIVERY.fire
-        state = d.state = (RESPONDED[kind, delay is not None] if d.state == S_SENDING
-                           else fire(d.state, RESPOND, Verdict(kind, delay)))
+        if d.state == S_SENDING:
+            state = d.state = final if delay is None else again
+        else:
+            state = d.state = fire(d.state, RESPOND, Verdict(kind, delay))
         attempts = self.attempts = self.attempts + 1
         if not attempts & 0x3FFF and self.on_progress is not None:
             self.on_progress()
@@ -399,9 +419,9 @@ class Engine:
         if state == S_DELIVERED:
             logged = LOGGED.get(state)
             d.state = logged if logged is not None else fire(state, LOG)
-            self._finish(d, now, None, delivered=True)
+            self._finish(d, now, None, True)
         elif state == S_FAILED:
-            gone = kind is OutcomeKind.GONE
+            gone = kind is GONE_KIND
             self._finish(d, now, GONE if gone else self._why_failed(d, ep, outcome))
         else:
             backed_off = BACKED_OFF.get(state)
@@ -411,6 +431,7 @@ class Engine:
                 self._finish(d, now, DISABLED)
             else:
                 d.prev = delay
+                d.due = now + delay
                 d.callbacks = self.on_retry
                 self._schedule(d, NORMAL, delay)  # type: ignore[arg-type]
         if self.workers is not None:  # only once this delivery is settled
@@ -427,11 +448,11 @@ class Engine:
         state = d.state
         retried = RETRIED.get(state)
         d.state = retried if retried is not None else DELIVERY.fire(state, RETRY)
-        self._submit(d)
+        self._submit(d, d.due)
 
     # -- endings -----------------------------------------------------------------------------
 
-    def _finish(self, d: DeliveryState, now: float, reason: str | None, *,
+    def _finish(self, d: DeliveryState, now: float, reason: str | None,
                 delivered: bool = False) -> None:
         ep = d.ep
         self.pending -= 1

@@ -17,7 +17,7 @@ from typing import Any
 
 from hooklab.model.compiled import compile_machine
 from hooklab.model.delivery import Delivery, Verdict
-from hooklab.model.outcomes import OutcomeKind
+from hooklab.model.outcomes import Outcome, OutcomeKind
 from hooklab.model.processing import Processing
 from hooklab.model.reception import Reception
 from hooklab.model.records import FailureReason
@@ -26,8 +26,8 @@ from .scenario import Scenario
 from .sharing import Sharing
 
 __all__ = ["BACKED_OFF", "LOGGED", "POSTED", "PREPARED", "RECEIVED_TWICE", "RESPONDED", "RETRIED",
-           "DeliveryState", "EndpointState", "Tick", "Wake", "Watch", "may_gone", "substream",
-           "unguarded"]
+           "DeliveryState", "EndpointState", "Reply", "Tick", "Wake", "Watch", "may_gone",
+           "reply", "substream", "unguarded"]
 
 #: Why a delivery failed: the words of FailureReason.
 EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED, DISABLED = (
@@ -85,6 +85,19 @@ RECEPTION.fire(RECEPTION.initial, VERIFY, False)  # a 401 is a legal Reception s
 RESPONDED = {(kind, retry): DELIVERY.fire(S_SENDING, RESPOND,
                                           Verdict(kind, 1.0 if retry else None))
              for kind in OutcomeKind for retry in (False, True)}
+SUCCESS, GONE_KIND = OutcomeKind.SUCCESS, OutcomeKind.GONE  # read once: Enum lookups are slow
+
+#: What the engine keeps of an attempt's outcome: the outcome, its kind, and respond's
+#: target from sending when the verdict grants no retry and when it grants one.
+Reply = tuple[Outcome, OutcomeKind, int, int]
+
+
+def reply(outcome: Outcome) -> Reply:
+    """The engine's :data:`Reply` for ``outcome`` (made once per distinct outcome)."""
+    kind = outcome.kind
+    return outcome, kind, RESPONDED[kind, False], RESPONDED[kind, True]
+
+
 # The unguarded steps, looked up instead of fired (a state missing here still fires, and so
 # raises IllegalTransition as before); a delivery is created prepared.
 POSTED, LOGGED, BACKED_OFF, RETRIED = (unguarded(DELIVERY, e) for e in (POST, LOG, BACKOFF,
@@ -147,8 +160,8 @@ class DeliveryState:
     itself with ``callbacks`` set to the handler, and no event object is made per attempt.
     """
 
-    __slots__ = ("_ok", "accepted", "attempt", "callbacks", "created", "ep", "first", "kind",
-                 "msg", "outcome", "prev", "start", "state", "watch")
+    __slots__ = ("_ok", "accepted", "attempt", "callbacks", "created", "due", "ep", "first",
+                 "kind", "msg", "prev", "reply", "start", "state", "watch")
 
     def __init__(self, msg: int, kind: int, ep: EndpointState, created: float) -> None:
         self.msg = msg
@@ -163,8 +176,9 @@ class DeliveryState:
         self.watch: list[Watch] | None = None
         self.callbacks: Any = None
         self._ok = True
-        self.outcome: Any = None  # the outcome of the attempt in flight, and when it started
+        self.reply: Any = None  # the outcome of the attempt in flight, and when it started
         self.start = 0.0
+        self.due = 0.0  # when the event it is scheduled as comes due (SimPy's time for it)
 
 
 class Watch:

@@ -182,7 +182,7 @@ def test_illegal_transitions_surface_as_illegal_transition() -> None:
     done = DeliveryState(0, 0, engine.endpoints[0], 0.0)
     done.state = DELIVERY.index("end")
     with pytest.raises(IllegalTransition, match="post"):
-        engine._attempt(done)
+        engine._attempt(done, 0.0)
 
 
 def test_latency_and_timeout_shape_attempt_durations() -> None:
