@@ -430,6 +430,7 @@ class Engine:
                 d.state = fire(d.state, DISABLE)
                 self._finish(d, now, DISABLED)
             else:
+                assert delay is not None  # retry_queued: the verdict granted a delay
                 d.prev = delay
                 d.due = now + delay
                 d.callbacks = self.on_retry
