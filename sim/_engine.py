@@ -105,12 +105,12 @@ class Engine:
         self.reasons: dict[str, int] = {}
         self.draining = False
         self.live: dict[int, DeliveryState] = {}
-        self.messages = self.deliveries = self.attempts = 0
+        self.messages = self.attempts = 0
         self.pending = self.peak_backlog = 0
         # attempts begun per second of simulated time, over the endpoints (one endpoint's
         # own count is the run's when there is only one)
         self.several = len(self.endpoints) > 1
-        self.bucket, self.bucket_count, self.run_peak = -1, 0, 0
+        self.second_ends, self.second_count, self.run_peak = -math.inf, 0, 0
         self.time_to_delivery = array("d")
         self.watches: list[Watch] = []
         self.last_activity = 0.0
@@ -121,6 +121,11 @@ class Engine:
         # the next arrival: one event, scheduled again for each arrival
         self.tick, self.on_arrival = Tick(), (self._arrive,)
         self.upcoming: tuple[float, int, str | None] | None = None
+
+    @property
+    def deliveries(self) -> int:
+        """Deliveries made so far (one per message and endpoint it is sent to)."""
+        return sum(ep.deliveries for ep in self.endpoints)
 
     @property
     def peak_per_s(self) -> int:
@@ -180,9 +185,7 @@ class Engine:
             arrival = upcoming
 
     def _create(self, msg: int, kind: int, ep: EndpointState, now: float) -> None:
-        d = DeliveryState(msg, kind, ep, now)
-        d.state = PREPARED
-        self.deliveries += 1
+        d = DeliveryState(msg, kind, ep, now, PREPARED)
         ep.deliveries += 1
         pending = self.pending = self.pending + 1
         if pending > self.peak_backlog:
@@ -247,21 +250,23 @@ class Engine:
         attempt = d.attempt = d.attempt + 1
         if attempt == 1:
             d.first = now
-        second = int(now)
-        if self.several and second == self.bucket:  # the run's count, over its endpoints
-            count = self.bucket_count = self.bucket_count + 1
-            if count > self.run_peak:
-                self.run_peak = count
-        elif self.several:
-            self.bucket, self.bucket_count = second, 1
-            if not self.run_peak:
-                self.run_peak = 1
-        if second == ep.bucket:
-            count = ep.bucket_count = ep.bucket_count + 1
+        # attempts per second of simulated time; attempts begin in time order, so one
+        # within the current second only counts (a later one starts the next count)
+        if self.several:  # the run's count, over its endpoints
+            if now < self.second_ends:
+                count = self.second_count = self.second_count + 1
+                if count > self.run_peak:
+                    self.run_peak = count
+            else:
+                self.second_ends, self.second_count = int(now) + 1.0, 1
+                if not self.run_peak:
+                    self.run_peak = 1
+        if now < ep.second_ends:
+            count = ep.second_count = ep.second_count + 1
             if count > ep.peak_per_s:
                 ep.peak_per_s = count
         else:
-            ep.bucket, ep.bucket_count = second, 1
+            ep.second_ends, ep.second_count = int(now) + 1.0, 1
             if not ep.peak_per_s:
                 ep.peak_per_s = 1
         sample = ep.sample

@@ -11,6 +11,7 @@ for its answer or retry is its own event). Private to the simulator.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -163,12 +164,13 @@ class DeliveryState:
     __slots__ = ("_ok", "accepted", "attempt", "callbacks", "created", "due", "ep", "first",
                  "kind", "msg", "prev", "reply", "start", "state", "watch")
 
-    def __init__(self, msg: int, kind: int, ep: EndpointState, created: float) -> None:
+    def __init__(self, msg: int, kind: int, ep: EndpointState, created: float,
+                 state: int = DELIVERY.initial) -> None:
         self.msg = msg
         self.kind = kind
         self.ep = ep
         self.created = created
-        self.state = DELIVERY.initial
+        self.state = state
         self.attempt = 0
         self.first = 0.0
         self.prev: float | None = None
@@ -226,7 +228,8 @@ class EndpointState:
         self.deliveries = self.delivered = self.failed = self.attempts = 0
         self.duplicates = self.out_of_order = self.processed = self.processing_failures = 0
         self.newest_delivered = -1
-        self.bucket, self.bucket_count, self.peak_per_s = -1, 0, 0
+        # attempts begun per second: the current second's end, its count, the most seen
+        self.second_ends, self.second_count, self.peak_per_s = -math.inf, 0, 0
 
     def process(self, answer: Any) -> Any:
         """A new message through the EventProcessor lane (``processing`` is set): counts it,
