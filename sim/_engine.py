@@ -160,6 +160,7 @@ class Engine:
         stream = self.stream
         arrival = self.upcoming
         assert arrival is not None
+        track_live = self.track_live
         while True:
             t, kind, message_id = arrival
             msg = self.messages
@@ -171,8 +172,21 @@ class Engine:
                 name = self.types[kind]
                 targets = self.targets[kind] = tuple(
                     e for e in self.endpoints if matches(e.events, name))
-            for ep in targets:
-                self._create(msg, kind, ep, now)
+            for ep in targets:  # one delivery per endpoint whose filter takes the type
+                d = DeliveryState(msg, kind, ep, now, PREPARED)
+                ep.deliveries += 1
+                pending = self.pending = self.pending + 1
+                if pending > self.peak_backlog:
+                    self.peak_backlog = pending
+                if track_live:
+                    self.live[id(d)] = d
+                if ep.disabled_at is not None:
+                    d.state = DELIVERY.fire(d.state, DISABLE)
+                    self._finish(d, now, DISABLED)
+                elif self.workers is None:
+                    self._attempt(d, now)
+                else:
+                    self._submit(d, now)
             upcoming = next(stream, None)
             if upcoming is None:
                 self.last_activity = max(self.last_activity, now)
@@ -183,22 +197,6 @@ class Engine:
                 self._schedule(tick, NORMAL, upcoming[0] - now)  # type: ignore[arg-type]
                 return
             arrival = upcoming
-
-    def _create(self, msg: int, kind: int, ep: EndpointState, now: float) -> None:
-        d = DeliveryState(msg, kind, ep, now, PREPARED)
-        ep.deliveries += 1
-        pending = self.pending = self.pending + 1
-        if pending > self.peak_backlog:
-            self.peak_backlog = pending
-        if self.track_live:
-            self.live[id(d)] = d
-        if ep.disabled_at is not None:
-            d.state = DELIVERY.fire(d.state, DISABLE)
-            self._finish(d, now, DISABLED)
-        elif self.workers is None:
-            self._attempt(d, now)
-        else:
-            self._submit(d, now)
 
     # -- the sender's worker pool ------------------------------------------------------------
 

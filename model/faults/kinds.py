@@ -208,6 +208,16 @@ class Latency:
                                (math.log(mean) - sigma2 / 2, math.sqrt(sigma2)))
 
     @property
+    def lognormal(self) -> tuple[float, float] | None:
+        """For a ``lognormal`` with a jitter: the ``(mu, sigma)`` of the normal whose
+        exponential it is (else ``None``).
+
+            >>> [round(x, 4) for x in Latency(1.0, 1.0, "lognormal").lognormal]
+            [-0.3466, 0.8326]
+        """
+        return self._lognormal
+
+    @property
     def truncation(self) -> tuple[float, float] | None:
         """For a ``normal`` that 0 truncates: the location of the normal before truncation
         and its mass above 0 (else ``None``: clipping at 0 changes nothing)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from math import exp
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -158,6 +159,10 @@ transfer=0.0, slow_close=0.0), 0.2)
         if not self._plain or self.processing is not None:
             return None
         draws, latency, uniform = self._draws, self.latency.drawer(rng), rng.random
+        # a lognormal is drawn as Random.lognormvariate draws it, exp(normalvariate), one
+        # call fewer per attempt
+        lognormal, normal = self.latency.lognormal, rng.normalvariate
+        mu, sigma = lognormal or (0.0, 0.0)
 
         def sample() -> tuple[Answer, float]:
             drawn = _OK
@@ -169,6 +174,8 @@ transfer=0.0, slow_close=0.0), 0.2)
                         break
             if latency is None or drawn.error in _NO_LATENCY:
                 return drawn, drawn.latency
+            if lognormal is not None:
+                return drawn, exp(normal(mu, sigma))
             return drawn, latency()
 
         return sample
