@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import random
-from math import exp
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from math import exp
 from typing import Any
 
 from ..errors import ScenarioError
