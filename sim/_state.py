@@ -5,7 +5,8 @@ counters. Here too: the compiled lifecycles and the names of the events the engi
 (checked against the machines at import), the targets read off their tables once (so the
 hot path looks a step up instead of firing it), the random substreams of a run, and
 :class:`Wake`, the bare SimPy event a future moment is scheduled as (a delivery waiting
-for its answer or retry is its own event). Private to the simulator.
+for its answer or retry is its own event, and the next arrival is one reused
+:class:`Tick`). Private to the simulator.
 """
 
 from __future__ import annotations
