@@ -217,3 +217,32 @@ def test_no_attempt_starts_past_the_retry_window_under_a_bounded_pool() -> None:
     assert result.summary.deliveries == 2_000 and late == 0
     reasons = Counter(d.reason for d in result.deliveries)
     assert set(reasons) == {"retry_window"}  # every one failed, none past the window
+
+
+@pytest.mark.parametrize("faults", [
+    "status=500:0.3 latency=0.2:0.1:lognormal timeout=0.05",
+    "status=503:0.2:3 capacity=2:slow latency=1 down=100:300 bandwidth=2048",
+    "script=500,timeout,200 latency=0.5",
+])
+@pytest.mark.parametrize("workers", [None, 2])
+def test_a_delivery_comes_due_exactly_when_simpy_processes_it(faults: str,
+                                                              workers: int | None) -> None:
+    """The engine reads a delivery's ``due`` instead of the clock: they must be equal."""
+    scenario = one(faults, messages=150).replace(workers=workers)
+    engine = Engine(scenario, seed=3)
+    seen: list[tuple[float, float]] = []
+    answered, retry = engine._answered, engine._retry
+
+    def check(handler):  # type: ignore[no-untyped-def]
+        def wrapped(d: DeliveryState) -> None:
+            seen.append((d.due, engine.env.now))
+            handler(d)
+        return wrapped
+
+    engine._answered = check(answered)  # type: ignore[method-assign]
+    engine._retry = check(retry)  # type: ignore[method-assign]
+    engine.on_answer, engine.on_retry = (engine._answered,), (engine._retry,)
+    engine.start()
+    engine.env.run()
+    assert len(seen) > 150
+    assert [due for due, _ in seen] == [now for _, now in seen]

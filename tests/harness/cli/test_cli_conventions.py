@@ -126,8 +126,11 @@ def test_ctrl_c_exits_130_from_the_worker_keeping_finished_attempts(tmp_path: Pa
 
 
 def test_ctrl_c_exits_130_from_a_simulation(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*RUN, "simulate", "--messages", "5000000", "--no-progress"],
+    # 6M messages (18M deliveries) on the event engine take minutes: still running at Ctrl-C
+    proc = subprocess.Popen([*RUN, "simulate", "--messages", "6000000", "--engine", "events",
+                             "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)
+    assert proc.poll() is None, "the simulation ended before it could be interrupted"
     code, err = interrupted(proc)
     assert code == 130 and "interrupted" in err and "Traceback" not in err
