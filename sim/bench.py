@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 
 import simpy
 
+from hooklab.model.errors import HooklabError
 from hooklab.model.faults import ReceiverModel
 from hooklab.model.presets import get_policy
 
@@ -102,10 +103,10 @@ def bench_scenario(messages: int, *, failure_rate: float = 0.2, rate: float = 10
 
 def run_simulator(messages: int, *, failure_rate: float, rate: float, policy: str, seed: int,
                   records: str | None = None, engine: str = "events",
-                  outage: float = 0.0) -> Counts:
+                  outage: float = 0.0, latency: str = "0.1:0.05:lognormal") -> Counts:
     """The simulator on the benchmark's process; returns ``(attempts, delivered, failed)``."""
     scenario = bench_scenario(messages, failure_rate=failure_rate, rate=rate, policy=policy,
-                              outage=outage)
+                              outage=outage, latency=latency)
     result = simulate(scenario, seed=seed, keep_records=False, records_path=records,
                       progress=None, engine=engine)
     s = result.summary
@@ -141,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--failure-rate", type=float, default=0.2)
     parser.add_argument("--rate", type=float, default=100.0, help="arrivals per second")
     parser.add_argument("--policy", default="svix")
+    parser.add_argument("--latency", default="0.1:0.05:lognormal",
+                        help="the receiver's latency (MEAN[:JITTER[:DIST]]); 0 leaves only "
+                             "what the bare model also does, less the answer events")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3,
                         help="alternate the models this many times; keep the best")
@@ -148,7 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run one model once (bare and events use --engine-messages)")
     parser.add_argument("--records", metavar="PATH", help="the events run streams records")
     args = parser.parse_args(argv)
-    delays = get_policy(args.policy).schedule()
+    try:  # bad input is one line and exit 2, before anything runs
+        delays = get_policy(args.policy).schedule()
+        for n in (args.messages, args.engine_messages):
+            bench_scenario(n, failure_rate=args.failure_rate, rate=args.rate,
+                           policy=args.policy, outage=args.outage, latency=args.latency)
+    except HooklabError as exc:
+        parser.error(str(exc))
     common = {"failure_rate": args.failure_rate, "rate": args.rate, "seed": args.seed}
 
     def bare(n: int) -> Callable[[], Counts]:
@@ -156,11 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def events() -> Counts:
         return run_simulator(args.engine_messages, policy=args.policy, records=args.records,
-                             engine="events", **common)  # type: ignore[arg-type]
+                             engine="events", latency=args.latency, **common)  # type: ignore[arg-type]
 
     def vector() -> Counts:
         return run_simulator(args.messages, policy=args.policy, engine="vector",
-                             outage=args.outage, **common)  # type: ignore[arg-type]
+                             outage=args.outage, latency=args.latency, **common)  # type: ignore[arg-type]
 
     if args.only is not None:
         fn = {"bare": bare(args.engine_messages), "events": events, "vector": vector}[args.only]
@@ -170,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f" peak memory: {_peak_mb():,.0f} MB (process RSS)")
         return 0
     print(f"Poisson {args.rate:g}/s, failure rate {args.failure_rate:g}, policy "
-          f"{args.policy} ({len(delays) + 1} attempts), lognormal latency; best of "
+          f"{args.policy} ({len(delays) + 1} attempts), latency {args.latency}; best of "
           f"{max(args.repeat, 1)}")
     models: dict[str, Callable[[], Counts]] = {
         "bare SimPy": bare(args.messages), "hooklab.sim: vector": vector,
@@ -201,4 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    try:
+        code = main()
+    except BrokenPipeError:  # `python -m hooklab.sim.bench | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    except KeyboardInterrupt:
+        print("python -m hooklab.sim.bench: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

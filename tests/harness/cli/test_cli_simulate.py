@@ -154,6 +154,26 @@ def test_bench_runs_one_model_alone_for_whole_process_timings(
     assert out.lstrip().startswith(f"{model}:") and "2,000 messages" in out and "MB" in out
 
 
+@pytest.mark.parametrize(("argv", "named"), [
+    (["--latency", "fast"], "receiver.latency"), (["--failure-rate", "1.5"], "status rate"),
+    (["--policy", "nope"], "unknown retry policy"), (["--engine-messages", "-1"], "messages"),
+])
+def test_bench_refuses_bad_input_in_one_line_before_running(
+        capsys: pytest.CaptureFixture[str], argv: list[str], named: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        bench_main([*argv, "--messages", "100", "--repeat", "1"])
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2 and captured.out == ""
+    last = captured.err.strip().splitlines()[-1]
+    assert named in last and "Traceback" not in captured.err
+
+
+def test_bench_latency_flag_sets_the_process_it_times(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--messages", "500", "--engine-messages", "500", "--repeat", "1", "--latency"]
+    assert bench_main([*argv, "0.2:0.1:uniform"]) == 0
+    assert "latency 0.2:0.1:uniform;" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("policy", "attempts"), [("shopify", 9), ("slack", 4), ("sns", 4),
                                                   ("azure-event-grid", 11)])
 def test_a_provider_twins_preset_drives_simulate(policy: str, attempts: int,
