@@ -1,7 +1,9 @@
 """Rehearsals against the corpus: receivers built on each provider's own SDK, as its docs show.
 
 The corpus holds receivers for the ``standard`` (standardwebhooks, svix), ``stripe`` and
-``github`` twins; none exists yet for shopify, slack, twilio, sendgrid or discord. Their
+``github`` twins; the slack, twilio, sendgrid and discord SDK receivers are Flask apps in
+``tests/harness/rehearsal/sdk_receivers.py``, and shopify has none yet (its webhook docs
+show a hand-written HMAC check; ``@shopify/shopify-api`` is not in the corpus). Their
 SDKs check timestamps on the wall clock, so these rehearsals sign at the moment of
 sending while the schedule runs on virtual time. What the documented patterns do with
 redeliveries is ground truth here: none of those docs deduplicates, so a twin that retries
