@@ -68,6 +68,7 @@ from ._state import (
     SUCCESS,
     DeliveryState,
     EndpointState,
+    PerSecond,
     Reply,
     Tick,
     Wake,
@@ -115,10 +116,13 @@ class Engine:
         self.live: dict[int, DeliveryState] = {}
         self.messages = self.attempts = 0
         self.pending = self.peak_backlog = 0
-        # attempts begun per second of simulated time, over the endpoints (one endpoint's
-        # own count is the run's when there is only one)
-        self.several = len(self.endpoints) > 1
-        self.second_ends, self.second_count, self.run_peak = -math.inf, 0, 0
+        # attempts begun per second over the endpoints: with one endpoint, its own count
+        self.per_second = PerSecond()
+        if len(self.endpoints) > 1:
+            for ep in self.endpoints:
+                ep.counters = (ep.per_second, self.per_second)
+        elif self.endpoints:
+            self.per_second = self.endpoints[0].per_second
         self.time_to_delivery = array("d")
         self.watches: list[Watch] = []
         self.last_activity = 0.0
@@ -138,9 +142,7 @@ class Engine:
     @property
     def peak_per_s(self) -> int:
         """The most attempts begun in one second of simulated time, over all endpoints."""
-        if self.several or not self.endpoints:
-            return self.run_peak
-        return int(self.endpoints[0].peak_per_s)
+        return self.per_second.peak
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -256,25 +258,14 @@ class Engine:
         attempt = d.attempt = d.attempt + 1
         if attempt == 1:
             d.first = now
-        # attempts per second of simulated time; attempts begin in time order, so one
-        # within the current second only counts (a later one starts the next count)
-        if self.several:  # the run's count, over its endpoints
-            if now < self.second_ends:
-                count = self.second_count = self.second_count + 1
-                if count > self.run_peak:
-                    self.run_peak = count
+        for counter in ep.counters:  # attempts per second: the endpoint's, the run's
+            if now < counter.ends:
+                count = counter.count = counter.count + 1
             else:
-                self.second_ends, self.second_count = int(now) + 1.0, 1
-                if not self.run_peak:
-                    self.run_peak = 1
-        if now < ep.second_ends:
-            count = ep.second_count = ep.second_count + 1
-            if count > ep.peak_per_s:
-                ep.peak_per_s = count
-        else:
-            ep.second_ends, ep.second_count = int(now) + 1.0, 1
-            if not ep.peak_per_s:
-                ep.peak_per_s = 1
+                counter.ends, counter.count = int(now) + 1.0, 1
+                count = 1
+            if count > counter.peak:
+                counter.peak = count
         sample = ep.sample
         if sample is not None:  # independent draws: no window, capacity nor lane to apply
             answer, total = sample()

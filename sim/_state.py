@@ -28,8 +28,8 @@ from .scenario import Scenario
 from .sharing import Sharing
 
 __all__ = ["BACKED_OFF", "LOGGED", "POSTED", "PREPARED", "RECEIVED_TWICE", "RESPONDED", "RETRIED",
-           "DeliveryState", "EndpointState", "Reply", "Tick", "Wake", "Watch", "may_gone",
-           "reply", "substream", "unguarded"]
+           "DeliveryState", "EndpointState", "PerSecond", "Reply", "Tick", "Wake", "Watch",
+           "may_gone", "reply", "substream", "unguarded"]
 
 #: Why a delivery failed: the words of FailureReason.
 EXHAUSTED, RETRY_WINDOW, GONE, NOT_RETRIED, DISABLED = (
@@ -184,6 +184,17 @@ class DeliveryState:
         self.due = 0.0  # when the event it is scheduled as comes due (SimPy's time for it)
 
 
+class PerSecond:
+    """Attempts begun per second of simulated time: the current second's end, its count,
+    and the most any second has seen. Attempts begin in time order, so one before the
+    current second's end counts in it, and a later one starts the next second."""
+
+    __slots__ = ("count", "ends", "peak")
+
+    def __init__(self) -> None:
+        self.ends, self.count, self.peak = -math.inf, 0, 0
+
+
 class Watch:
     """How long deliveries that were pending when an outage ended take to leave."""
 
@@ -229,8 +240,15 @@ class EndpointState:
         self.deliveries = self.delivered = self.failed = self.attempts = 0
         self.duplicates = self.out_of_order = self.processed = self.processing_failures = 0
         self.newest_delivered = -1
-        # attempts begun per second: the current second's end, its count, the most seen
-        self.second_ends, self.second_count, self.peak_per_s = -math.inf, 0, 0
+        # attempts begun per second: this endpoint's count, and the run's when the engine
+        # adds it (several endpoints)
+        self.per_second = PerSecond()
+        self.counters: tuple[PerSecond, ...] = (self.per_second,)
+
+    @property
+    def peak_per_s(self) -> int:
+        """The most attempts begun at this endpoint in one second of simulated time."""
+        return self.per_second.peak
 
     def process(self, answer: Any) -> Any:
         """A new message through the EventProcessor lane (``processing`` is set): counts it,
